@@ -1,0 +1,99 @@
+"""The ``agentsview`` console script: management commands in the groups a person types.
+
+``agentsview <group> <cmd> ...`` runs ``manage.py <group>_<cmd> ...`` when that command exists
+(``agentsview pg push`` is ``manage.py pg_push``), else ``manage.py <group> <cmd> ...``
+(``agentsview session list`` is ``manage.py session list``). Configuration problems are
+reported in one line with exit code 2 before Django starts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from agentsview.config import ConfigError, ensure_data_dir, load_config
+
+PROG = "agentsview"
+OUR_APPS = ("sessions_app", "sync_app", "analytics_app")
+
+USAGE = f"""usage: {PROG} <command> [options]
+
+Archive the sessions of AI coding agents on this machine, push them to a shared
+PostgreSQL, and read them back.
+
+Commands:
+{{commands}}
+
+Every command has --help. Django's own commands (migrate, createsuperuser, ...) run as
+'{PROG} <name>'. Configuration: $AGENTSVIEW_DATA_DIR/config.toml (default ~/.agentsview).
+"""
+
+
+def preflight() -> None:
+    """Load the configuration once before Django does, so errors are one clean line."""
+    try:
+        ensure_data_dir(load_config())
+    except ConfigError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+
+
+def manage_main(argv: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentsview.settings")
+    preflight()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(argv)
+    return 0
+
+
+def _our_commands() -> dict[str, str]:
+    from django.core.management import get_commands, load_command_class
+
+    result = {}
+    for name, app in sorted(get_commands().items()):
+        if app in OUR_APPS:
+            result[name] = load_command_class(app, name).help.strip().splitlines()[0]
+    return result
+
+
+def _usage() -> str:
+    lines = []
+    for name, help_line in _our_commands().items():
+        spelled = name.replace("_", " ", 1) if name.startswith(("pg_",)) else name
+        lines.append(f"  {spelled:<16} {help_line}")
+    return USAGE.format(commands="\n".join(lines))
+
+
+def translate(argv: list[str], commands: set[str]) -> list[str]:
+    """Map ``[group, cmd, *rest]`` to the management command argv (without the program)."""
+    if len(argv) >= 2 and f"{argv[0]}_{argv[1]}" in commands:
+        return [f"{argv[0]}_{argv[1]}", *argv[2:]]
+    return list(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentsview.settings")
+    preflight()
+    import django
+
+    django.setup()
+    from django.core.management import execute_from_command_line, get_commands
+
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    if args[0] in ("--version", "version") and len(args) == 1:
+        from agentsview import __version__
+
+        print(f"{PROG} {__version__}")
+        return 0
+    commands = set(get_commands())
+    translated = translate(args, commands)
+    if translated[0] not in commands:
+        print(f"{PROG}: unknown command '{' '.join(args[:2])}' (see '{PROG} --help')",
+              file=sys.stderr)
+        return 2
+    execute_from_command_line([PROG, *translated])
+    return 0

@@ -1,0 +1,104 @@
+"""Django settings, driven by ``agentsview.config`` (env vars and ``<data dir>/config.toml``)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from agentsview.config import ConfigError, ensure_data_dir, load_config
+from agentsview.databases import default_database, pg_database
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+try:
+    AGENTSVIEW = load_config()
+    ensure_data_dir(AGENTSVIEW)
+except ConfigError as exc:  # entry points check first and exit 2; this is for WSGI/pytest
+    raise ImproperlyConfigured(str(exc)) from None
+
+
+def _secret_key() -> str:
+    if env.str("DJANGO_SECRET_KEY", default=""):
+        return env.str("DJANGO_SECRET_KEY")
+    path = AGENTSVIEW.data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(50)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env.bool("AGENTSVIEW_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("AGENTSVIEW_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "sessions_app",
+    "sync_app",
+    "analytics_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "agentsview.urls"
+WSGI_APPLICATION = "agentsview.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": default_database(AGENTSVIEW)}
+if AGENTSVIEW.pg is not None:
+    DATABASES["pg"] = pg_database(AGENTSVIEW.pg)
+DATABASE_ROUTERS = ["agentsview.db_router.AgentsViewRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = AGENTSVIEW.data_dir / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("AGENTSVIEW_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,1 @@
+"""Session signals (health score, grade, outcome) and the analytics queries."""

@@ -1,0 +1,237 @@
+"""Sessions, their messages and tool calls (both databases), and local sync bookkeeping."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Session(models.Model):
+    """One agent conversation. The id is global: bare for Claude, ``<agent>:<id>`` otherwise."""
+
+    id = models.CharField(primary_key=True, max_length=512)
+    project = models.CharField(max_length=255)
+    machine = models.CharField(max_length=255)  # a readable machine name, never an opaque key
+    agent = models.CharField(max_length=64)
+    session_kind = models.CharField(max_length=64, blank=True, default="")
+    first_message = models.TextField(blank=True, default="")
+    display_name = models.TextField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    message_count = models.IntegerField(default=0)
+    user_message_count = models.IntegerField(default=0)
+    parent_session_id = models.CharField(max_length=512, null=True, blank=True)
+    relationship_type = models.CharField(max_length=32, blank=True, default="")
+    cwd = models.TextField(blank=True, default="")
+    git_branch = models.CharField(max_length=255, blank=True, default="")
+    source_session_id = models.CharField(max_length=512, blank=True, default="")
+    source_version = models.CharField(max_length=64, blank=True, default="")
+    termination_status = models.CharField(max_length=32, blank=True, default="")
+
+    # where it was parsed from
+    file_path = models.TextField(null=True, blank=True)
+    file_size = models.BigIntegerField(null=True, blank=True)
+    file_mtime = models.BigIntegerField(null=True, blank=True)  # nanoseconds since the epoch
+    file_hash = models.CharField(max_length=64, blank=True, default="")  # sha256 hex
+    parser_malformed_lines = models.IntegerField(default=0)
+    is_truncated = models.BooleanField(default=False)
+    data_version = models.IntegerField(default=0)  # parser version that wrote the rows
+
+    # token aggregates
+    total_output_tokens = models.BigIntegerField(default=0)
+    peak_context_tokens = models.BigIntegerField(default=0)
+    has_total_output_tokens = models.BooleanField(default=False)
+    has_peak_context_tokens = models.BooleanField(default=False)
+
+    # lifecycle: the archive never forgets; deletes are soft and made by a person
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    source_missing_at = models.DateTimeField(null=True, blank=True)
+    local_modified_at = models.DateTimeField(null=True, blank=True)
+    # sha256 over every pushed field of the session, its messages and tool calls
+    content_digest = models.CharField(max_length=64, blank=True, default="")
+
+    # signals (computed by analytics_app)
+    is_automated = models.BooleanField(default=False)
+    has_tool_calls = models.BooleanField(default=False)
+    has_context_data = models.BooleanField(default=False)
+    tool_failure_signal_count = models.IntegerField(default=0)
+    tool_retry_count = models.IntegerField(default=0)
+    edit_churn_count = models.IntegerField(default=0)
+    consecutive_failure_max = models.IntegerField(default=0)
+    final_failure_streak = models.IntegerField(default=0)
+    compaction_count = models.IntegerField(default=0)
+    mid_task_compaction_count = models.IntegerField(default=0)
+    context_pressure_max = models.FloatField(null=True, blank=True)
+    outcome = models.CharField(max_length=32, default="unknown")
+    outcome_confidence = models.CharField(max_length=16, default="low")
+    ended_with_role = models.CharField(max_length=16, blank=True, default="")
+    signals_pending_since = models.DateTimeField(null=True, blank=True)
+    health_score = models.IntegerField(null=True, blank=True)
+    health_grade = models.CharField(max_length=2, null=True, blank=True)
+    health_score_basis = models.JSONField(default=list, blank=True)
+    health_penalties = models.JSONField(default=dict, blank=True)
+    quality_signal_version = models.IntegerField(default=0)
+    short_prompt_count = models.IntegerField(default=0)
+    unstructured_start = models.BooleanField(default=False)
+    missing_success_criteria_count = models.IntegerField(default=0)
+    missing_verification_count = models.IntegerField(default=0)
+    duplicate_prompt_count = models.IntegerField(default=0)
+    no_code_context_count = models.IntegerField(default=0)
+    runaway_tool_loop_count = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "sessions"
+        indexes = [
+            models.Index(fields=["-ended_at", "id"], name="sessions_ended_id"),
+            models.Index(fields=["-started_at", "id"], name="sessions_started_id"),
+            models.Index(fields=["project"], name="sessions_project"),
+            models.Index(fields=["machine"], name="sessions_machine"),
+            models.Index(fields=["agent"], name="sessions_agent"),
+            models.Index(fields=["message_count"], name="sessions_msg_count"),
+            models.Index(fields=["user_message_count"], name="sessions_user_msg_count"),
+            models.Index(fields=["cwd"], name="sessions_cwd"),
+            models.Index(fields=["project", "git_branch"], name="sessions_project_branch"),
+            models.Index(fields=["local_modified_at"], name="sessions_local_modified"),
+            models.Index(
+                fields=["parent_session_id"],
+                name="sessions_parent",
+                condition=Q(parent_session_id__isnull=False),
+            ),
+            models.Index(
+                fields=["file_path"], name="sessions_file_path", condition=Q(file_path__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.first_message[:80] or self.id
+
+
+class Message(models.Model):
+    """One stored message. Ordinals are unique per session and may have gaps (Claude drops
+    tool-result-only user rows after pairing them with their calls)."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages")
+    ordinal = models.IntegerField()
+    role = models.CharField(max_length=16)
+    content = models.TextField(blank=True, default="")
+    thinking_text = models.TextField(blank=True, default="")
+    timestamp = models.DateTimeField(null=True, blank=True)
+    has_thinking = models.BooleanField(default=False)
+    has_tool_use = models.BooleanField(default=False)
+    content_length = models.IntegerField(default=0)  # bytes of UTF-8 content
+    is_system = models.BooleanField(default=False)
+    source_type = models.CharField(max_length=32, blank=True, default="")
+    source_subtype = models.CharField(max_length=64, blank=True, default="")
+    model = models.CharField(max_length=128, blank=True, default="")
+    reasoning_effort = models.CharField(max_length=32, blank=True, default="")
+    token_usage = models.TextField(blank=True, default="")  # raw usage JSON, '' when none
+    context_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    has_context_tokens = models.BooleanField(default=False)
+    has_output_tokens = models.BooleanField(default=False)
+    claude_message_id = models.CharField(max_length=128, blank=True, default="")
+    claude_request_id = models.CharField(max_length=128, blank=True, default="")
+    source_uuid = models.CharField(max_length=128, blank=True, default="")
+    source_parent_uuid = models.CharField(max_length=128, blank=True, default="")
+    is_sidechain = models.BooleanField(default=False)
+    is_compact_boundary = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "messages"
+        constraints = [
+            models.UniqueConstraint(fields=["session", "ordinal"], name="messages_session_ordinal")
+        ]
+        indexes = [models.Index(fields=["session", "role"], name="messages_session_role")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.ordinal} {self.role}"
+
+
+class ToolCall(models.Model):
+    """A tool invocation, keyed by its message's ordinal and its position in that message."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="tool_calls")
+    message_ordinal = models.IntegerField()
+    call_index = models.IntegerField(default=0)
+    tool_name = models.CharField(max_length=255)
+    category = models.CharField(max_length=32)
+    tool_use_id = models.CharField(max_length=255, blank=True, default="")
+    input_json = models.TextField(blank=True, default="")
+    skill_name = models.CharField(max_length=255, blank=True, default="")
+    file_path = models.TextField(blank=True, default="")
+    result_content_length = models.IntegerField(null=True, blank=True)  # None: no result yet
+    result_content = models.TextField(null=True, blank=True)  # None for blocked categories
+    subagent_session_id = models.CharField(max_length=512, null=True, blank=True)
+
+    class Meta:
+        db_table = "tool_calls"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "message_ordinal", "call_index"], name="tool_calls_position"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["session", "category"], name="tool_calls_session_category"),
+            models.Index(fields=["category"], name="tool_calls_category"),
+            models.Index(
+                fields=["subagent_session_id"],
+                name="tool_calls_subagent",
+                condition=Q(subagent_session_id__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool_name} ({self.session_id}#{self.message_ordinal}.{self.call_index})"
+
+
+class ToolResultEvent(models.Model):
+    """A result delivered to a tool call (a call may get several: progress, retries)."""
+
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="tool_result_events"
+    )
+    tool_call_message_ordinal = models.IntegerField()
+    call_index = models.IntegerField(default=0)
+    tool_use_id = models.CharField(max_length=255, blank=True, default="")
+    source = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, blank=True, default="")
+    content = models.TextField(blank=True, default="")
+    content_length = models.IntegerField(default=0)
+    timestamp = models.DateTimeField(null=True, blank=True)
+    event_index = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "tool_result_events"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "tool_call_message_ordinal", "call_index", "event_index"],
+                name="tool_result_events_position",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool_use_id} {self.source} {self.status}".strip()
+
+
+class SourceFile(models.Model):
+    """Local sync bookkeeping: one row per agent file seen, so unchanged files are skipped
+    by size and mtime, and files that yield no session are not re-read every time."""
+
+    path = models.TextField(unique=True)
+    agent = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    mtime_ns = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    parser_version = models.IntegerField(default=0)
+    session_ids = models.JSONField(default=list, blank=True)
+    malformed_lines = models.IntegerField(default=0)
+    error = models.TextField(blank=True, default="")  # why the file yielded nothing, if so
+    synced_at = models.DateTimeField()
+    missing_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "source_files"
+
+    def __str__(self) -> str:
+        return self.path

@@ -1,0 +1,256 @@
+"""What a parser returns, and the helpers every agent parser shares.
+
+Parsers are pure: a file goes in, ``ParseResult`` comes out. No database, no settings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+# Bump when parsing changes what is stored, so sync re-parses files written by older code.
+PARSER_VERSION = 1
+
+FIRST_MESSAGE_MAX_BYTES = 300
+DEFAULT_BLOCKED_RESULT_CATEGORIES = ("Read", "Glob")
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    # Tool categories whose result text is not stored (file dumps: bulky and re-readable).
+    blocked_result_categories: tuple[str, ...] = DEFAULT_BLOCKED_RESULT_CATEGORIES
+    max_line_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass
+class ParsedResultEvent:
+    source: str  # tool_result | function_call_output | custom_tool_call_output
+    status: str  # '' | completed | errored
+    content: str
+    content_length: int
+    timestamp: datetime | None
+    tool_use_id: str = ""
+    event_index: int = 0
+
+
+@dataclass
+class ParsedToolCall:
+    tool_use_id: str
+    tool_name: str
+    category: str
+    input_json: str = ""
+    skill_name: str = ""
+    file_path: str = ""
+    call_index: int = 0
+    subagent_session_id: str | None = None
+    result_content_length: int | None = None
+    result_content: str | None = None
+    result_events: list[ParsedResultEvent] = field(default_factory=list)
+
+
+@dataclass
+class ParsedMessage:
+    role: str  # user | assistant
+    content: str = ""
+    ordinal: int = 0
+    thinking_text: str = ""
+    timestamp: datetime | None = None
+    has_thinking: bool = False
+    has_tool_use: bool = False
+    is_system: bool = False
+    source_type: str = ""
+    source_subtype: str = ""
+    model: str = ""
+    reasoning_effort: str = ""
+    token_usage: str = ""
+    context_tokens: int = 0
+    output_tokens: int = 0
+    has_context_tokens: bool = False
+    has_output_tokens: bool = False
+    claude_message_id: str = ""
+    claude_request_id: str = ""
+    source_uuid: str = ""
+    source_parent_uuid: str = ""
+    is_sidechain: bool = False
+    is_compact_boundary: bool = False
+    tool_calls: list[ParsedToolCall] = field(default_factory=list)
+
+    @property
+    def content_length(self) -> int:
+        return len(self.content.encode("utf-8", "surrogatepass"))
+
+
+@dataclass
+class ParsedSession:
+    id: str
+    agent: str
+    project: str = "unknown"
+    cwd: str = ""
+    git_branch: str = ""
+    display_name: str | None = None
+    session_kind: str = ""
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    parent_session_id: str | None = None
+    relationship_type: str = ""
+    source_session_id: str = ""
+    source_version: str = ""
+    termination_status: str = ""
+    messages: list[ParsedMessage] = field(default_factory=list)
+
+    # --- derived from the messages -------------------------------------------------------
+    @property
+    def message_count(self) -> int:
+        return len(self.messages)
+
+    @property
+    def user_message_count(self) -> int:
+        return sum(1 for m in self.messages if m.role == "user" and not m.is_system and m.content)
+
+    @property
+    def first_message(self) -> str:
+        for m in self.messages:
+            if m.role == "user" and not m.is_system and m.content.strip():
+                if self.agent == "claude" and is_slash_command(m.content):
+                    continue
+                return truncate_first_message(m.content)
+        return ""
+
+    @property
+    def total_output_tokens(self) -> int:
+        return sum(m.output_tokens for m in self.messages)
+
+    @property
+    def peak_context_tokens(self) -> int:
+        return max((m.context_tokens for m in self.messages), default=0)
+
+    @property
+    def has_total_output_tokens(self) -> bool:
+        return any(m.has_output_tokens for m in self.messages)
+
+    @property
+    def has_peak_context_tokens(self) -> bool:
+        return any(m.has_context_tokens for m in self.messages)
+
+    @property
+    def has_tool_calls(self) -> bool:
+        return any(m.tool_calls for m in self.messages)
+
+    def fill_bounds_from_messages(self) -> None:
+        stamps = [m.timestamp for m in self.messages if m.timestamp is not None]
+        if stamps:
+            self.started_at = self.started_at or min(stamps)
+            self.ended_at = self.ended_at or max(stamps)
+
+
+@dataclass
+class ParseResult:
+    """Everything one file yielded. ``issues`` are one-line, human-readable, with line numbers."""
+
+    path: Path
+    sessions: list[ParsedSession] = field(default_factory=list)
+    malformed_lines: int = 0
+    is_truncated: bool = False
+    issues: list[str] = field(default_factory=list)
+    sha256: str = ""
+    size: int = 0
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """RFC 3339 (any fraction length, Z or offset) or ``YYYY-MM-DD HH:MM:SS``; UTC; else None."""
+    if not isinstance(value, str) or not value:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            seconds = value / 1000 if value > 1e11 else value  # epoch ms or s
+            try:
+                return datetime.fromtimestamp(seconds, tz=UTC)
+            except (OverflowError, OSError, ValueError):
+                return None
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def truncate_first_message(text: str) -> str:
+    """One line, trimmed, at most 300 UTF-8 bytes (never splitting a character) + '...'."""
+    flat = " ".join(text.replace("\r", " ").replace("\n", " ").split(" ")).strip()
+    encoded = flat.encode("utf-8", "surrogatepass")
+    if len(encoded) <= FIRST_MESSAGE_MAX_BYTES:
+        return flat
+    cut = encoded[:FIRST_MESSAGE_MAX_BYTES].decode("utf-8", "ignore")
+    return cut + "..."
+
+
+_SLASH_COMMAND_RE = re.compile(r"^/[A-Za-z][\w:-]*(\s|$)")
+
+
+def is_slash_command(text: str) -> bool:
+    """``/clear``, ``/model opus``: a command typed to the agent, not a prompt (paths are not)."""
+    return bool(_SLASH_COMMAND_RE.match(text.strip()))
+
+
+def compact_json(value: object) -> str:
+    """JSON text without spaces, keys in their original order, non-ASCII kept."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:  # e.g. integers beyond 64 bits
+        import json
+
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def text_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def as_int(value: object) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    return 0
+
+
+def assign_results(
+    calls_by_id: dict[str, ParsedToolCall],
+    tool_use_id: str,
+    text: str,
+    *,
+    source: str,
+    status: str,
+    timestamp: datetime | None,
+    blocked: tuple[str, ...],
+) -> bool:
+    """Attach a tool result to its call (by id). Returns False when no call matches."""
+    call = calls_by_id.get(tool_use_id)
+    if call is None:
+        return False
+    keep = call.category not in blocked
+    length = text_length(text)
+    call.result_content_length = length
+    call.result_content = text if keep else None
+    call.result_events.append(
+        ParsedResultEvent(
+            source=source,
+            status=status,
+            content=text if keep else "",
+            content_length=length,
+            timestamp=timestamp,
+            tool_use_id=tool_use_id,
+            event_index=len(call.result_events),
+        )
+    )
+    return True

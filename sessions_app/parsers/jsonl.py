@@ -1,0 +1,150 @@
+"""A forgiving JSON-lines reader: bad lines are skipped and counted, never fatal.
+
+It streams (one line in memory at a time, up to a size cap), hashes the bytes it reads, and
+records one-line issues with line numbers: invalid JSON, invalid UTF-8 (replaced, the line is
+kept), oversize lines (skipped), and a truncated last line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+MAX_ISSUES_KEPT = 20
+_READ_CHUNK = 1024 * 1024
+
+
+class FileReadError(Exception):
+    """The file as a whole cannot be read (permission, not a regular file, I/O error)."""
+
+
+def open_session_file(path: Path):
+    """Open *path* for binary reading, or raise ``FileReadError`` with a one-line reason."""
+    try:
+        if not path.is_file():
+            raise FileReadError("not a regular file")
+        return path.open("rb", buffering=_READ_CHUNK)
+    except PermissionError:
+        raise FileReadError("permission denied") from None
+    except OSError as exc:
+        raise FileReadError(exc.strerror or str(exc)) from None
+
+
+def _fix_surrogates(value: object) -> object:
+    """Replace lone surrogates (from ``\\ud800`` escapes) that UTF-8 cannot store."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_fix_surrogates(k): _fix_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fix_surrogates(v) for v in value]
+    return value
+
+
+class JsonlReader:
+    """Iterate ``(line_number, object)`` for every line that holds a JSON object."""
+
+    def __init__(self, path: Path, max_line_bytes: int = 64 * 1024 * 1024) -> None:
+        self.path = path
+        self.max_line_bytes = max_line_bytes
+        self.malformed = 0
+        self.truncated = False
+        self.issues: list[str] = []
+        self.size = 0
+        self._last_bad_line: int | None = None
+        self._hash = hashlib.sha256()
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def _issue(self, lineno: int, message: str) -> None:
+        if len(self.issues) < MAX_ISSUES_KEPT:
+            self.issues.append(f"line {lineno}: {message}")
+        elif len(self.issues) == MAX_ISSUES_KEPT:
+            self.issues.append("more issues not shown")
+
+    def _finish(self) -> None:
+        """A bad last line means the writer was cut off mid-record: the file is truncated."""
+        if self._last_bad_line is None:
+            return
+        self.truncated = True
+        bad = f"line {self._last_bad_line}: invalid JSON, skipped"
+        if bad in self.issues:
+            self.issues[self.issues.index(bad)] = (
+                f"line {self._last_bad_line}: truncated last line (incomplete JSON), skipped"
+            )
+
+    def _skip_rest_of_line(self, fh) -> bool:
+        """Consume an oversize line without holding it; True if it ended with a newline."""
+        while True:
+            chunk = fh.readline(_READ_CHUNK)
+            if not chunk:
+                return False
+            self._hash.update(chunk)
+            self.size += len(chunk)
+            if chunk.endswith(b"\n"):
+                return True
+
+    def __iter__(self) -> Iterator[tuple[int, dict]]:
+        with open_session_file(self.path) as fh:
+            lineno = 0
+            while True:
+                try:
+                    line = fh.readline(self.max_line_bytes + 1)
+                except OSError as exc:
+                    raise FileReadError(exc.strerror or str(exc)) from None
+                if not line:
+                    self._finish()
+                    return
+                lineno += 1
+                self._hash.update(line)
+                self.size += len(line)
+                if len(line) > self.max_line_bytes and not line.endswith(b"\n"):
+                    self._skip_rest_of_line(fh)
+                    self.malformed += 1
+                    limit = self.max_line_bytes // (1024 * 1024) or self.max_line_bytes
+                    unit = "MiB" if self.max_line_bytes >= 1024 * 1024 else "bytes"
+                    self._issue(lineno, f"line longer than {limit} {unit}, skipped")
+                    continue
+                stripped = line.strip()
+                if not stripped:
+                    continue
+                obj = self._decode(stripped, lineno)
+                self._last_bad_line = None if obj is not None else lineno
+                if obj is not None:
+                    yield lineno, obj
+
+    def _decode(self, raw: bytes, lineno: int) -> dict | None:
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            obj = self._decode_leniently(raw, lineno)
+            if obj is None:
+                return None
+        if not isinstance(obj, dict):
+            self.malformed += 1
+            self._issue(lineno, f"not a JSON object ({type(obj).__name__}), skipped")
+            return None
+        return obj
+
+    def _decode_leniently(self, raw: bytes, lineno: int) -> object | None:
+        """Second chance: invalid UTF-8 replaced, raw control characters allowed."""
+        text = raw.decode("utf-8", "replace")
+        try:
+            obj = json.loads(text, strict=False)
+        except (json.JSONDecodeError, RecursionError):
+            self.malformed += 1
+            self._issue(lineno, "invalid JSON, skipped")
+            return None
+        if "\ufffd" in text and b"\xef\xbf\xbd" not in raw:
+            self._issue(lineno, "invalid UTF-8 replaced with U+FFFD")
+        return _fix_surrogates(obj)

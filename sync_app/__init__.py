@@ -1,0 +1,1 @@
+"""Pushing the local archive to the shared PostgreSQL: push state, commands, connection policy."""
