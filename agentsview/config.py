@@ -63,6 +63,7 @@ class Config:
     pg: PgConfig | None = None
     pg_url_source: str = ""  # where [pg] url came from, for "not configured" hints
     agent_dirs: dict[str, tuple[Path, ...]] = field(default_factory=dict)
+    explicit_agent_dirs: frozenset[str] = frozenset()  # agents whose dirs were configured
     blocked_result_categories: tuple[str, ...] = DEFAULT_BLOCKED_RESULT_CATEGORIES
     raw: Mapping[str, object] = field(default_factory=dict)
 
@@ -89,6 +90,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     _check_keys(pg_table, PG_KEYS, path, "[pg] ")
     machine, machine_where = _machine_name(pg_table, env, path)
     pg, url_source = _pg_config(pg_table, env, path, machine, machine_where)
+    agent_dirs, explicit = _agent_dirs(raw, env, path)
 
     return Config(
         data_dir=data_dir,
@@ -97,7 +99,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         database_url=env.get("DATABASE_URL") or None,
         pg=pg,
         pg_url_source=url_source,
-        agent_dirs=_agent_dirs(raw, env, path),
+        agent_dirs=agent_dirs,
+        explicit_agent_dirs=frozenset(explicit),
         blocked_result_categories=tuple(
             _str_list(raw, "result_content_blocked_categories", path, "")
             or DEFAULT_BLOCKED_RESULT_CATEGORIES
@@ -280,7 +283,8 @@ def _validate_pg_url(url: str, where: str) -> None:
 
 def _agent_dirs(
     raw: Mapping[str, object], env: Mapping[str, str], path: Path
-) -> dict[str, tuple[Path, ...]]:
+) -> tuple[dict[str, tuple[Path, ...]], set[str]]:
+    """Directories per agent, and the agents whose directories someone configured."""
     agents_table = _table(raw, "agents", path)
     for name, table in agents_table.items():
         if name not in AGENTS:
@@ -294,6 +298,7 @@ def _agent_dirs(
 
     home = _home(env)
     result: dict[str, tuple[Path, ...]] = {}
+    explicit: set[str] = set()
     for key, spec in AGENTS.items():
         if env.get(spec.env_var):
             dirs = [d for d in env[spec.env_var].split(os.pathsep) if d]
@@ -302,7 +307,9 @@ def _agent_dirs(
             dirs = _str_list(table, "dirs", path, f"[agents.{key}] ") or _str_list(
                 raw, spec.legacy_config_key, path, ""
             )
-            if not dirs:
-                dirs = [str(home / d) for d in spec.default_dirs]
+        if dirs:
+            explicit.add(key)
+        else:
+            dirs = [str(home / d) for d in spec.default_dirs]
         result[key] = tuple(Path(d).expanduser() for d in dirs)
-    return result
+    return result, explicit

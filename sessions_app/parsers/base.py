@@ -154,6 +154,7 @@ class ParseResult:
     path: Path
     sessions: list[ParsedSession] = field(default_factory=list)
     malformed_lines: int = 0
+    records: int = 0  # lines that held a JSON object
     is_truncated: bool = False
     issues: list[str] = field(default_factory=list)
     sha256: str = ""

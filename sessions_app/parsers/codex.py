@@ -288,6 +288,7 @@ def parse(path: Path, root: Path, options: ParseOptions | None = None) -> ParseR
     result = ParseResult(
         path=path,
         malformed_lines=reader.malformed,
+        records=reader.records,
         is_truncated=reader.truncated,
         issues=reader.issues,
         sha256=reader.sha256,

@@ -56,6 +56,7 @@ class JsonlReader:
         self.path = path
         self.max_line_bytes = max_line_bytes
         self.malformed = 0
+        self.records = 0  # lines that held a JSON object
         self.truncated = False
         self.issues: list[str] = []
         self.size = 0
@@ -121,6 +122,7 @@ class JsonlReader:
                 obj = self._decode(stripped, lineno)
                 self._last_bad_line = None if obj is not None else lineno
                 if obj is not None:
+                    self.records += 1
                     yield lineno, obj
 
     def _decode(self, raw: bytes, lineno: int) -> dict | None:

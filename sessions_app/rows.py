@@ -1,0 +1,146 @@
+"""Row shapes of the session tables, in one canonical column order.
+
+Ingest writes these tuples, the push copies them, and the content digest hashes them, so a
+column added here is written, pushed and fingerprinted at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import orjson
+
+from sessions_app.parsers.base import ParsedSession
+
+# Session columns that come from parsing (everything a re-parse may change).
+SESSION_PARSED_COLUMNS = (
+    "project", "agent", "session_kind", "first_message", "display_name", "started_at",
+    "ended_at", "message_count", "user_message_count", "parent_session_id",
+    "relationship_type", "cwd", "git_branch", "source_session_id", "source_version",
+    "termination_status", "file_path", "parser_malformed_lines", "is_truncated",
+    "total_output_tokens", "peak_context_tokens", "has_total_output_tokens",
+    "has_peak_context_tokens", "has_tool_calls", "has_context_data",
+)
+MESSAGE_COLUMNS = (
+    "session_id", "ordinal", "role", "content", "thinking_text", "timestamp", "has_thinking",
+    "has_tool_use", "content_length", "is_system", "source_type", "source_subtype", "model",
+    "reasoning_effort", "token_usage", "context_tokens", "output_tokens", "has_context_tokens",
+    "has_output_tokens", "claude_message_id", "claude_request_id", "source_uuid",
+    "source_parent_uuid", "is_sidechain", "is_compact_boundary",
+)
+TOOL_CALL_COLUMNS = (
+    "session_id", "message_ordinal", "call_index", "tool_name", "category", "tool_use_id",
+    "input_json", "skill_name", "file_path", "result_content_length", "result_content",
+    "subagent_session_id",
+)
+EVENT_COLUMNS = (
+    "session_id", "tool_call_message_ordinal", "call_index", "tool_use_id", "source", "status",
+    "content", "content_length", "timestamp", "event_index",
+)
+
+Row = tuple
+
+
+def session_values(parsed: ParsedSession, file_path: str, malformed: int, truncated: bool) -> dict:
+    return {
+        "project": parsed.project,
+        "agent": parsed.agent,
+        "session_kind": parsed.session_kind,
+        "first_message": parsed.first_message,
+        "display_name": parsed.display_name,
+        "started_at": parsed.started_at,
+        "ended_at": parsed.ended_at,
+        "message_count": parsed.message_count,
+        "user_message_count": parsed.user_message_count,
+        "parent_session_id": parsed.parent_session_id,
+        "relationship_type": parsed.relationship_type,
+        "cwd": parsed.cwd,
+        "git_branch": parsed.git_branch,
+        "source_session_id": parsed.source_session_id,
+        "source_version": parsed.source_version,
+        "termination_status": parsed.termination_status,
+        "file_path": file_path,
+        "parser_malformed_lines": malformed,
+        "is_truncated": truncated,
+        "total_output_tokens": parsed.total_output_tokens,
+        "peak_context_tokens": parsed.peak_context_tokens,
+        "has_total_output_tokens": parsed.has_total_output_tokens,
+        "has_peak_context_tokens": parsed.has_peak_context_tokens,
+        "has_tool_calls": parsed.has_tool_calls,
+        "has_context_data": parsed.has_peak_context_tokens,
+    }
+
+
+def message_rows(parsed: ParsedSession) -> list[Row]:
+    sid = parsed.id
+    return [
+        (
+            sid, m.ordinal, m.role, m.content, m.thinking_text, m.timestamp, m.has_thinking,
+            m.has_tool_use, m.content_length, m.is_system, m.source_type, m.source_subtype,
+            m.model, m.reasoning_effort, m.token_usage, m.context_tokens, m.output_tokens,
+            m.has_context_tokens, m.has_output_tokens, m.claude_message_id, m.claude_request_id,
+            m.source_uuid, m.source_parent_uuid, m.is_sidechain, m.is_compact_boundary,
+        )
+        for m in parsed.messages
+    ]
+
+
+def tool_call_rows(parsed: ParsedSession) -> list[Row]:
+    sid = parsed.id
+    return [
+        (
+            sid, m.ordinal, c.call_index, c.tool_name, c.category, c.tool_use_id, c.input_json,
+            c.skill_name, c.file_path, c.result_content_length, c.result_content,
+            c.subagent_session_id,
+        )
+        for m in parsed.messages
+        for c in m.tool_calls
+    ]
+
+
+def event_rows(parsed: ParsedSession) -> list[Row]:
+    sid = parsed.id
+    return [
+        (
+            sid, m.ordinal, c.call_index, e.tool_use_id, e.source, e.status, e.content,
+            e.content_length, e.timestamp, e.event_index,
+        )
+        for m in parsed.messages
+        for c in m.tool_calls
+        for e in c.result_events
+    ]
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value
+
+
+def _feed(digest: hashlib._Hash, rows: Iterable[Sequence[object]]) -> None:
+    for row in rows:
+        digest.update(orjson.dumps([_canonical(v) for v in row]))
+        digest.update(b"\n")
+
+
+def content_digest(
+    values: dict,
+    messages: Iterable[Sequence[object]],
+    tool_calls: Iterable[Sequence[object]],
+    events: Iterable[Sequence[object]],
+) -> str:
+    """SHA-256 over every parsed field of a session and of all its rows.
+
+    Values are normalised (booleans as 0/1, times as UTC text) so rows read back from SQLite
+    or PostgreSQL hash the same as the rows that were written.
+    """
+    digest = hashlib.sha256()
+    _feed(digest, [[values[c] for c in SESSION_PARSED_COLUMNS]])
+    for label, rows in ((b"M", messages), (b"T", tool_calls), (b"E", events)):
+        digest.update(label)
+        _feed(digest, rows)
+    return digest.hexdigest()

@@ -1,0 +1,1 @@
+"""Writes to the archive: ingesting parsed sessions, and the sync that drives it."""

@@ -1,0 +1,135 @@
+"""Write one parsed session into the archive, atomically.
+
+A session's row, messages, tool calls and result events are replaced together in one
+transaction, so a crash never leaves half a session. A re-parse that yields exactly what is
+stored (same content digest) rewrites nothing and does not mark the session modified.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+
+from django.db import connections, transaction
+
+from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
+from sessions_app.parsers.base import PARSER_VERSION, ParsedSession
+from sessions_app.rows import (
+    EVENT_COLUMNS,
+    MESSAGE_COLUMNS,
+    TOOL_CALL_COLUMNS,
+    content_digest,
+    event_rows,
+    message_rows,
+    session_values,
+    tool_call_rows,
+)
+from sessions_app.sanitize import pg_row, pg_text
+
+
+class Outcome(Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"  # the id belongs to another file that still exists
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a parsed session came from."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    malformed_lines: int = 0
+    truncated: bool = False
+
+
+def insert_rows(using: str, table: str, columns: Sequence[str], rows: list[tuple],
+                time_columns: Sequence[str] = ()) -> None:
+    """Bulk insert raw row tuples (one executemany), adapting times and text to the backend."""
+    if not rows:
+        return
+    connection = connections[using]
+    time_idx = [columns.index(c) for c in time_columns]
+    is_pg = connection.vendor == "postgresql"
+    if time_idx and not is_pg:
+        adapt = connection.ops.adapt_datetimefield_value
+        rows = [
+            tuple(adapt(v) if i in time_idx else v for i, v in enumerate(row)) for row in rows
+        ]
+    if is_pg:
+        rows = [pg_row(row) for row in rows]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(table), ", ".join(quote(c) for c in columns), ", ".join(["%s"] * len(columns))
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def delete_children(using: str, session_id: str) -> None:
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        for model in (ToolResultEvent, ToolCall, Message):
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(f"DELETE FROM {table} WHERE session_id = %s", [session_id])
+
+
+def write_session(
+    parsed: ParsedSession,
+    source: SourceInfo,
+    *,
+    machine: str,
+    using: str = "default",
+    force: bool = False,
+    now: datetime | None = None,
+) -> Outcome:
+    """Store *parsed* (replacing what the archive holds for its id) in one transaction."""
+    now = now or datetime.now(UTC)
+    values = session_values(parsed, source.path, source.malformed_lines, source.truncated)
+    messages, calls, events = message_rows(parsed), tool_call_rows(parsed), event_rows(parsed)
+    digest = content_digest(values, messages, calls, events)
+    file_values = {
+        "file_size": source.size,
+        "file_mtime": source.mtime_ns,
+        "file_hash": source.sha256,
+        "source_missing_at": None,
+        "machine": machine,
+    }
+    sessions = Session.objects.using(using)
+    with transaction.atomic(using=using):
+        existing = sessions.filter(pk=parsed.id).values_list("file_path", "content_digest").first()
+        if existing is not None:
+            old_path, old_digest = existing
+            if old_path and old_path != source.path and os.path.exists(old_path):
+                return Outcome.CONFLICT
+            if old_digest == digest and not force:
+                sessions.filter(pk=parsed.id).update(**file_values)
+                return Outcome.UNCHANGED
+            delete_children(using, parsed.id)
+
+        row = {
+            **values,
+            **file_values,
+            "id": parsed.id,
+            "created_at": now,
+            "local_modified_at": now,
+            "data_version": PARSER_VERSION,
+            "content_digest": digest,
+        }
+        if connections[using].vendor == "postgresql":
+            row = {k: pg_text(v) if isinstance(v, str) else v for k, v in row.items()}
+        update_fields = [k for k in row if k not in ("id", "created_at")]
+        sessions.bulk_create(
+            [Session(**row)], update_conflicts=True, unique_fields=["id"],
+            update_fields=update_fields,
+        )
+        insert_rows(using, Message._meta.db_table, MESSAGE_COLUMNS, messages, ("timestamp",))
+        insert_rows(using, ToolCall._meta.db_table, TOOL_CALL_COLUMNS, calls)
+        insert_rows(using, ToolResultEvent._meta.db_table, EVENT_COLUMNS, events, ("timestamp",))
+    return Outcome.UPDATED if existing is not None else Outcome.CREATED

@@ -1,0 +1,247 @@
+"""Local sync: discover agent files, parse the changed ones, write their sessions.
+
+Unchanged files (same size and mtime, parsed by the current parser version) are skipped
+without being opened. Each session is written in its own transaction. A file that
+disappeared leaves its sessions in the archive, marked ``source_missing_at``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.db import DatabaseError, OperationalError, transaction
+
+from agentsview.config import Config
+from sessions_app.discovery import Discovery, FoundFile, discover
+from sessions_app.models import Session, SourceFile
+from sessions_app.parsers.base import PARSER_VERSION, ParseOptions, ParseResult
+from sessions_app.parsers.jsonl import FileReadError
+from sessions_app.parsers.registry import parser_for
+from sessions_app.services.ingest import Outcome, SourceInfo, write_session
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]  # (files done, files to parse, current path)
+
+
+@dataclass
+class SyncReport:
+    sessions_written: int = 0
+    messages_written: int = 0
+    sessions_unchanged: int = 0
+    files_found: int = 0
+    files_parsed: int = 0
+    files_unchanged: int = 0
+    files_without_sessions: int = 0
+    sessions_marked_missing: int = 0
+    conflicts: int = 0
+    errors: list[str] = field(default_factory=list)  # something could not be archived
+    warnings: list[str] = field(default_factory=list)  # skipped lines, odd entries
+    missing_roots: list[tuple[str, Path]] = field(default_factory=list)
+    error_files: set[str] = field(default_factory=set)
+    warning_files: set[str] = field(default_factory=set)
+    elapsed: float = 0.0
+
+    def error(self, path: Path | str, message: str) -> None:
+        self.error_files.add(str(path))
+        self.errors.append(f"{path}: {message}")
+
+    def warning(self, path: Path | str, message: str) -> None:
+        self.warning_files.add(str(path))
+        self.warnings.append(f"{path}: {message}")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary_line(self) -> str:
+        line = (
+            f"Synced {self.sessions_written} sessions ({self.messages_written} messages)"
+            f" in {self.elapsed:.1f}s; {self.sessions_unchanged} unchanged,"
+            f" {len(self.error_files)} files with errors"
+        )
+        extras = []
+        if self.warning_files:
+            extras.append(f"{len(self.warning_files)} with warnings")
+        if self.files_without_sessions:
+            extras.append(f"{self.files_without_sessions} without sessions")
+        if self.conflicts:
+            extras.append(f"{self.conflicts} duplicate session ids")
+        if self.sessions_marked_missing:
+            extras.append(f"{self.sessions_marked_missing} sessions' files gone (kept)")
+        return line + "".join(f", {e}" for e in extras)
+
+
+def _changed(found: FoundFile, known: tuple | None) -> bool:
+    if known is None:
+        return True
+    size, mtime_ns, parser_version = known
+    return size != found.size or mtime_ns != found.mtime_ns or parser_version < PARSER_VERSION
+
+
+def run_sync(
+    config: Config,
+    *,
+    full: bool = False,
+    using: str = "default",
+    progress: Progress | None = None,
+    paths: list[Path] | None = None,
+) -> SyncReport:
+    """Bring the archive up to date with the agent files on this machine.
+
+    *paths* restricts the sync to those files (already known to discovery); *full* re-parses
+    and rewrites every file whatever its size and mtime.
+    """
+    started = time.monotonic()
+    report = SyncReport()
+    found = discover(config.agent_dirs)
+    report.missing_roots = found.missing_roots
+    for issue in found.issues:
+        path, _, message = issue.partition(": ")
+        report.warning(path, message)
+    files = found.files
+    if paths is not None:
+        wanted = {str(p) for p in paths}
+        files = [f for f in files if str(f.path) in wanted]
+    report.files_found = len(files)
+
+    known = {
+        path: (size, mtime, version)
+        for path, size, mtime, version in SourceFile.objects.using(using).values_list(
+            "path", "size", "mtime_ns", "parser_version"
+        )
+    }
+    todo = [f for f in files if full or _changed(f, known.get(str(f.path)))]
+    report.files_unchanged = len(files) - len(todo)
+    if report.files_unchanged:
+        report.sessions_unchanged += _sessions_in_unchanged(using, files, todo)
+
+    options = ParseOptions(blocked_result_categories=config.blocked_result_categories)
+    for index, found_file in enumerate(todo):
+        if progress:
+            progress(index, len(todo), str(found_file.path))
+        _sync_file(found_file, options, config, report, using=using, force=full)
+    if progress:
+        progress(len(todo), len(todo), "")
+
+    if paths is None:
+        _mark_missing(found, using, report)
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+def _sessions_in_unchanged(using: str, files: list[FoundFile], todo: list[FoundFile]) -> int:
+    skipped = {str(f.path) for f in files} - {str(f.path) for f in todo}
+    total = 0
+    for path, ids in SourceFile.objects.using(using).values_list("path", "session_ids"):
+        if path in skipped:
+            total += len(ids or [])
+    return total
+
+
+def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: SyncReport,
+               *, using: str, force: bool) -> None:
+    parser = parser_for(found.agent)
+    try:
+        result: ParseResult = parser.parse(found.path, found.root, options)
+    except FileReadError as exc:
+        report.error(found.path, str(exc))
+        return
+    except Exception as exc:  # a parser bug must not stop the sync of other files
+        log.exception("parser failed on %s", found.path)
+        report.error(found.path, f"internal parser error ({type(exc).__name__}: {exc})")
+        return
+    report.files_parsed += 1
+    for issue in result.issues:
+        report.warning(found.path, issue)
+
+    source = SourceInfo(
+        path=str(found.path),
+        size=found.size,
+        mtime_ns=found.mtime_ns,
+        sha256=result.sha256,
+        malformed_lines=result.malformed_lines,
+        truncated=result.is_truncated,
+    )
+    written: list[str] = []
+    for parsed in result.sessions:
+        try:
+            outcome = write_session(
+                parsed, source, machine=config.machine_name, using=using, force=force
+            )
+        except OperationalError:
+            raise  # the database itself is unusable (locked, full, gone): stop, lose nothing
+        except DatabaseError as exc:
+            report.error(found.path, f"session {parsed.id} not stored: {exc}")
+            continue
+        if outcome is Outcome.CONFLICT:
+            report.conflicts += 1
+            report.warning(found.path, f"session id {parsed.id} already archived from another"
+                                       " file that still exists; kept that one")
+            continue
+        written.append(parsed.id)
+        if outcome is Outcome.UNCHANGED:
+            report.sessions_unchanged += 1
+        else:
+            report.sessions_written += 1
+            report.messages_written += parsed.message_count
+
+    error = ""
+    if not result.sessions:
+        if result.size == 0:
+            error = "empty file, no session"
+            report.files_without_sessions += 1
+            report.warning(found.path, error)
+        elif result.records == 0:
+            error = "no valid JSON lines: not a session file"
+            report.error(found.path, error)
+        else:
+            error = "no messages, no session"
+            report.files_without_sessions += 1
+
+    SourceFile.objects.using(using).update_or_create(
+        path=str(found.path),
+        defaults={
+            "agent": found.agent,
+            "size": found.size,
+            "mtime_ns": found.mtime_ns,
+            "sha256": result.sha256,
+            "parser_version": PARSER_VERSION,
+            "session_ids": written,
+            "malformed_lines": result.malformed_lines,
+            "error": error,
+            "synced_at": datetime.now(UTC),
+            "missing_at": None,
+        },
+    )
+
+
+def _mark_missing(found: Discovery, using: str, report: SyncReport) -> None:
+    """Files under a scanned root that are gone: keep their sessions, note when they vanished."""
+    present = {str(f.path) for f in found.files}
+    roots = [str(r).rstrip("/") + "/" for r in found.scanned_roots]
+    now = datetime.now(UTC)
+    gone: list[tuple[str, list[str]]] = [
+        (path, ids or [])
+        for path, ids in SourceFile.objects.using(using)
+        .filter(missing_at__isnull=True)
+        .values_list("path", "session_ids")
+        if path not in present and any(path.startswith(r) for r in roots)
+    ]
+    if not gone:
+        return
+    with transaction.atomic(using=using):
+        SourceFile.objects.using(using).filter(path__in=[p for p, _ in gone]).update(
+            missing_at=now
+        )
+        ids = [sid for _, session_ids in gone for sid in session_ids]
+        report.sessions_marked_missing += (
+            Session.objects.using(using)
+            .filter(pk__in=ids, source_missing_at__isnull=True)
+            .update(source_missing_at=now, local_modified_at=now)
+        )
