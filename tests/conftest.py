@@ -1,0 +1,69 @@
+"""Shared fixtures. PostgreSQL tests skip with a reason when it is unreachable, and fail
+instead when AGENTSVIEW_REQUIRE_PG=1 (CI sets it)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+import psycopg
+import pytest
+from django.conf import settings
+
+from agentsview.redact import redact_url
+from sessions_app.parsers.registry import AGENTS
+
+REQUIRE_PG = os.environ.get("AGENTSVIEW_REQUIRE_PG") == "1"
+
+
+@cache
+def pg_problem() -> str | None:
+    """None when the test PostgreSQL answers, else why not."""
+    db = settings.DATABASES.get("pg")
+    if db is None:
+        return "no pg database configured"
+    try:
+        psycopg.connect(
+            host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"] or None,
+            password=db["PASSWORD"] or None, dbname="postgres", connect_timeout=3,
+        ).close()
+    except psycopg.Error as exc:
+        url = redact_url(os.environ.get("AGENTSVIEW_PG_URL", ""))
+        return f"PostgreSQL unreachable at {url}: {str(exc).splitlines()[0]}"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and "pg" in (marker.kwargs.get("databases") or ()):
+            item.add_marker(pytest.mark.pg)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("pg") is None:
+        return
+    problem = pg_problem()
+    if problem is None:
+        return
+    if REQUIRE_PG:
+        pytest.fail(f"AGENTSVIEW_REQUIRE_PG=1 but {problem}", pytrace=False)
+    pytest.skip(problem)
+
+
+@pytest.fixture
+def agent_env(tmp_path, monkeypatch):
+    """Fresh, empty agent directories and data dir for one test; returns their paths."""
+    dirs = {}
+    for key, spec in AGENTS.items():
+        path = tmp_path / "agents" / key
+        path.mkdir(parents=True)
+        monkeypatch.setenv(spec.env_var, str(path))
+        dirs[key] = path
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("AGENTSVIEW_DATA_DIR", str(data))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    dirs["data"] = data
+    return dirs
