@@ -32,6 +32,7 @@ TOP_LEVEL_KEYS = {
     "auth_token", "require_auth", "cursor_secret", "public_url", "public_origins",
 } | {spec.legacy_config_key for spec in AGENTS.values()}
 DEFAULT_BLOCKED_RESULT_CATEGORIES = ("Read", "Glob")
+DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -65,6 +66,7 @@ class Config:
     agent_dirs: dict[str, tuple[Path, ...]] = field(default_factory=dict)
     explicit_agent_dirs: frozenset[str] = frozenset()  # agents whose dirs were configured
     blocked_result_categories: tuple[str, ...] = DEFAULT_BLOCKED_RESULT_CATEGORIES
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # longer JSON lines are skipped, not parsed
     raw: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -105,6 +107,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             _str_list(raw, "result_content_blocked_categories", path, "")
             or DEFAULT_BLOCKED_RESULT_CATEGORIES
         ),
+        max_line_bytes=_positive_int(env, "AGENTSVIEW_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES),
         raw=raw,
     )
 
@@ -123,6 +126,19 @@ def ensure_data_dir(config: Config) -> Path:
 
 
 # --- pieces -------------------------------------------------------------------------------
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"config error: {name}: '{text}' is not a positive integer")
+    return value
 
 
 def _home(environ: Mapping[str, str]) -> Path:

@@ -8,9 +8,13 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 MASK = "***"
 
 # userinfo password in scheme://user:password@host
-_USERINFO_RE = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)(?P<pw>[^@\s]*)(?P<at>@)")
+_USERINFO_RE = re.compile(
+    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)(?P<pw>[^@\s]*)(?P<at>@)"
+)
 # password=... in a URL query string or a libpq keyword/value DSN
-_PARAM_RE = re.compile(r"(?P<key>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^&\s]*)", re.IGNORECASE)
+_PARAM_RE = re.compile(
+    r"(?P<key>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^&\s]*)", re.IGNORECASE
+)
 
 
 def redact_url(url: str) -> str:

@@ -87,7 +87,7 @@ def _walk(
                     found.issues.append(f"{path}: is a directory, not a session file; skipped")
                 key = (st.st_dev, st.st_ino)
                 if key in visited:
-                    found.issues.append(f"{path}: symlink loop (directory already visited), skipped")
+                    found.issues.append(f"{path}: symlink loop (directory seen before), skipped")
                     continue
                 if len(parts) >= MAX_DEPTH:
                     continue

@@ -99,7 +99,9 @@ class Session(models.Model):
                 condition=Q(parent_session_id__isnull=False),
             ),
             models.Index(
-                fields=["file_path"], name="sessions_file_path", condition=Q(file_path__isnull=False)
+                fields=["file_path"],
+                name="sessions_file_path",
+                condition=Q(file_path__isnull=False),
             ),
         ]
 

@@ -300,7 +300,7 @@ def parse(path: Path, root: Path, options: ParseOptions | None = None) -> ParseR
     raw_id = rollout.raw_id
     if not raw_id:
         raw_id = _id_from_filename(path)
-        result.issues.append(f"no session_meta line; session id taken from the file name ({raw_id})")
+        result.issues.append(f"no session_meta line; id taken from the file name ({raw_id})")
     session = ParsedSession(
         id=ID_PREFIX + raw_id,
         agent=AGENT,

@@ -35,7 +35,9 @@ AGENTS: dict[str, AgentSpec] = {
             "codex_sessions_dirs", "codex:", "sessions_app.parsers.codex",
         ),
         AgentSpec("gemini", "Gemini CLI", "GEMINI_DIR", (".gemini",), "gemini_dirs", "gemini:"),
-        AgentSpec("copilot", "Copilot CLI", "COPILOT_DIR", (".copilot",), "copilot_dirs", "copilot:"),
+        AgentSpec(
+            "copilot", "Copilot CLI", "COPILOT_DIR", (".copilot",), "copilot_dirs", "copilot:"
+        ),
         AgentSpec(
             "opencode", "OpenCode", "OPENCODE_DIR", (".local/share/opencode",),
             "opencode_dirs", "opencode:",

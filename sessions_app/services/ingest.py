@@ -35,6 +35,7 @@ class Outcome(Enum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"  # the id belongs to another file that still exists
+    SHRUNK = "shrunk"  # the file now yields fewer messages: the archived copy is kept
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,21 @@ def write_session(
     }
     sessions = Session.objects.using(using)
     with transaction.atomic(using=using):
-        existing = sessions.filter(pk=parsed.id).values_list("file_path", "content_digest").first()
+        existing = (
+            sessions.filter(pk=parsed.id)
+            .values_list("file_path", "content_digest", "message_count")
+            .first()
+        )
         if existing is not None:
-            old_path, old_digest = existing
+            old_path, old_digest, old_count = existing
             if old_path and old_path != source.path and os.path.exists(old_path):
                 return Outcome.CONFLICT
             if old_digest == digest and not force:
                 sessions.filter(pk=parsed.id).update(**file_values)
                 return Outcome.UNCHANGED
+            if parsed.message_count < old_count and not force:
+                # Agents append to transcripts; a shorter one was damaged or rewritten.
+                return Outcome.SHRUNK
             delete_children(using, parsed.id)
 
         row = {

@@ -121,7 +121,10 @@ def run_sync(
     if report.files_unchanged:
         report.sessions_unchanged += _sessions_in_unchanged(using, files, todo)
 
-    options = ParseOptions(blocked_result_categories=config.blocked_result_categories)
+    options = ParseOptions(
+        blocked_result_categories=config.blocked_result_categories,
+        max_line_bytes=config.max_line_bytes,
+    )
     for index, found_file in enumerate(todo):
         if progress:
             progress(index, len(todo), str(found_file.path))
@@ -184,8 +187,12 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
             report.warning(found.path, f"session id {parsed.id} already archived from another"
                                        " file that still exists; kept that one")
             continue
+        if outcome is Outcome.SHRUNK:
+            report.warning(found.path, f"session {parsed.id} now has {parsed.message_count}"
+                                       " messages, fewer than archived; kept the archived copy"
+                                       " (sync --full replaces it)")
         written.append(parsed.id)
-        if outcome is Outcome.UNCHANGED:
+        if outcome in (Outcome.UNCHANGED, Outcome.SHRUNK):
             report.sessions_unchanged += 1
         else:
             report.sessions_written += 1
