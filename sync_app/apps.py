@@ -9,4 +9,6 @@ class SyncAppConfig(AppConfig):
     def ready(self) -> None:
         from sync_app.schema import create_pg_schema
 
-        pre_migrate.connect(create_pg_schema, sender=self, dispatch_uid="create_pg_schema")
+        # No sender filter: Django sends pre_migrate only for apps that have models, and the
+        # schema must exist before the first of them migrates.
+        pre_migrate.connect(create_pg_schema, dispatch_uid="create_pg_schema")
