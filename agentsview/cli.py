@@ -8,6 +8,7 @@ reported in one line with exit code 2 before Django starts.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -38,13 +39,30 @@ def preflight() -> None:
         raise SystemExit(exc.exit_code) from None
 
 
+def _setup_django() -> None:
+    import django
+
+    django.setup()
+    # A CLI process is short-lived: keep the collector from re-scanning the few hundred
+    # thousand objects the imports created, now and again at exit (0.1 s of a cron run).
+    gc.freeze()
+
+
+def _run(argv: list[str]) -> int:
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(argv)
+    finally:
+        gc.freeze()
+    return 0
+
+
 def manage_main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentsview.settings")
     preflight()
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(argv)
-    return 0
+    _setup_django()
+    return _run(argv)
 
 
 def _our_commands() -> dict[str, str]:
@@ -76,10 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentsview.settings")
     preflight()
-    import django
-
-    django.setup()
-    from django.core.management import execute_from_command_line, get_commands
+    _setup_django()
+    from django.core.management import get_commands
 
     if not args or args[0] in ("-h", "--help", "help"):
         print(_usage())
@@ -95,5 +111,4 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: unknown command '{' '.join(args[:2])}' (see '{PROG} --help')",
               file=sys.stderr)
         return 2
-    execute_from_command_line([PROG, *translated])
-    return 0
+    return _run([PROG, *translated])

@@ -80,7 +80,7 @@ class SyncReport:
 def _changed(found: FoundFile, known: tuple | None) -> bool:
     if known is None:
         return True
-    size, mtime_ns, parser_version = known
+    size, mtime_ns, parser_version, _ = known
     return size != found.size or mtime_ns != found.mtime_ns or parser_version < PARSER_VERSION
 
 
@@ -111,15 +111,19 @@ def run_sync(
     report.files_found = len(files)
 
     known = {
-        path: (size, mtime, version)
-        for path, size, mtime, version in SourceFile.objects.using(using).values_list(
-            "path", "size", "mtime_ns", "parser_version"
+        row[0]: row[1:]
+        for row in SourceFile.objects.using(using).values_list(
+            "path", "size", "mtime_ns", "parser_version", "session_ids"
         )
     }
-    todo = [f for f in files if full or _changed(f, known.get(str(f.path)))]
-    report.files_unchanged = len(files) - len(todo)
-    if report.files_unchanged:
-        report.sessions_unchanged += _sessions_in_unchanged(using, files, todo)
+    todo: list[FoundFile] = []
+    for found_file in files:
+        record = known.get(str(found_file.path))
+        if full or _changed(found_file, record):
+            todo.append(found_file)
+        else:
+            report.files_unchanged += 1
+            report.sessions_unchanged += len(record[3] or ())
 
     options = ParseOptions(
         blocked_result_categories=config.blocked_result_categories,
@@ -136,15 +140,6 @@ def run_sync(
         _mark_missing(found, using, report)
     report.elapsed = time.monotonic() - started
     return report
-
-
-def _sessions_in_unchanged(using: str, files: list[FoundFile], todo: list[FoundFile]) -> int:
-    skipped = {str(f.path) for f in files} - {str(f.path) for f in todo}
-    total = 0
-    for path, ids in SourceFile.objects.using(using).values_list("path", "session_ids"):
-        if path in skipped:
-            total += len(ids or [])
-    return total
 
 
 def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: SyncReport,

@@ -1,0 +1,401 @@
+#!/usr/bin/env python3
+"""Benchmark ``manage.py sync`` on a synthetic Claude Code + Codex corpus.
+
+Measures, each as a separate ``<python> manage.py sync`` subprocess with every agent dir and
+the data dir pointed at temp dirs (never the real ``~/.claude`` / ``~/.codex``):
+
+1. cold sync into a fresh data dir (wall time, MB/s, sessions/s, messages/s, peak RSS);
+2. a no-change re-sync;
+3. a re-sync after appending a prompt + reply to 1% of the files.
+
+Usage::
+
+    python bench/sync_bench.py --sessions 2000 [--corpus DIR] [--python PATH] [--seed N]
+
+Prints a table, then one ``RESULT {json}`` line. Exits non-zero if a sync run fails (or, with
+``--strict``, if a target is missed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import corpus  # noqa: E402  (sibling module, importable once BENCH_DIR is on sys.path)
+
+# Targets for the 2,000-session corpus (the cold-sync target scales with corpus size).
+TARGET_SESSIONS = 2000
+TARGET_COLD_S = 50.0
+TARGET_NOCHANGE_S = 0.5
+TARGET_APPEND_S = 1.0
+TARGET_RSS_MB = 300.0
+APPEND_FRACTION = 0.01
+NOCHANGE_RUNS = 5
+
+OTHER_AGENT_VARS = (
+    "GEMINI_DIR",
+    "COPILOT_DIR",
+    "OPENCODE_DIR",
+    "CURSOR_PROJECTS_DIR",
+    "AMP_DIR",
+    "VSCODE_COPILOT_DIR",
+    "OPENCLAW_DIR",
+)
+# Inherited variables that could point the app at another database or config.
+DROPPED_VARS = ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+SUMMARY_RE = re.compile(
+    r"Synced\s+(?P<sessions>\d+)\s+sessions?\s*\((?P<messages>\d+)\s+messages?\)"
+    r".*?\bin\s+(?P<seconds>[\d.]+)\s*s",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Run:
+    """One measured subprocess run."""
+
+    label: str
+    wall_s: float
+    returncode: int
+    peak_rss_mb: float
+    stdout: str
+    stderr: str
+
+    @property
+    def summary(self) -> str:
+        """The app's own summary line (``Synced N sessions ...``), else its last stdout line."""
+        lines = [ln.strip() for ln in self.stdout.splitlines() if ln.strip()]
+        for line in reversed(lines):
+            if SUMMARY_RE.search(line) or line.lower().startswith("synced"):
+                return line
+        return lines[-1] if lines else ""
+
+    @property
+    def reported_s(self) -> float | None:
+        m = SUMMARY_RE.search(self.summary)
+        return float(m.group("seconds")) if m else None
+
+
+def fail(message: str, code: int = 2) -> None:
+    print(f"sync_bench: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def run_measured(label: str, cmd: list[str], env: dict[str, str], timeout: float) -> Run:
+    """Run ``cmd`` in the repo root; wall time and the child's own peak RSS via ``os.wait4``."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        timed_out = threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            kill()
+            raise
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    if timed_out.is_set():
+        stderr += f"\n[sync_bench] killed after the {timeout:.0f}s timeout"
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    rss_mb = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+    return Run(label, wall, proc.returncode, rss_mb, stdout, stderr)
+
+
+def db_counts(db: Path) -> tuple[int | None, int | None]:
+    """(sessions, messages) rows in the app's SQLite DB, None where unreadable."""
+    if not db.exists():
+        return None, None
+    counts: list[int | None] = []
+    con = sqlite3.connect(db)
+    try:
+        for table in ("sessions", "messages"):
+            try:
+                counts.append(con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+            except sqlite3.Error:
+                counts.append(None)
+    finally:
+        con.close()
+    return counts[0], counts[1]
+
+
+def db_size_mb(db: Path) -> float:
+    files = [db, db.with_name(db.name + "-wal")]
+    return sum(f.stat().st_size for f in files if f.exists()) / 1e6
+
+
+def ensure_corpus(path: Path, sessions: int, seed: int) -> dict[str, Any]:
+    """Reuse ``path`` if its marker matches; otherwise (re)generate it."""
+    marker = corpus.read_marker(path)
+    if marker and marker.get("pending_restore"):
+        restored = corpus.restore_appended(path)
+        print(f"corpus: undid a previous append to {restored} files")
+        marker = corpus.read_marker(path)
+    wanted = {"generator_version": corpus.GENERATOR_VERSION, "sessions": sessions, "seed": seed}
+    if marker and all(marker.get(k) == v for k, v in wanted.items()):
+        print(f"corpus: reusing {path}")
+        return marker
+    if path.exists() and any(path.iterdir()) and marker is None:
+        fail(f"{path} exists, is not empty and has no {corpus.MARKER_NAME}; pass another --corpus")
+    print(f"corpus: generating {sessions} sessions (seed {seed}) into {path} ...", flush=True)
+    info = corpus.generate(path, sessions, seed, progress=True)
+    print(corpus.summary_line(info))
+    return info
+
+
+def build_env(corpus_dir: Path, work: Path) -> dict[str, str]:
+    """Environment for the app: temp HOME/data dir, corpus roots, every other agent dir empty."""
+    home, data, empty = work / "home", work / "data", work / "empty"
+    for d in (home, data, empty):
+        d.mkdir(parents=True, exist_ok=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AGENTSVIEW_", "XDG_")) and k not in DROPPED_VARS
+    }
+    env.update(
+        HOME=str(home),
+        AGENTSVIEW_DATA_DIR=str(data),
+        CLAUDE_PROJECTS_DIR=str(corpus_dir / corpus.CLAUDE_SUBDIR),
+        CODEX_SESSIONS_DIR=str(corpus_dir / corpus.CODEX_SUBDIR),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_STATE_HOME=str(home / ".local/state"),
+        NO_COLOR="1",
+    )
+    env.update({var: str(empty) for var in OTHER_AGENT_VARS})
+    return env
+
+
+def check_run(run: Run) -> None:
+    """Exit non-zero (showing the app's stderr) if a sync run failed."""
+    if run.returncode == 0:
+        return
+    print(
+        f"\n{run.label}: manage.py sync exited with {run.returncode} after {run.wall_s:.2f}s",
+        file=sys.stderr,
+    )
+    if run.stdout.strip():
+        print("--- stdout (tail) ---\n" + run.stdout[-4000:], file=sys.stderr)
+    print("--- stderr ---\n" + (run.stderr[-20000:] or "(empty)"), file=sys.stderr)
+    raise SystemExit(run.returncode if 0 < run.returncode < 256 else 1)
+
+
+def fmt(value: float | None, spec: str = ".2f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, default=2000, help="corpus size (sessions)")
+    ap.add_argument("--seed", type=int, default=1, help="corpus seed")
+    ap.add_argument(
+        "--corpus",
+        type=Path,
+        help="corpus dir (default /tmp/bench-corpus-<sessions>[-s<seed>]); "
+        "reused when its marker matches --sessions/--seed",
+    )
+    default_py = REPO_ROOT / ".venv/bin/python"
+    ap.add_argument(
+        "--python",
+        default=str(default_py) if default_py.exists() else sys.executable,
+        help="interpreter that runs manage.py (default: repo .venv, else this one)",
+    )
+    ap.add_argument("--timeout", type=float, default=1800, help="per-run timeout, seconds")
+    ap.add_argument("--keep", action="store_true", help="keep the temp HOME/data dirs")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = ap.parse_args(argv)
+
+    manage = REPO_ROOT / "manage.py"
+    if not manage.is_file():
+        fail(f"{manage} not found: the application's manage.py does not exist yet")
+    if not Path(args.python).exists():
+        fail(f"python interpreter {args.python} not found")
+    if args.sessions < 1:
+        fail("--sessions must be >= 1")
+    suffix = "" if args.seed == 1 else f"-s{args.seed}"
+    corpus_dir = (args.corpus or Path(f"/tmp/bench-corpus-{args.sessions}{suffix}")).resolve()
+
+    info = ensure_corpus(corpus_dir, args.sessions, args.seed)
+    work = Path(tempfile.mkdtemp(prefix="bench-sync-", dir="/tmp"))
+    env = build_env(corpus_dir, work)
+    db = work / "data" / "agentsview.db"
+    sync_cmd = [args.python, str(manage), "sync"]
+    corpus_mb = info["bytes"] / 1e6
+    try:
+        print(
+            f"app: {args.python} manage.py sync (cwd {REPO_ROOT}, data dir {work / 'data'})",
+            flush=True,
+        )
+        startup = run_measured(
+            "startup", [args.python, str(manage), "sync", "--help"], env, args.timeout
+        )
+        if startup.returncode != 0:
+            print(startup.stderr[-4000:], file=sys.stderr)
+            fail("`manage.py sync --help` failed: is the sync command implemented?", 1)
+
+        print("running cold sync ...", flush=True)
+        cold = run_measured("cold sync", sync_cmd, env, args.timeout)
+        check_run(cold)
+        db_sessions, db_messages = db_counts(db)
+        db_mb = db_size_mb(db)
+
+        # Process start-up dominates a no-change run and this VM's timings are noisy:
+        # run it NOCHANGE_RUNS times and report the median run (all walls are printed).
+        print(f"running no-change re-sync x{NOCHANGE_RUNS} ...", flush=True)
+        nochange_runs = []
+        for _ in range(NOCHANGE_RUNS):
+            run = run_measured("no-change re-sync", sync_cmd, env, args.timeout)
+            check_run(run)
+            nochange_runs.append(run)
+        nochange = sorted(nochange_runs, key=lambda r: r.wall_s)[NOCHANGE_RUNS // 2]
+        print("no-change walls: " + ", ".join(f"{r.wall_s:.2f}s" for r in nochange_runs))
+
+        appended = corpus.append_to_fraction(corpus_dir, APPEND_FRACTION, args.seed)
+        try:
+            print(f"running re-sync after appending to {len(appended)} files ...", flush=True)
+            append = run_measured(
+                f"append {APPEND_FRACTION:.0%} re-sync", sync_cmd, env, args.timeout
+            )
+        finally:
+            corpus.restore_appended(corpus_dir)
+        check_run(append)
+        _, messages_after = db_counts(db)
+    finally:
+        if args.keep:
+            print(f"kept temp dirs under {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    scale = args.sessions / TARGET_SESSIONS
+    cold_target = TARGET_COLD_S * scale
+    runs = [(cold, cold_target), (nochange, TARGET_NOCHANGE_S), (append, TARGET_APPEND_S)]
+    met = all(r.wall_s < t and r.peak_rss_mb < TARGET_RSS_MB for r, t in runs)
+    delta = None if messages_after is None or db_messages is None else messages_after - db_messages
+
+    print()
+    print(
+        f"agentsview sync benchmark: {info['sessions']} sessions, {info['files']} files, "
+        f"{corpus_mb:.1f} MB, ~{info['messages']} messages ({corpus_dir})"
+    )
+    print(
+        f"startup (manage.py sync --help): {startup.wall_s:.2f}s, {startup.peak_rss_mb:.0f} MB RSS"
+    )
+    header = f"{'run':<22}{'wall s':>9}{'target s':>10}{'peak RSS MB':>13}{'app-reported s':>16}"
+    print(header + "  status")
+    print("-" * (len(header) + 8))
+    for run, target in runs:
+        ok = run.wall_s < target and run.peak_rss_mb < TARGET_RSS_MB
+        print(
+            f"{run.label:<22}{run.wall_s:>9.2f}{target:>10.2f}{run.peak_rss_mb:>13.1f}"
+            f"{fmt(run.reported_s):>16}  {'ok' if ok else 'MISSED'}"
+        )
+    print(
+        f"(peak RSS target < {TARGET_RSS_MB:.0f} MB; cold target scaled to "
+        f"{args.sessions} sessions)"
+    )
+    print(
+        f"cold throughput: {corpus_mb / cold.wall_s:.1f} MB/s, "
+        f"{fmt(db_sessions and db_sessions / cold.wall_s, '.0f')} sessions/s, "
+        f"{fmt(db_messages and db_messages / cold.wall_s, '.0f')} messages/s"
+    )
+    print(
+        f"DB after cold sync: sessions={fmt(db_sessions, 'd')} messages={fmt(db_messages, 'd')} "
+        f"size={db_mb:.1f} MB"
+    )
+    print(
+        f"append re-sync: {len(appended)} files grew by 2 messages each; DB messages "
+        f"+{fmt(delta, 'd')} (expected +{2 * len(appended)})"
+    )
+    for run in (cold, nochange, append):
+        print(f"app summary [{run.label}]: {run.summary or '(none)'}")
+
+    result = {
+        "sessions": info["sessions"],
+        "files": info["files"],
+        "corpus_mb": round(corpus_mb, 1),
+        "corpus_messages_approx": info["messages"],
+        "seed": args.seed,
+        "cold_s": round(cold.wall_s, 3),
+        "cold_mb_per_s": round(corpus_mb / cold.wall_s, 2),
+        "cold_sessions_per_s": db_sessions and round(db_sessions / cold.wall_s, 1),
+        "cold_messages_per_s": db_messages and round(db_messages / cold.wall_s, 1),
+        "db_sessions": db_sessions,
+        "db_messages": db_messages,
+        "db_mb": round(db_mb, 1),
+        "nochange_s": round(nochange.wall_s, 3),
+        "append_s": round(append.wall_s, 3),
+        "append_files": len(appended),
+        "append_messages_delta": delta,
+        "startup_s": round(startup.wall_s, 3),
+        "peak_rss_mb": {
+            "startup": round(startup.peak_rss_mb, 1),
+            "cold": round(cold.peak_rss_mb, 1),
+            "nochange": round(nochange.peak_rss_mb, 1),
+            "append": round(append.peak_rss_mb, 1),
+        },
+        "app_reported_s": {
+            "cold": cold.reported_s,
+            "nochange": nochange.reported_s,
+            "append": append.reported_s,
+        },
+        "app_summary": {
+            "cold": cold.summary,
+            "nochange": nochange.summary,
+            "append": append.summary,
+        },
+        "targets": {
+            "cold_s": round(cold_target, 2),
+            "nochange_s": TARGET_NOCHANGE_S,
+            "append_s": TARGET_APPEND_S,
+            "peak_rss_mb": TARGET_RSS_MB,
+        },
+        "targets_met": met,
+        "python": args.python,
+    }
+    print("RESULT " + json.dumps(result, ensure_ascii=False))
+    return 1 if args.strict and not met else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
