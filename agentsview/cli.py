@@ -112,3 +112,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     return _run([PROG, *translated])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""``manage.py session <sub>``: read the archived sessions from a script or a terminal."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from agentsview.schema import ensure_schema
+from sessions_app import selectors
+from sessions_app.humanize import age, table, truncate
+
+
+class Command(BaseCommand):
+    help = "Read archived sessions (list; more subcommands arrive with the session API)."
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser):
+        subs = parser.add_subparsers(dest="subcommand", metavar="<subcommand>")
+        subs.required = True
+        ls = subs.add_parser(
+            "list", help="list sessions, most recently active first",
+            description="List archived sessions, most recently active first. Soft-deleted,"
+            " empty and child (subagent, fork) sessions are left out unless asked for.",
+        )
+        ls.add_argument("--limit", type=int, default=50,
+                        help=f"how many to show (1-{selectors.MAX_LIMIT}, default 50)")
+        ls.add_argument("--include-children", action="store_true",
+                        help="also list subagent and fork sessions")
+
+    def handle(self, *args, subcommand: str, **options):
+        ensure_schema("default")
+        if subcommand == "list":
+            self._list(options["limit"], options["include_children"])
+
+    def _list(self, limit: int, include_children: bool) -> None:
+        if not 1 <= limit <= selectors.MAX_LIMIT:
+            raise CommandError(f"--limit must be between 1 and {selectors.MAX_LIMIT}, not {limit}")
+        sessions = selectors.list_sessions(include_children=include_children, limit=limit)
+        total = selectors.count_sessions(include_children=include_children)
+        if not sessions:
+            self.stdout.write("No sessions archived yet. Run 'agentsview sync' first.")
+            return
+        rows = [
+            [
+                truncate(s.display_name or s.first_message or "(no prompt)", 60),
+                truncate(s.project, 20), s.agent, truncate(s.machine, 16),
+                age(s.ended_at or s.started_at), str(s.message_count), s.id,
+            ]
+            for s in sessions
+        ]
+        headers = ["SESSION", "PROJECT", "AGENT", "MACHINE", "AGE", "MSGS", "ID"]
+        self.stdout.write(table(headers, rows, right={5}))
+        if total > len(sessions):
+            self.stderr.write(f"showing {len(sessions)} of {total} sessions (--limit to see more)")

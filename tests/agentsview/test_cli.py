@@ -1,0 +1,81 @@
+"""The ``agentsview`` console script and ``manage.py``, run as real processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentsview.cli import translate
+from tests.helpers import CONSOLE_SCRIPT, agentsview, cli_env, manage
+from tests.layouts import build_claude, build_codex, golden
+
+
+def test_console_script_is_installed():
+    assert CONSOLE_SCRIPT.exists(), "pip install -e . installs the agentsview command"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["pg", "push", "--full"], ["pg_push", "--full"]),
+        (["session", "list", "--limit", "3"], ["session", "list", "--limit", "3"]),
+        (["sync", "--full"], ["sync", "--full"]),
+    ],
+)
+def test_groups_map_to_management_commands(argv, expected):
+    assert translate(argv, {"pg_push", "session", "sync"}) == expected
+
+
+def test_help_lists_the_commands(agent_env):
+    proc = agentsview("--help", env=cli_env())
+    assert proc.returncode == 0
+    assert "sync " in proc.stdout and "session " in proc.stdout
+    proc = agentsview("sync", "--help", env=cli_env())
+    assert proc.returncode == 0 and "--full" in proc.stdout
+
+
+def test_sync_then_list_through_the_console_script(agent_env):
+    build_claude(agent_env["claude"])
+    build_codex(agent_env["codex"])
+    proc = agentsview("sync", env=cli_env())
+    assert proc.returncode == 0, proc.stderr
+    expected = [s for s in golden("session-list-all.json")["sessions"]
+                if s["agent"] in ("claude", "codex")]
+    assert proc.stdout.startswith(f"Synced {len(expected)} sessions (")
+    assert proc.stdout.rstrip().endswith("0 unchanged, 0 files with errors, 1 with warnings")
+    listing = agentsview("session", "list", "--limit", "100", env=cli_env())
+    assert listing.returncode == 0, listing.stderr
+    assert "Login redirect fix" in listing.stdout
+    assert "agent-a1b2c3d" not in listing.stdout  # children are listed only on request
+    children = agentsview("session", "list", "--include-children", env=cli_env())
+    assert "agent-a1b2c3d" in children.stdout
+    again = agentsview("sync", env=cli_env())
+    assert again.stdout.startswith("Synced 0 sessions (0 messages)")
+
+
+def test_empty_archive_says_what_to_do(agent_env):
+    proc = agentsview("session", "list", env=cli_env())
+    assert proc.returncode == 0
+    assert "No sessions archived yet. Run 'agentsview sync' first." in proc.stdout
+
+
+def test_config_error_is_one_line_exit_2_without_password(agent_env):
+    config = agent_env["data"] / "config.toml"
+    config.write_text('[pg]\nurl = "postgres://app:hunter2@db:bad/x"\n')
+    for proc in (agentsview("sync", env=cli_env()), manage("sync", env=cli_env())):
+        assert proc.returncode == 2
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1
+        assert lines[0].startswith(f"agentsview: config error: {config}: [pg] url: cannot parse")
+        assert "hunter2" not in proc.stderr + proc.stdout
+
+
+def test_unknown_command(agent_env):
+    proc = agentsview("frobnicate", env=cli_env())
+    assert proc.returncode == 2
+    assert "unknown command 'frobnicate'" in proc.stderr
+
+
+def test_bad_limit_is_refused(agent_env):
+    proc = agentsview("session", "list", "--limit", "0", env=cli_env())
+    assert proc.returncode == 1
+    assert "--limit must be between 1 and 500, not 0" in proc.stderr
