@@ -36,7 +36,8 @@ def pg_database(pg: PgConfig) -> dict:
     options = db.setdefault("OPTIONS", {})
     options["options"] = f"-c search_path={pg.schema} -c TimeZone=UTC"
     options.setdefault("connect_timeout", PG_CONNECT_TIMEOUT)
-    options.setdefault("application_name", "agentsview")
+    # Operators see which machine holds a connection in pg_stat_activity.
+    options.setdefault("application_name", f"agentsview {pg.machine_name}"[:63])
     db["TEST"] = {"DEPENDENCIES": []}
     db["SCHEMA"] = pg.schema  # read by the pre-migrate hook that creates the schema
     return db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-Progress = Callable[[int, int, str], None]
+Progress = Callable[[int, int, object], None]  # (done, total, detail)
 
 
 class Reporter:
@@ -22,10 +22,12 @@ class Reporter:
             return False
 
     @contextlib.contextmanager
-    def progress(self, label: str) -> Iterator[Progress]:
-        """A ``(done, total, current)`` callback drawing a bar on stderr when it is a TTY."""
+    def progress(self, label: str,
+                 describe: Callable[[int, int, object], str] | None = None) -> Iterator[Progress]:
+        """A ``(done, total, detail)`` callback drawing a bar on stderr when it is a TTY;
+        *describe* turns those into the text shown before the bar."""
         if not self.interactive:
-            yield lambda done, total, current: None
+            yield lambda done, total, detail: None
             return
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
@@ -33,13 +35,15 @@ class Reporter:
 
         console = Console(file=self.stderr._out if hasattr(self.stderr, "_out") else self.stderr)
         bar = RichProgress(
-            TextColumn(f"{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(),
             console=console, transient=True,
         )
         task = bar.add_task(label, total=None)
 
-        def update(done: int, total: int, current: str) -> None:
-            bar.update(task, completed=done, total=total or None)
+        def update(done: int, total: int, detail: object) -> None:
+            text = describe(done, total, detail) if describe else label
+            bar.update(task, completed=done, total=total or None, description=text)
 
         with bar:
             yield update

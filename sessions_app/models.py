@@ -48,8 +48,11 @@ class Session(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     source_missing_at = models.DateTimeField(null=True, blank=True)
     local_modified_at = models.DateTimeField(null=True, blank=True)
-    # sha256 over every pushed field of the session, its messages and tool calls
+    # sha256 over every parsed field of the session, its messages and tool calls
     content_digest = models.CharField(max_length=64, blank=True, default="")
+    # Shared database only: which archive pushed the row (its push marker) and when.
+    push_owner = models.CharField(max_length=64, blank=True, default="")
+    pushed_at = models.DateTimeField(null=True, blank=True)
 
     # signals (computed by analytics_app)
     is_automated = models.BooleanField(default=False)

@@ -113,7 +113,7 @@ def event_rows(parsed: ParsedSession) -> list[Row]:
     ]
 
 
-def _canonical(value: object) -> object:
+def canonical(value: object) -> object:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, datetime):
@@ -123,7 +123,7 @@ def _canonical(value: object) -> object:
 
 def _feed(digest: hashlib._Hash, rows: Iterable[Sequence[object]]) -> None:
     for row in rows:
-        digest.update(orjson.dumps([_canonical(v) for v in row]))
+        digest.update(orjson.dumps([canonical(v) for v in row]))
         digest.update(b"\n")
 
 

@@ -1,8 +1,12 @@
-"""The PostgreSQL schema that holds the shared tables must exist before Django migrates."""
+"""The shared PostgreSQL schema: created before Django migrates, migrated under a lock."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db import connections
+
+from agentsview.schema import ensure_schema, pending_migrations
 
 
 def create_pg_schema(sender, using: str, **kwargs) -> None:
@@ -20,3 +24,27 @@ def create_pg_schema(sender, using: str, **kwargs) -> None:
         cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+
+def migration_lock_key(schema: str) -> int:
+    """A stable 64-bit advisory-lock key per schema (the same in every process and release,
+    unlike Python's salted ``hash()``)."""
+    digest = hashlib.sha256(f"agentsview:migrate:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def migrate_pg(using: str, schema: str) -> bool:
+    """Apply pending migrations to the shared database; True when any ran.
+
+    The usual case (nothing pending) is one query and no DDL. Otherwise the migration runs
+    under an advisory lock, so two machines pushing for the first time do not race.
+    """
+    if not pending_migrations(using):
+        return False
+    key = migration_lock_key(schema)
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        try:
+            return ensure_schema(using)  # re-checks: the other pusher may have done it
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])

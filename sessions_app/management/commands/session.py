@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from agentsview.command import AgentsViewCommand
 from agentsview.schema import ensure_schema
 from sessions_app import selectors
 from sessions_app.humanize import age, table, truncate
 
 
-class Command(BaseCommand):
+class Command(AgentsViewCommand):
     help = "Read archived sessions (list; more subcommands arrive with the session API)."
-    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         subs = parser.add_subparsers(dest="subcommand", metavar="<subcommand>")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
 from agentsview.schema import ensure_schema
 from agentsview.terminal import Reporter
@@ -12,7 +13,7 @@ from sessions_app.services.sync import run_sync
 MAX_ISSUE_LINES = 50
 
 
-class Command(BaseCommand):
+class Command(AgentsViewCommand):
     help = (
         "Archive this machine's agent sessions into the local database.\n\n"
         "Finds Claude Code and Codex session files under the configured directories, parses"
@@ -21,9 +22,6 @@ class Command(BaseCommand):
         " stay in the archive. Exit code 1 when a file could not be read."
     )
 
-    # The system checks import every template tag library (DRF's pulls in psycopg): a quarter
-    # of a second that a cron job pays for nothing.
-    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         parser.add_argument(

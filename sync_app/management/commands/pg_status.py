@@ -1,0 +1,86 @@
+"""``manage.py pg_status``: what the shared PostgreSQL holds, and (--verify) whether it holds
+exactly what this archive has."""
+
+from __future__ import annotations
+
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connections
+
+from agentsview.command import AgentsViewCommand
+from agentsview.config import load_config
+from agentsview.schema import ensure_schema
+from agentsview.terminal import Reporter
+from agentsview.timefmt import rfc3339
+from sync_app.commands import pg_config_or_fail, prepare_pg, project_list, scope_from
+from sync_app.models import PushTarget
+from sync_app.pg_connection import PgError, describe, target_of
+from sync_app.services.verify import verify
+
+MAX_LISTED = 100
+
+
+def _pg_counts(using: str) -> tuple[int, int] | None:
+    """Sessions and messages of every machine; None when the tables do not exist yet."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+        if not {"sessions", "messages"} <= tables:
+            return None
+        cursor.execute("SELECT (SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM messages)")
+        sessions, messages = cursor.fetchone()
+    return sessions, messages
+
+
+class Command(AgentsViewCommand):
+    help = (
+        "Show the push state: this machine, its last push, and what the shared PostgreSQL"
+        " holds (all machines).\n\nNever changes the shared database. With --verify, compares"
+        " every local session with its PostgreSQL copy, row by row, and lists the ones that"
+        " differ (exit code 1 when any do)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--verify", action="store_true",
+                            help="compare every local session with its PostgreSQL copy")
+        parser.add_argument("--projects", type=project_list, metavar="A,B",
+                            help="the push scope to report on (as given to pg push)")
+        parser.add_argument("--exclude-projects", type=project_list, metavar="X,Y",
+                            help="the push scope to report on (as given to pg push)")
+
+    def handle(self, *args, projects=None, exclude_projects=None, verbosity=1, **options):
+        config = load_config()
+        reporter = Reporter(self.stdout, self.stderr, verbosity=verbosity)
+        try:
+            pg = pg_config_or_fail(config, "pg status")
+            scope = scope_from(pg, projects, exclude_projects, "pg status")
+            ensure_schema("default")
+            prepare_pg(pg, "pg status", reporter, migrate=False)
+            state = PushTarget.objects.filter(target=target_of(pg).key, scope=scope.key).first()
+            counts = _pg_counts("pg")
+            sessions, messages = counts or (0, 0)
+            self.stdout.write(f"Machine:     {pg.machine_name}")
+            last = rfc3339(state.last_push_at) if state and state.last_push_at else "never"
+            self.stdout.write(f"Last push:   {last}")
+            self.stdout.write(f"PG sessions: {sessions}")
+            self.stdout.write(f"PG messages: {messages}")
+            if not options["verify"]:
+                return
+            if counts is None:
+                raise PgError(f"verify: the schema {pg.schema} holds no session tables yet"
+                              " (nothing pushed); run pg push")
+            report = verify(pg, scope)
+        except PgError as exc:
+            raise CommandError(str(exc), returncode=exc.exit_code) from None
+        except DatabaseError as exc:
+            raise CommandError(f"pg status: {describe(exc, pg)}", returncode=1) from None
+        for session_id, what in report.differences[:MAX_LISTED]:
+            self.stdout.write(f"  {session_id}: {what}")
+        if len(report.differences) > MAX_LISTED:
+            self.stdout.write(f"  ... and {len(report.differences) - MAX_LISTED} more")
+        if report.differences:
+            raise CommandError(
+                f"verify: {len(report.differences)} of {report.checked} session(s) differ"
+                " (pg push sends local changes; pg push --full also rewrites copies changed"
+                " in PostgreSQL)", returncode=1,
+            )
+        self.stdout.write(f"Verified:    {report.checked} sessions identical in PostgreSQL")
