@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, OperationalError, connections
 
 from agentsview.config import PgConfig
 from agentsview.redact import scrub
@@ -123,12 +123,20 @@ def describe(exc: BaseException, pg: PgConfig) -> str:
     return scrub(text, pg.url)
 
 
-def connection_is_usable(using: str) -> bool:
-    connection = connections[using]
-    try:
-        return connection.connection is not None and connection.is_usable()
-    except DatabaseError:
+# Connection exceptions, and the server shutting the session down.
+LOST_CONNECTION_STATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """Did *exc* end the session (server gone, backend terminated, network cut)?
+
+    Judged from the error, not by probing the connection: Django reconnects on its own when
+    a failed transaction block ends, so a probe would find a fresh, healthy session.
+    """
+    if not isinstance(exc, OperationalError):
         return False
+    state = sqlstate(exc)
+    return not state or state.startswith("08") or state in LOST_CONNECTION_STATES
 
 
 def connect(using: str, pg: PgConfig, command: str) -> None:

@@ -30,8 +30,8 @@ from sync_app.models import PushedSession, PushMarker, PushTarget
 from sync_app.pg_connection import (
     PgError,
     Target,
-    connection_is_usable,
     describe,
+    lost_connection,
     sqlstate,
 )
 
@@ -199,10 +199,11 @@ class Pusher:
             cursor.execute(sql, ids)
             return cursor.fetchall()
 
-    @staticmethod
-    def _copy(cursor, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    def _copy(self, cursor, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
         quoted = ", ".join(f'"{c}"' for c in columns)
-        with cursor.cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+        # psycopg's COPY bypasses Django's cursor: wrap it so its errors are Django's too.
+        with connections[self.remote].wrap_database_errors, \
+                cursor.cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(pg_row(row))
 
@@ -242,7 +243,7 @@ class Pusher:
                 f"pg push: the PostgreSQL role may not write to schema {self.pg.schema}"
                 f" ({reason}); pg push needs INSERT, UPDATE and DELETE there"
             ) from None
-        if not connection_is_usable(self.remote):
+        if lost_connection(exc):
             raise PgError(
                 f"pg push: lost the connection to PostgreSQL after {done}/{total} sessions"
                 f" ({reason}); nothing half-written, run pg push again"
