@@ -79,3 +79,15 @@ def test_bad_limit_is_refused(agent_env):
     proc = agentsview("session", "list", "--limit", "0", env=cli_env())
     assert proc.returncode == 1
     assert "--limit must be between 1 and 500, not 0" in proc.stderr
+
+
+def test_pg_group_runs_the_pg_commands(agent_env):
+    proc = agentsview("pg", "status", env=cli_env())  # cli_env drops AGENTSVIEW_PG_URL
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        "error: pg status: url not configured (set [pg] url in"
+        f" {agent_env['data'] / 'config.toml'} or AGENTSVIEW_PG_URL)"
+    )
+    proc = agentsview("pg", "push", "--help", env=cli_env())
+    assert proc.returncode == 0 and "--exclude-projects" in proc.stdout
+    assert "pg push" in agentsview("--help", env=cli_env()).stdout

@@ -33,8 +33,10 @@ def _pg_counts(using: str) -> tuple[int, int] | None:
 
 class Command(AgentsViewCommand):
     help = (
-        "Show the push state: this machine, its last push, and what the shared PostgreSQL"
-        " holds (all machines).\n\nNever changes the shared database. With --verify, compares"
+        "Show this machine's last push and what the shared PostgreSQL holds.\n\n"
+        "Prints the machine name, the last successful push and the session and message"
+        " counts of every machine in PostgreSQL. Never changes the shared database."
+        " With --verify, compares"
         " every local session with its PostgreSQL copy, row by row, and lists the ones that"
         " differ (exit code 1 when any do)."
     )
