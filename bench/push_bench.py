@@ -25,15 +25,11 @@ import corpus
 import psycopg
 from sync_bench import REPO_ROOT, build_env, check_run, ensure_corpus, run_measured
 
+sys.path.insert(0, str(REPO_ROOT))
+from sessions_app.rows import MESSAGE_COLUMNS  # noqa: E402  (the pushed column order)
+
 TARGETS = {"full_s": 30.0, "nochange_s": 1.0, "changed_s": 2.0, "peak_rss_mb": 300.0}
 BENCH_DATABASE = "agentsview_bench"
-MESSAGE_COLUMNS = (
-    "session_id", "ordinal", "role", "content", "thinking_text", "timestamp", "has_thinking",
-    "has_tool_use", "content_length", "is_system", "source_type", "source_subtype", "model",
-    "reasoning_effort", "token_usage", "context_tokens", "output_tokens", "has_context_tokens",
-    "has_output_tokens", "claude_message_id", "claude_request_id", "source_uuid",
-    "source_parent_uuid", "is_sidechain", "is_compact_boundary",
-)
 
 
 def with_database(url: str, name: str) -> str:

@@ -20,6 +20,13 @@ def project_list(text: str) -> tuple[str, ...]:
     return names
 
 
+def add_scope_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--projects", type=project_list, metavar="A,B",
+                        help=f"{what} only these projects (comma-separated)")
+    parser.add_argument("--exclude-projects", type=project_list, metavar="X,Y",
+                        help=f"{what} every project except these")
+
+
 def pg_config_or_fail(config: Config, command: str) -> PgConfig:
     if config.pg is None:
         raise PgError(

@@ -38,6 +38,11 @@ def pytest_collection_modifyitems(config, items):
         marker = item.get_closest_marker("django_db")
         if marker and "pg" in (marker.kwargs.get("databases") or ()):
             item.add_marker(pytest.mark.pg)
+            if pg_problem() is not None:
+                # pytest-django sets up every database any collected test names, once, for
+                # the session: keep an unreachable PostgreSQL out of it, so the SQLite tests
+                # still run; these tests are then skipped (or failed) with the reason.
+                item.add_marker(pytest.mark.django_db(databases=["default"]))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -10,7 +10,7 @@ from agentsview.config import load_config
 from agentsview.schema import ensure_schema
 from agentsview.terminal import Reporter
 from sessions_app.services.sync import run_sync
-from sync_app.commands import pg_config_or_fail, prepare_pg, project_list, scope_from
+from sync_app.commands import add_scope_arguments, pg_config_or_fail, prepare_pg, scope_from
 from sync_app.pg_connection import PgError, describe, target_of
 from sync_app.services.push import Pusher
 
@@ -33,10 +33,7 @@ class Command(AgentsViewCommand):
                             help="push every session, ignoring what earlier pushes recorded")
         parser.add_argument("--no-sync", action="store_true",
                             help="skip the local sync that normally runs first")
-        parser.add_argument("--projects", type=project_list, metavar="A,B",
-                            help="push only these projects (comma-separated)")
-        parser.add_argument("--exclude-projects", type=project_list, metavar="X,Y",
-                            help="push every project except these")
+        add_scope_arguments(parser, "push")
 
     def handle(self, *args, full=False, no_sync=False, projects=None, exclude_projects=None,
                verbosity=1, **options):

@@ -11,7 +11,7 @@ from agentsview.config import load_config
 from agentsview.schema import ensure_schema
 from agentsview.terminal import Reporter
 from agentsview.timefmt import rfc3339
-from sync_app.commands import pg_config_or_fail, prepare_pg, project_list, scope_from
+from sync_app.commands import add_scope_arguments, pg_config_or_fail, prepare_pg, scope_from
 from sync_app.models import PushTarget
 from sync_app.pg_connection import PgError, describe, target_of
 from sync_app.services.verify import verify
@@ -44,10 +44,7 @@ class Command(AgentsViewCommand):
     def add_arguments(self, parser):
         parser.add_argument("--verify", action="store_true",
                             help="compare every local session with its PostgreSQL copy")
-        parser.add_argument("--projects", type=project_list, metavar="A,B",
-                            help="the push scope to report on (as given to pg push)")
-        parser.add_argument("--exclude-projects", type=project_list, metavar="X,Y",
-                            help="the push scope to report on (as given to pg push)")
+        add_scope_arguments(parser, "report on the push scope of")
 
     def handle(self, *args, projects=None, exclude_projects=None, verbosity=1, **options):
         config = load_config()
