@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "agentsview.middleware.AllowedSubnetMiddleware",
+    "agentsview.middleware.HostCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -94,7 +96,28 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = AGENTSVIEW.data_dir / "staticfiles"
+# Served by WhiteNoise straight from the app and project folders: nothing to collect first.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+
+# --- the server (set by serve / pg_serve for their gunicorn workers) -----------------------
+AGENTSVIEW_REQUIRE_AUTH = env.bool("AGENTSVIEW_REQUIRE_AUTH", default=False)
+AGENTSVIEW_AUTH_TOKEN = env.str("AGENTSVIEW_AUTH_TOKEN", default="")
+AGENTSVIEW_READ_ONLY = env.bool("AGENTSVIEW_READ_ONLY", default=False)
+AGENTSVIEW_ALLOWED_SUBNETS = env.list("AGENTSVIEW_ALLOWED_SUBNETS", default=[])
+AGENTSVIEW_SSE_POLL_SECONDS = env.float("AGENTSVIEW_SSE_POLL_SECONDS", default=1.5)
+AGENTSVIEW_SSE_HEARTBEAT_SECONDS = env.float("AGENTSVIEW_SSE_HEARTBEAT_SECONDS", default=30.0)
+CSRF_TRUSTED_ORIGINS = env.list("AGENTSVIEW_TRUSTED_ORIGINS", default=[])
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["agentsview.auth.BearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["agentsview.auth.TokenRequiredWhenAuthOn"],
+    "DEFAULT_RENDERER_CLASSES": ["sessions_app.api.renderers.JsonRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "EXCEPTION_HANDLER": "sessions_app.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
 
 LOGGING = {
     "version": 1,

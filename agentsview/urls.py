@@ -1,8 +1,12 @@
-"""URL configuration. The API and the dashboard arrive with their issues."""
+"""URL configuration: the JSON API, the health probe, the admin."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from sessions_app.api.views import health_db
 
 urlpatterns = [
+    path("api/", include("sessions_app.api.urls")),
+    path("health/db", health_db),
     path("admin/", admin.site.urls),
 ]

@@ -1,37 +1,243 @@
-"""Reads of the session tables, shared by the CLI, the API and the pages."""
+"""Reads of the session tables, shared by the HTTP API, the session CLI and the pages.
+
+Every function takes ``using`` (the database this process serves) and returns model rows or
+plain data; turning them into JSON is ``sessions_app.dto``'s job.
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections import defaultdict
+from dataclasses import dataclass, field
 
-from sessions_app.models import Session
+from django.db.models import Count, F, IntegerField, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from sessions_app import pagination
+from sessions_app.filters import SessionFilters, SessionQuery
+from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 500
+MESSAGES_DEFAULT_LIMIT = 100
+MESSAGES_MAX_LIMIT = 1000
+
+# The value each order key sorts on; never NULL, so keyset comparisons stay simple.
+SORT_EXPRESSIONS = {
+    "recent": Coalesce("ended_at", "started_at", "created_at"),
+    "started": Coalesce("started_at", "created_at"),
+    "messages": F("message_count"),
+    "user-messages": F("user_message_count"),
+    "output-tokens": F("total_output_tokens"),
+    "peak-context": F("peak_context_tokens"),
+    "failures": F("tool_failure_signal_count"),
+    "health": Coalesce("health_score", Value(-1), output_field=IntegerField()),
+    "id": F("id"),
+}
 
 
-def visible_sessions(*, using: str = "default", include_children: bool = False) -> QuerySet:
-    """Sessions a person browses: not soft-deleted, not empty, top-level unless asked."""
+def visible_sessions(*, using: str = "default", include_children: bool = False,
+                     include_one_shot: bool = True, include_automated: bool = True) -> QuerySet:
+    """Sessions a person browses: never soft-deleted or empty; children, one-shots and
+    automated runs only when asked."""
     qs = Session.objects.using(using).filter(deleted_at__isnull=True, message_count__gt=0)
     if not include_children:
         qs = qs.filter(parent_session_id__isnull=True)
+    if not include_one_shot:
+        qs = qs.filter(user_message_count__gt=1)
+    if not include_automated:
+        qs = qs.filter(is_automated=False)
     return qs
 
 
-def list_sessions(
-    *, using: str = "default", include_children: bool = False, limit: int = DEFAULT_LIMIT
-) -> list[Session]:
-    """Most recently active first, ties broken by id so the order is stable."""
-    limit = max(1, min(limit, MAX_LIMIT))
-    return list(
-        visible_sessions(using=using, include_children=include_children)
-        .order_by("-ended_at", "-id")
-        .only(
-            "id", "project", "agent", "machine", "display_name", "first_message",
-            "started_at", "ended_at", "message_count", "parent_session_id",
-        )[:limit]
+def filtered_sessions(filters: SessionFilters, *, using: str = "default") -> QuerySet:
+    qs = visible_sessions(
+        using=using,
+        include_children=filters.include_children,
+        include_one_shot=filters.include_one_shot,
+        include_automated=filters.include_automated,
     )
+    if filters.projects:
+        qs = qs.filter(project__in=filters.projects)
+    if filters.exclude_projects:
+        qs = qs.exclude(project__in=filters.exclude_projects)
+    if filters.machines:
+        qs = qs.filter(machine__in=filters.machines)
+    if filters.agents:
+        qs = qs.filter(agent__in=filters.agents)
+    start, end = filters.day_bounds()
+    if start or end or filters.active_since:
+        qs = qs.annotate(
+            _active_from=Coalesce("started_at", "ended_at", "created_at"),
+            _active_to=Coalesce("ended_at", "started_at", "created_at"),
+        )
+        if start:  # the session's active window overlaps [start, end)
+            qs = qs.filter(_active_to__gte=start)
+        if end:
+            qs = qs.filter(_active_from__lt=end)
+        if filters.active_since:
+            qs = qs.filter(_active_to__gte=filters.active_since)
+    if filters.min_messages is not None:
+        qs = qs.filter(message_count__gte=filters.min_messages)
+    if filters.max_messages is not None:
+        qs = qs.filter(message_count__lte=filters.max_messages)
+    if filters.min_user_messages is not None:
+        qs = qs.filter(user_message_count__gte=filters.min_user_messages)
+    if filters.outcomes:
+        qs = qs.filter(outcome__in=filters.outcomes)
+    if filters.health_grades:
+        qs = qs.filter(health_grade__in=filters.health_grades)
+    if filters.min_tool_failures is not None:
+        qs = qs.filter(tool_failure_signal_count__gte=filters.min_tool_failures)
+    return qs
+
+
+@dataclass
+class SessionPage:
+    sessions: list[Session]
+    total: int
+    next_cursor: str | None
+
+
+def list_sessions(query: SessionQuery, *, using: str = "default") -> SessionPage:
+    """One page of sessions in the requested order; raises ``pagination.InvalidCursor``."""
+    order = query.order
+    qhash = pagination.query_hash(query.filters.key())
+    qs = filtered_sessions(query.filters, using=using).annotate(_sort=SORT_EXPRESSIONS[order.key])
+    total = None
+    if query.cursor:
+        cursor = pagination.decode(query.cursor, key=order.key, descending=order.descending,
+                                   query=qhash)
+        total = cursor.total
+        if order.key == "id":
+            after = Q(id__lt=cursor.last_id) if order.descending else Q(id__gt=cursor.last_id)
+        elif order.descending:
+            after = Q(_sort__lt=cursor.value) | Q(_sort=cursor.value, id__lt=cursor.last_id)
+        else:
+            after = Q(_sort__gt=cursor.value) | Q(_sort=cursor.value, id__gt=cursor.last_id)
+        page_qs = qs.filter(after)
+    else:
+        page_qs = qs
+    if total is None:
+        total = qs.count()
+    direction = "-" if order.descending else ""
+    rows = list(page_qs.order_by(f"{direction}_sort", f"{direction}id")[: query.limit + 1])
+    next_cursor = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        last = rows[-1]
+        next_cursor = pagination.encode(pagination.Cursor(
+            order.key, order.descending, last._sort, last.id, total, qhash
+        ))
+    return SessionPage(rows, total, next_cursor)
+
+
+def get_session(session_id: str, *, using: str = "default") -> Session | None:
+    return Session.objects.using(using).filter(pk=session_id).first()
+
+
+def child_sessions(session_id: str, *, using: str = "default") -> list[Session]:
+    return list(
+        Session.objects.using(using)
+        .filter(parent_session_id=session_id, deleted_at__isnull=True)
+        .order_by(Coalesce("started_at", "created_at"), "id")
+    )
+
+
+@dataclass
+class MessagePage:
+    messages: list[Message]
+    tool_calls: dict[int, list[ToolCall]] = field(default_factory=dict)  # by message ordinal
+    events: dict[tuple[int, int], list[ToolResultEvent]] = field(default_factory=dict)
+
+
+def _with_tool_calls(session_id: str, messages: list[Message], using: str) -> MessagePage:
+    """Attach tool calls and their result events: two queries whatever the page size."""
+    page = MessagePage(messages)
+    ordinals = [m.ordinal for m in messages if m.has_tool_use]
+    if not ordinals:
+        return page
+    calls = ToolCall.objects.using(using).filter(
+        session_id=session_id, message_ordinal__in=ordinals
+    ).order_by("message_ordinal", "call_index")
+    for call in calls:
+        page.tool_calls.setdefault(call.message_ordinal, []).append(call)
+    events = ToolResultEvent.objects.using(using).filter(
+        session_id=session_id, tool_call_message_ordinal__in=ordinals
+    ).order_by("tool_call_message_ordinal", "call_index", "event_index")
+    for event in events:
+        page.events.setdefault((event.tool_call_message_ordinal, event.call_index), []).append(
+            event
+        )
+    return page
+
+
+def session_messages(session_id: str, *, using: str = "default",
+                     limit: int = MESSAGES_DEFAULT_LIMIT, descending: bool = False,
+                     from_ordinal: int | None = None) -> MessagePage:
+    """A page of messages in ordinal order (or reverse). ``from_ordinal`` is inclusive;
+    without it an ascending page starts at the beginning, a descending one at the end."""
+    qs = Message.objects.using(using).filter(session_id=session_id)
+    if descending:
+        if from_ordinal is not None:
+            qs = qs.filter(ordinal__lte=from_ordinal)
+        rows = list(qs.order_by("-ordinal")[:limit])
+    else:
+        if from_ordinal is not None:
+            qs = qs.filter(ordinal__gte=from_ordinal)
+        rows = list(qs.order_by("ordinal")[:limit])
+    return _with_tool_calls(session_id, rows, using)
+
+
+def messages_around(session_id: str, anchor: int, *, before: int, after: int,
+                    using: str = "default") -> MessagePage:
+    """The message at (or just after) ordinal *anchor*, with *before*/*after* messages."""
+    qs = Message.objects.using(using).filter(session_id=session_id)
+    earlier = list(qs.filter(ordinal__lt=anchor).order_by("-ordinal")[:before])
+    later = list(qs.filter(ordinal__gte=anchor).order_by("ordinal")[: after + 1])
+    return _with_tool_calls(session_id, [*reversed(earlier), *later], using)
+
+
+def session_tool_calls(session_id: str, *, using: str = "default") -> list[tuple[ToolCall, object]]:
+    """Every tool call of a session in order, with its message's timestamp."""
+    calls = list(ToolCall.objects.using(using).filter(session_id=session_id)
+                 .order_by("message_ordinal", "call_index"))
+    times = dict(
+        Message.objects.using(using)
+        .filter(session_id=session_id, ordinal__in={c.message_ordinal for c in calls})
+        .values_list("ordinal", "timestamp")
+    )
+    return [(call, times.get(call.message_ordinal)) for call in calls]
+
+
+def stats(*, using: str = "default", include_one_shot: bool = False,
+          include_automated: bool = False) -> dict:
+    qs = visible_sessions(using=using, include_one_shot=include_one_shot,
+                          include_automated=include_automated)
+    return qs.aggregate(
+        session_count=Count("id"),
+        message_count=Coalesce(Sum("message_count"), 0),
+        project_count=Count("project", distinct=True),
+        machine_count=Count("machine", distinct=True),
+        earliest=Min(Coalesce("started_at", "created_at")),
+    )
+
+
+def counts_by(column: str, *, using: str = "default", include_one_shot: bool = False,
+              include_automated: bool = False) -> list[tuple[str, int]]:
+    """``[(value, sessions)]`` of *column* over the browsable sessions, sorted by value."""
+    qs = visible_sessions(using=using, include_one_shot=include_one_shot,
+                          include_automated=include_automated)
+    return list(qs.values_list(column).annotate(n=Count("id")).order_by(column))
 
 
 def count_sessions(*, using: str = "default", include_children: bool = False) -> int:
     return visible_sessions(using=using, include_children=include_children).count()
+
+
+def messages_by_session(session_ids: list[str], *, using: str = "default"
+                        ) -> dict[str, list[Message]]:
+    grouped: dict[str, list[Message]] = defaultdict(list)
+    for message in Message.objects.using(using).filter(session_id__in=session_ids).order_by(
+            "session_id", "ordinal"):
+        grouped[message.session_id].append(message)
+    return grouped

@@ -46,7 +46,9 @@ def test_sync_then_list_through_the_console_script(agent_env):
     assert listing.returncode == 0, listing.stderr
     assert "Login redirect fix" in listing.stdout
     assert "agent-a1b2c3d" not in listing.stdout  # children are listed only on request
-    children = agentsview("session", "list", "--include-children", env=cli_env())
+    assert "hidden by the default filters" in listing.stderr
+    children = agentsview("session", "list", "--include-children", "--include-one-shot",
+                          env=cli_env())
     assert "agent-a1b2c3d" in children.stdout
     again = agentsview("sync", env=cli_env())
     assert again.stdout.startswith("Synced 0 sessions (0 messages)")

@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 from agentsview.command import AgentsViewCommand
 from agentsview.schema import ensure_schema
 from sessions_app import selectors
+from sessions_app.filters import BadParameter, parse_session_query
 from sessions_app.humanize import age, table, truncate
 
 
@@ -25,19 +26,38 @@ class Command(AgentsViewCommand):
                         help=f"how many to show (1-{selectors.MAX_LIMIT}, default 50)")
         ls.add_argument("--include-children", action="store_true",
                         help="also list subagent and fork sessions")
+        ls.add_argument("--include-one-shot", action="store_true",
+                        help="also list sessions with a single prompt")
+        ls.add_argument("--include-automated", action="store_true",
+                        help="also list automated (scripted) sessions")
 
     def handle(self, *args, subcommand: str, **options):
         ensure_schema("default")
         if subcommand == "list":
-            self._list(options["limit"], options["include_children"])
+            self._list(options)
 
-    def _list(self, limit: int, include_children: bool) -> None:
+    def _list(self, options: dict) -> None:
+        limit = options["limit"]
         if not 1 <= limit <= selectors.MAX_LIMIT:
             raise CommandError(f"--limit must be between 1 and {selectors.MAX_LIMIT}, not {limit}")
-        sessions = selectors.list_sessions(include_children=include_children, limit=limit)
-        total = selectors.count_sessions(include_children=include_children)
+        params = {"limit": str(limit)}
+        for flag in ("include_children", "include_one_shot", "include_automated"):
+            if options[flag]:
+                params[flag] = "true"
+        try:
+            page = selectors.list_sessions(parse_session_query(params))
+        except BadParameter as exc:
+            raise CommandError(str(exc)) from None
+        sessions, total = page.sessions, page.total
+        hidden = selectors.count_sessions(include_children=True) - total
         if not sessions:
-            self.stdout.write("No sessions archived yet. Run 'agentsview sync' first.")
+            if hidden > 0:
+                self.stdout.write("No sessions match.")
+                self.stderr.write(f"{hidden} archived sessions are hidden by the default filters"
+                                  " (--include-one-shot, --include-automated,"
+                                  " --include-children show them)")
+            else:
+                self.stdout.write("No sessions archived yet. Run 'agentsview sync' first.")
             return
         rows = [
             [
@@ -51,3 +71,6 @@ class Command(AgentsViewCommand):
         self.stdout.write(table(headers, rows, right={5}))
         if total > len(sessions):
             self.stderr.write(f"showing {len(sessions)} of {total} sessions (--limit to see more)")
+        if hidden > 0:
+            self.stderr.write(f"{hidden} more sessions are hidden by the default filters"
+                              " (--include-one-shot, --include-automated, --include-children)")

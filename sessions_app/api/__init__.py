@@ -1,0 +1,1 @@
+"""The read-only JSON API under /api/v1 (DRF views; shapes from sessions_app.dto)."""

@@ -1,0 +1,24 @@
+from django.urls import path, re_path
+
+from sessions_app.api import views
+
+SESSION = "sessions/<str:session_id>"
+
+urlpatterns = [
+    path("ping", views.PingView.as_view()),
+    path("v1/version", views.VersionView.as_view()),
+    path("v1/sessions", views.SessionListView.as_view()),
+    path(f"v1/{SESSION}", views.SessionDetailView.as_view()),
+    path(f"v1/{SESSION}/messages", views.MessagesView.as_view()),
+    path(f"v1/{SESSION}/tool-calls", views.ToolCallsView.as_view()),
+    path(f"v1/{SESSION}/children", views.ChildrenView.as_view()),
+    path(f"v1/{SESSION}/export", views.ExportHtmlView.as_view()),
+    path(f"v1/{SESSION}/md", views.MarkdownView.as_view()),
+    path(f"v1/{SESSION}/watch", views.WatchView.as_view()),
+    path("v1/search", views.SearchView.as_view()),
+    path("v1/stats", views.StatsView.as_view()),
+    path("v1/projects", views.ProjectsView.as_view()),
+    path("v1/agents", views.AgentsView.as_view()),
+    path("v1/machines", views.MachinesView.as_view()),
+    re_path(r"^.*$", views.NotFoundView.as_view()),
+]

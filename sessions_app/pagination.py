@@ -1,0 +1,63 @@
+"""Opaque, signed keyset cursors: the next page starts strictly after ``(sort value, id)``.
+
+Unlike an offset, a keyset cursor neither skips nor repeats rows when sessions arrive
+between two page loads, and unlike DRF's CursorPagination it keeps rows that tie on the sort
+value (the id breaks the tie).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core import signing
+
+SALT = "agentsview.sessions.cursor"
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Cursor:
+    key: str  # the sort key the cursor was made for
+    descending: bool
+    value: object  # last row's sort value
+    last_id: str
+    total: int
+    query: str  # hash of the filters it belongs to
+
+
+def _encode_value(value: object) -> object:
+    return {"t": value.isoformat()} if isinstance(value, datetime) else value
+
+
+def _decode_value(value: object) -> object:
+    if isinstance(value, dict) and set(value) == {"t"}:
+        return datetime.fromisoformat(value["t"])
+    return value
+
+
+def query_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def encode(cursor: Cursor) -> str:
+    payload = {"k": cursor.key, "d": cursor.descending, "v": _encode_value(cursor.value),
+               "i": cursor.last_id, "t": cursor.total, "q": cursor.query}
+    return signing.dumps(payload, salt=SALT, compress=True)
+
+
+def decode(token: str, *, key: str, descending: bool, query: str) -> Cursor:
+    """Verify and unpack *token*; it must belong to the same sort and the same filters."""
+    try:
+        payload = signing.loads(token, salt=SALT)
+        cursor = Cursor(payload["k"], bool(payload["d"]), _decode_value(payload["v"]),
+                        str(payload["i"]), int(payload["t"]), str(payload["q"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise InvalidCursor("invalid cursor") from None
+    if (cursor.key, cursor.descending, cursor.query) != (key, descending, query):
+        raise InvalidCursor("invalid cursor")
+    return cursor
