@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "sessions_app",
     "sync_app",
     "analytics_app",
@@ -66,6 +67,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "agentsview.urls"
+AGENTSVIEW_BASE_PATH = env.str("AGENTSVIEW_BASE_PATH", default="")
 WSGI_APPLICATION = "agentsview.wsgi.application"
 
 TEMPLATES = [
@@ -86,6 +88,13 @@ TEMPLATES = [
 DATABASES = {"default": default_database(AGENTSVIEW)}
 if AGENTSVIEW.pg is not None:
     DATABASES["pg"] = pg_database(AGENTSVIEW.pg)
+if env.bool("AGENTSVIEW_SERVE_PG", default=False):
+    # pg serve: the shared PostgreSQL is the database this process serves (accounts and
+    # tokens live there too); connections persist across requests.
+    if AGENTSVIEW.pg is None:
+        raise ImproperlyConfigured("AGENTSVIEW_SERVE_PG is set but no [pg] url is configured")
+    DATABASES["default"] = {**pg_database(AGENTSVIEW.pg), "CONN_MAX_AGE": 300,
+                            "CONN_HEALTH_CHECKS": True}
 DATABASE_ROUTERS = ["agentsview.db_router.AgentsViewRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -104,6 +113,7 @@ WHITENOISE_USE_FINDERS = True
 AGENTSVIEW_REQUIRE_AUTH = env.bool("AGENTSVIEW_REQUIRE_AUTH", default=False)
 AGENTSVIEW_AUTH_TOKEN = env.str("AGENTSVIEW_AUTH_TOKEN", default="")
 AGENTSVIEW_READ_ONLY = env.bool("AGENTSVIEW_READ_ONLY", default=False)
+AGENTSVIEW_API_DATABASE = "default"  # the alias the API reads (tests also point it at "pg")
 AGENTSVIEW_ALLOWED_SUBNETS = env.list("AGENTSVIEW_ALLOWED_SUBNETS", default=[])
 AGENTSVIEW_SSE_POLL_SECONDS = env.float("AGENTSVIEW_SSE_POLL_SECONDS", default=1.5)
 AGENTSVIEW_SSE_HEARTBEAT_SECONDS = env.float("AGENTSVIEW_SSE_HEARTBEAT_SECONDS", default=30.0)
@@ -117,6 +127,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [],
     "EXCEPTION_HANDLER": "sessions_app.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AgentsView for teams",
+    "DESCRIPTION": "Read-only access to archived AI coding agent sessions.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
 }
 
 LOGGING = {

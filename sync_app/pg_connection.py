@@ -16,6 +16,8 @@ from agentsview.config import PgConfig
 from agentsview.redact import scrub
 
 PLAINTEXT_SSLMODES = frozenset({"", "disable", "allow", "prefer"})
+# SQLSTATEs that mean "this role may not write here": insufficient privilege, read-only.
+NO_WRITE_STATES = frozenset({"42501", "25006"})
 
 
 class PgError(Exception):

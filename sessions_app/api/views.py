@@ -33,7 +33,11 @@ class ReadOnlyView(APIView):
     """GET only: any write method is 405, whatever the route."""
 
     http_method_names = ["get", "head", "options"]
-    using = "default"
+
+    @property
+    def using(self) -> str:
+        """The database the API reads: the one this process serves."""
+        return settings.AGENTSVIEW_API_DATABASE
 
     def session_or_404(self, session_id: str):
         session = selectors.get_session(session_id, using=self.using)

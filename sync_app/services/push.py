@@ -28,6 +28,7 @@ from sessions_app.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, TOOL_CALL_COLUMNS,
 from sessions_app.sanitize import pg_row, pg_text
 from sync_app.models import PushedSession, PushMarker, PushTarget
 from sync_app.pg_connection import (
+    NO_WRITE_STATES,
     PgError,
     Target,
     describe,
@@ -51,8 +52,6 @@ BOOL_COLUMNS = frozenset(
 JSON_COLUMNS = frozenset(
     f.column for f in Session._meta.concrete_fields if f.get_internal_type() == "JSONField"
 )
-# SQLSTATEs that mean "this role may not write here": stop at once, nothing will succeed.
-NO_WRITE_STATES = frozenset({"42501", "25006"})
 
 Progress = Callable[[int, int, int], None]  # (sessions done, sessions to push, messages)
 

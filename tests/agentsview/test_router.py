@@ -5,8 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 
-from agentsview.db_router import AgentsViewRouter
+from agentsview.db_router import AgentsViewRouter, is_shared_database
 
 router = AgentsViewRouter()
 
@@ -19,27 +20,37 @@ router = AgentsViewRouter()
         ("pg", "sessions_app", "message", True),
         ("pg", "sessions_app", "toolcall", True),
         ("pg", "sessions_app", "toolresultevent", True),
+        ("pg", "sync_app", "pushmarker", True),
         ("default", "sessions_app", "session", True),
-        # local sync bookkeeping never goes to the shared database
+        # local sync bookkeeping and push state never go to the shared database
         ("pg", "sessions_app", "sourcefile", False),
+        ("pg", "sync_app", "pushtarget", False),
+        ("pg", "sync_app", "pushedsession", False),
         ("default", "sessions_app", "sourcefile", True),
-        # accounts, tokens and Django's own tables: only the database this process serves
-        ("pg", "auth", "user", False),
-        ("pg", "authtoken", "token", False),
-        ("pg", "contenttypes", "contenttype", False),
-        ("pg", "admin", "logentry", False),
+        ("default", "sync_app", "pushtarget", True),
+        # accounts and tokens: pg serve keeps them in the shared database
+        ("pg", "auth", "user", True),
+        ("pg", "authtoken", "token", True),
+        ("pg", "contenttypes", "contenttype", True),
         ("default", "auth", "user", True),
-        # PostgreSQL-only index migrations of the session tables (no model named)
+        # operations without a model (the search index migration)
         ("pg", "sessions_app", None, True),
-        ("pg", "auth", None, False),
     ],
 )
 def test_allow_migrate(db, app, model, allowed):
     assert router.allow_migrate(db, app, model_name=model) is allowed
 
 
-def test_local_only_operations_can_opt_out_of_pg():
-    assert router.allow_migrate("pg", "sessions_app", None, shared=False) is False
+def test_local_only_operations_can_opt_out_of_the_shared_database():
+    assert router.allow_migrate("pg", "sync_app", None, shared=False) is False
+    assert router.allow_migrate("default", "sync_app", None, shared=False) is True
+
+
+def test_shared_database_is_recognised_by_its_schema_not_its_alias(settings):
+    assert is_shared_database("pg") and not is_shared_database("default")
+    settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["pg"]}}
+    assert is_shared_database("default")
+    assert router.allow_migrate("default", "sessions_app", "sourcefile") is False
 
 
 def test_reads_and_writes_use_default_unless_named():
@@ -52,3 +63,7 @@ def test_relations_only_within_one_database():
     b = SimpleNamespace(_state=SimpleNamespace(db="pg"))
     assert router.allow_relation(a, a) is True
     assert router.allow_relation(a, b) is False
+
+
+def test_settings_use_the_router():
+    assert settings.DATABASE_ROUTERS == ["agentsview.db_router.AgentsViewRouter"]

@@ -22,15 +22,15 @@ def test_connection_uses_the_schema_and_utc():
         assert cursor.fetchone()[0] == "UTC"
 
 
-def test_only_shared_tables_are_created_in_the_schema():
+def test_local_bookkeeping_is_not_created_in_the_shared_schema():
     with connections["pg"].cursor() as cursor:
         cursor.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'agentsview'"
         )
         tables = {row[0] for row in cursor.fetchall()}
-    assert {"sessions", "messages", "tool_calls", "tool_result_events"} <= tables
-    assert "source_files" not in tables
-    assert "auth_user" not in tables
+    assert {"sessions", "messages", "tool_calls", "tool_result_events", "push_markers",
+            "auth_user", "authtoken_token"} <= tables
+    assert not tables & {"source_files", "push_targets", "pushed_sessions"}
 
 
 def _parse(name: str):

@@ -1,0 +1,240 @@
+"""Running the HTTP server: gunicorn underneath, a state file beside the archive.
+
+``serve`` and ``pg_serve`` describe the server with ``ServerOptions``; ``run`` turns that into
+the workers' environment, starts ``gunicorn agentsview.wsgi`` with gthread workers (an SSE
+stream holds a thread, not a whole worker), waits until it answers, writes
+``<data dir>/server.<port>.json`` for the session CLI, and stops everything cleanly on
+SIGINT/SIGTERM. A ``tick`` callback runs every few seconds while it serves (the local
+server's background sync).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from agentsview import __version__
+from agentsview.config import Config
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+READY_TIMEOUT = 60
+
+
+class ServerError(Exception):
+    """A one-line reason the server cannot start (exit code 1)."""
+
+
+@dataclass
+class ServerOptions:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_path: str = ""
+    public_urls: list[str] = field(default_factory=list)
+    public_origins: list[str] = field(default_factory=list)
+    tls_cert: str = ""
+    tls_key: str = ""
+    allowed_subnets: list[str] = field(default_factory=list)
+    require_auth: bool = False
+    read_only: bool = False
+    shared_database: bool = False  # pg serve: the shared PostgreSQL is "default"
+    workers: int = 2
+    threads: int = 16
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_base_path(raw: str) -> str:
+    """``/team/`` → ``/team``; ``""`` stays ``""``. Refuses what is not a plain path."""
+    if not raw or raw == "/":
+        return ""
+    path = "/" + raw.strip("/")
+    if any(c in path for c in "?#% \\") or "//" in path:
+        raise ServerError(f"--base-path {raw!r} must be a plain path such as /agentsview")
+    return path
+
+
+def free_port(host: str) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.bind((host.strip("[]"), 0))
+        return sock.getsockname()[1]
+
+
+def resolve_token(config: Config) -> tuple[str, bool]:
+    """The server token: config.toml ``auth_token``, else ``<data dir>/auth_token``, else a
+    new one saved there (mode 0600). Returns (token, newly created)."""
+    configured = config.raw.get("auth_token")
+    if isinstance(configured, str) and configured.strip():
+        return configured.strip(), False
+    path = config.data_dir / "auth_token"
+    try:
+        saved = path.read_text().strip()
+        if saved:
+            return saved, False
+    except FileNotFoundError:
+        pass
+    token = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return token, True
+
+
+def _validate(options: ServerOptions) -> None:
+    for name, value in (("--tls-cert", options.tls_cert), ("--tls-key", options.tls_key)):
+        if value and not Path(value).is_file():
+            raise ServerError(f"{name} {value}: no such file")
+    if bool(options.tls_cert) != bool(options.tls_key):
+        raise ServerError("--tls-cert and --tls-key go together")
+    for subnet in options.allowed_subnets:
+        try:
+            ipaddress.ip_network(subnet, strict=False)
+        except ValueError:
+            raise ServerError(f"--allowed-subnet {subnet!r} is not a CIDR network") from None
+    for url in [*options.public_urls, *options.public_origins]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ServerError(f"{url!r} is not an http(s) URL")
+
+
+def worker_environment(options: ServerOptions, token: str | None) -> dict[str, str]:
+    """What the gunicorn workers' settings read (agentsview/settings.py)."""
+    hosts = {"127.0.0.1", "localhost", "[::1]"}
+    if not is_loopback(options.host) and options.host not in ("0.0.0.0", "::", ""):
+        hosts.add(options.host)
+    origins = []
+    for url in [*options.public_urls, *options.public_origins]:
+        parts = urlsplit(url)
+        hosts.add(parts.hostname)
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    env = {
+        "DJANGO_SETTINGS_MODULE": "agentsview.settings",
+        "AGENTSVIEW_ALLOWED_HOSTS": ",".join(sorted(hosts)),
+        "AGENTSVIEW_TRUSTED_ORIGINS": ",".join(origins),
+        "AGENTSVIEW_ALLOWED_SUBNETS": ",".join(options.allowed_subnets),
+        "AGENTSVIEW_BASE_PATH": options.base_path,
+        "AGENTSVIEW_READ_ONLY": "1" if options.read_only else "",
+        "AGENTSVIEW_SERVE_PG": "1" if options.shared_database else "",
+        "AGENTSVIEW_REQUIRE_AUTH": "1" if token else "",
+        "AGENTSVIEW_AUTH_TOKEN": token or "",
+    }
+    return env
+
+
+def gunicorn_command(options: ServerOptions) -> list[str]:
+    bind = f"[{options.host.strip('[]')}]" if ":" in options.host else options.host
+    command = [
+        sys.executable, "-m", "gunicorn", "agentsview.wsgi:application",
+        "--bind", f"{bind}:{options.port}",
+        "--worker-class", "gthread",
+        "--workers", str(options.workers),
+        "--threads", str(options.threads),
+        "--graceful-timeout", "5",
+        "--access-logfile", "-" if os.environ.get("AGENTSVIEW_ACCESS_LOG") else "/dev/null",
+    ]
+    if options.tls_cert:
+        command += ["--certfile", options.tls_cert, "--keyfile", options.tls_key]
+    if gunicorn_version() >= (27,):
+        command.append("--no-control-socket")  # we manage the process; nothing under $HOME
+    return command
+
+
+def gunicorn_version() -> tuple[int, ...]:
+    import gunicorn
+
+    return tuple(gunicorn.version_info)
+
+
+def _answers(host: str, port: int) -> bool:
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
+    try:
+        with socket.create_connection((target.strip("[]"), port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def state_file(config: Config, port: int) -> Path:
+    return config.data_dir / f"server.{port}.json"
+
+
+def run(options: ServerOptions, config: Config, *, write: Callable[[str], None],
+        tick: Callable[[], None] | None = None, tick_seconds: float = 5.0) -> int:
+    """Serve until SIGINT/SIGTERM or until gunicorn dies; returns the exit code."""
+    _validate(options)
+    if options.port == 0:
+        options.port = free_port(options.host)
+    token = None
+    if options.require_auth or not is_loopback(options.host):
+        token, created = resolve_token(config)
+        if created:
+            write(f"Auth enabled. New token (shown once; saved in {config.data_dir}/auth_token):"
+                  f" {token}")
+        else:
+            write("Auth enabled. Token is configured.")
+    env = {**os.environ, **worker_environment(options, token)}
+    child = subprocess.Popen(gunicorn_command(options), env=env)
+    path = state_file(config, options.port)
+    stopping = False
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not _answers(options.host, options.port):
+            if child.poll() is not None:
+                raise ServerError(f"gunicorn exited with code {child.returncode} before"
+                                  f" serving (is port {options.port} free?)")
+            if time.monotonic() > deadline or stopping:
+                raise ServerError("gunicorn did not start listening in time")
+            time.sleep(0.1)
+        scheme = "https" if options.tls_cert else "http"
+        shown = f"[{options.host.strip('[]')}]" if ":" in options.host else options.host
+        url = f"{scheme}://{shown}:{options.port}{options.base_path}/"
+        path.write_text(json.dumps({
+            "pid": os.getpid(), "port": options.port, "host": options.host,
+            "version": __version__, "started_at": datetime.now(UTC).isoformat(),
+            "read_only": options.read_only, "base_path": options.base_path,
+            "auth": bool(token), "tls": bool(options.tls_cert),
+        }))
+        mode = " (pg read-only)" if options.read_only else ""
+        write(f"agentsview {__version__}{mode} at {url}")
+        next_tick = time.monotonic() + tick_seconds
+        while not stopping and child.poll() is None:
+            time.sleep(0.2)
+            if tick and time.monotonic() >= next_tick:
+                tick()
+                next_tick = time.monotonic() + tick_seconds
+        return 0 if stopping else (child.returncode or 1)
+    finally:
+        path.unlink(missing_ok=True)
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
