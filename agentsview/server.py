@@ -50,7 +50,7 @@ class ServerOptions:
     read_only: bool = False
     shared_database: bool = False  # pg serve: the shared PostgreSQL is "default"
     workers: int = 2
-    threads: int = 16
+    threads: int = 32
 
 
 def is_loopback(host: str) -> bool:
@@ -125,7 +125,7 @@ def worker_environment(options: ServerOptions, token: str | None) -> dict[str, s
         parts = urlsplit(url)
         hosts.add(parts.hostname)
         origins.append(f"{parts.scheme}://{parts.netloc}")
-    env = {
+    return {
         "DJANGO_SETTINGS_MODULE": "agentsview.settings",
         "AGENTSVIEW_ALLOWED_HOSTS": ",".join(sorted(hosts)),
         "AGENTSVIEW_TRUSTED_ORIGINS": ",".join(origins),
@@ -135,8 +135,9 @@ def worker_environment(options: ServerOptions, token: str | None) -> dict[str, s
         "AGENTSVIEW_SERVE_PG": "1" if options.shared_database else "",
         "AGENTSVIEW_REQUIRE_AUTH": "1" if token else "",
         "AGENTSVIEW_AUTH_TOKEN": token or "",
+        # a worker keeps 4 threads for ordinary requests whatever the number of streams
+        "AGENTSVIEW_MAX_WATCH_STREAMS": str(max(1, options.threads - 4)),
     }
-    return env
 
 
 def gunicorn_command(options: ServerOptions) -> list[str]:

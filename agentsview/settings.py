@@ -117,6 +117,7 @@ AGENTSVIEW_API_DATABASE = "default"  # the alias the API reads (tests also point
 AGENTSVIEW_ALLOWED_SUBNETS = env.list("AGENTSVIEW_ALLOWED_SUBNETS", default=[])
 AGENTSVIEW_SSE_POLL_SECONDS = env.float("AGENTSVIEW_SSE_POLL_SECONDS", default=1.5)
 AGENTSVIEW_SSE_HEARTBEAT_SECONDS = env.float("AGENTSVIEW_SSE_HEARTBEAT_SECONDS", default=30.0)
+AGENTSVIEW_MAX_WATCH_STREAMS = env.int("AGENTSVIEW_MAX_WATCH_STREAMS", default=28)
 CSRF_TRUSTED_ORIGINS = env.list("AGENTSVIEW_TRUSTED_ORIGINS", default=[])
 
 REST_FRAMEWORK = {
@@ -134,6 +135,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Read-only access to archived AI coding agent sessions.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # the document is under /api/ like the rest: the same token rule
+    "SERVE_AUTHENTICATION": ["agentsview.auth.BearerAuthentication"],
+    "SERVE_PERMISSIONS": ["agentsview.auth.TokenRequiredWhenAuthOn"],
 }
 
 LOGGING = {

@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+import sessions_app.api.schema  # noqa: F401  (applies the OpenAPI annotations)
 from sessions_app.api import views
 
 SESSION = "sessions/<str:session_id>"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import DatabaseError, connections
@@ -158,11 +160,11 @@ class MarkdownView(ReadOnlyView):
     def get(self, request, session_id: str):
         from sessions_app.export import export_filename, session_markdown
 
+        session = dto.session_dto(self.session_or_404(session_id), detail=True)
         raw_depth = Params(request.query_params).text("depth")
         if raw_depth not in (None, "1", "all"):
             raise BadParameter("depth", raw_depth, 'expected value to be one of "1, all"')
         depth = None if raw_depth is None else (1 if raw_depth == "1" else "all")
-        session = dto.session_dto(self.session_or_404(session_id), detail=True)
 
         def load_child(child_id: str):
             child = selectors.get_session(child_id, using=self.using)
@@ -193,34 +195,55 @@ def session_version(session_id: str, using: str) -> tuple | None:
     )
 
 
+_watch_slots: threading.BoundedSemaphore | None = None
+_watch_slots_lock = threading.Lock()
+
+
+def watch_slots() -> threading.BoundedSemaphore:
+    """Streams this worker process may hold open: fewer than its threads, so streams can
+    never take every thread and starve ordinary requests."""
+    global _watch_slots
+    with _watch_slots_lock:
+        if _watch_slots is None:
+            _watch_slots = threading.BoundedSemaphore(settings.AGENTSVIEW_MAX_WATCH_STREAMS)
+        return _watch_slots
+
+
 class WatchView(ReadOnlyView):
     """Server-sent events: ``session_updated`` when the session changes, ``heartbeat`` on
-    an interval. 404 before the stream opens for an unknown session."""
+    an interval. 404 before the stream opens for an unknown session; 503 (retry later) when
+    this worker already holds its maximum of streams."""
 
     allow_query_token = True
 
     def get(self, request, session_id: str):
         if selectors.get_session(session_id, using=self.using) is None:
             raise SessionNotFound(f"session not found: {session_id}")
-        poll = float(getattr(settings, "AGENTSVIEW_SSE_POLL_SECONDS", 1.5))
-        heartbeat = float(getattr(settings, "AGENTSVIEW_SSE_HEARTBEAT_SECONDS", 30))
+        slots = watch_slots()
+        if not slots.acquire(blocking=False):
+            return json_ok({"error": "too many open watch streams; retry shortly"}, status=503,
+                           headers={"Retry-After": "5"})
+        poll = float(settings.AGENTSVIEW_SSE_POLL_SECONDS)
+        heartbeat = float(settings.AGENTSVIEW_SSE_HEARTBEAT_SECONDS)
         using = self.using
 
         def stream() -> Iterator[bytes]:
-            last = session_version(session_id, using)
-            yield _sse("session_ready", session_id)
-            next_beat = time.monotonic() + heartbeat
-            while True:
-                time.sleep(poll)
-                current = session_version(session_id, using)
-                if current != last:
-                    last = current
-                    yield _sse("session_updated", session_id)
-                if time.monotonic() >= next_beat:
-                    next_beat = time.monotonic() + heartbeat
-                    from datetime import UTC, datetime
-
-                    yield _sse("heartbeat", rfc3339(datetime.now(UTC).replace(microsecond=0)))
+            try:
+                last = session_version(session_id, using)
+                yield _sse("session_ready", session_id)
+                next_beat = time.monotonic() + heartbeat
+                while True:
+                    time.sleep(poll)
+                    current = session_version(session_id, using)
+                    if current != last:
+                        last = current
+                        yield _sse("session_updated", session_id)
+                    if time.monotonic() >= next_beat:
+                        next_beat = time.monotonic() + heartbeat
+                        now = datetime.now(UTC).replace(microsecond=0)
+                        yield _sse("heartbeat", rfc3339(now))
+            finally:
+                slots.release()
 
         response = StreamingHttpResponse(stream(), content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
@@ -228,9 +251,10 @@ class WatchView(ReadOnlyView):
         return response
 
 
-def _search_filter_params(query_params) -> dict:
-    """Search covers every browsable session unless the caller narrows it."""
-    params = {key: query_params.get(key) for key in query_params}
+def _search_filter_params(query_params):
+    """Search covers every browsable session unless the caller narrows it (repeated
+    parameters such as ``project=a&project=b`` are kept)."""
+    params = query_params.copy()
     for key in ("include_one_shot", "include_automated", "include_children"):
         params.setdefault(key, "true")
     return params
@@ -307,10 +331,7 @@ class NotFoundView(ReadOnlyView):
 
     http_method_names = ["get", "head", "options", "post", "put", "patch", "delete"]
 
-    def dispatch(self, request, *args, **kwargs):
-        return super().dispatch(request, *args, **kwargs)
-
     def get(self, request):
         return json_ok({"error": "not found"}, status=404)
 
-    post = put = patch = delete = get
+    post = put = patch = delete = options = get

@@ -6,22 +6,17 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from io import StringIO
 from pathlib import Path
 
-import pytest
-from django.core.management import call_command
+from tests.helpers import cli_env, manage
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.django_db
-def test_every_model_change_has_a_migration():
-    out = StringIO()
-    try:
-        call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
-    except SystemExit as exc:
-        pytest.fail(f"models changed without a migration:\n{out.getvalue()} (exit {exc.code})")
+def test_every_model_change_has_a_migration(agent_env):
+    proc = manage("makemigrations", "--check", "--dry-run", env=cli_env())
+    assert proc.returncode == 0, f"models changed without a migration:\n{proc.stdout}"
+    assert "No changes detected" in proc.stdout
 
 
 def test_ruff_is_clean():

@@ -231,7 +231,7 @@ def test_tool_calls_children_and_exports(api):
     md = api.get(f"/api/v1/sessions/{RICH}/md")
     assert md.status_code == 200 and md["Content-Type"] == "text/markdown; charset=utf-8"
     assert md.content.decode().startswith("# Session: webapp\n")
-    assert 'inline; filename="webapp-20260302.md"' == md["Content-Disposition"]
+    assert md["Content-Disposition"] == 'inline; filename="webapp-20260302.md"'
     deep = api.get(f"/api/v1/sessions/{RICH}/md?depth=all").content.decode()
     assert '<subagent_session id="agent-a1b2c3d"' in deep
     assert api.get(f"/api/v1/sessions/{RICH}/md?depth=2").status_code == 400
@@ -305,3 +305,14 @@ def test_times_are_rfc3339_utc(api):
         assert session[key].endswith("Z")
         datetime.fromisoformat(session[key])
     assert session["started_at"] == "2026-03-02T09:00:00.5Z"
+
+
+def test_search_keeps_repeated_parameters(api):
+    both = api.json("/api/v1/search?q=e&project=webapp&project=api_server&limit=500")
+    assert {r["project"] for r in both["results"]} == {"webapp", "api_server"}
+
+
+def test_unknown_api_paths_are_404_for_every_method(api):
+    for method in ("get", "post", "put", "patch", "delete", "options"):
+        response = getattr(api.client, method)("/api/v1/nothing-here", HTTP_HOST="127.0.0.1")
+        assert response.status_code == 404, method

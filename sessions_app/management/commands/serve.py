@@ -34,8 +34,9 @@ def add_server_arguments(parser) -> None:
     parser.add_argument("--require-auth", action="store_true",
                         help="require the bearer token even on loopback")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=16,
-                        help="threads per worker (default 16); each open watch stream holds one")
+    parser.add_argument("--threads", type=int, default=32,
+                        help="threads per worker (default 32); an open watch stream holds one,"
+                             " and 4 stay free for other requests")
 
 
 def server_options(options: dict, **extra) -> server.ServerOptions:

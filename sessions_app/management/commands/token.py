@@ -22,8 +22,6 @@ class Command(AgentsViewCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--pg", action="store_true",
-                            help="manage the tokens of the shared PostgreSQL (pg serve)")
         subs = parser.add_subparsers(dest="action", metavar="<action>")
         subs.required = True
         create = subs.add_parser("create", help="create (or replace) a person's token")
@@ -32,7 +30,10 @@ class Command(AgentsViewCommand):
                             help="create the user first if it does not exist")
         revoke = subs.add_parser("revoke", help="delete a person's token")
         revoke.add_argument("username")
-        subs.add_parser("list", help="who has a token (tokens themselves are not shown)")
+        listing = subs.add_parser("list", help="who has a token (the tokens are not shown)")
+        for sub in (create, revoke, listing):
+            sub.add_argument("--pg", action="store_true",
+                             help="the tokens of the shared PostgreSQL (what pg serve checks)")
 
     def handle(self, *args, action: str, pg: bool = False, **options):
         if pg and os.environ.get("AGENTSVIEW_SERVE_PG") != "1":

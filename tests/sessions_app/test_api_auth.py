@@ -1,0 +1,167 @@
+"""Auth, host and subnet guards, and the SSE watch stream."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from sessions_app.filters import SessionFilters
+from sessions_app.models import Session
+from sessions_app.search import search
+from tests.sessions_app.api_fixtures import Api, load_archive
+
+RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
+SERVER_TOKEN = "server-token-for-tests"
+
+
+@pytest.fixture
+def secured(agent_env, settings, client):
+    load_archive(agent_env, "default", settings)
+    settings.AGENTSVIEW_REQUIRE_AUTH = True
+    settings.AGENTSVIEW_AUTH_TOKEN = SERVER_TOKEN
+    return Api(client)
+
+
+def bearer(token: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+@pytest.mark.django_db
+def test_without_a_token_every_api_route_is_401(secured):
+    for route in ("/api/ping", "/api/schema/", "/api/v1/sessions", f"/api/v1/sessions/{RICH}",
+                  f"/api/v1/sessions/{RICH}/messages", "/api/v1/search?q=x", "/api/v1/stats",
+                  f"/api/v1/sessions/{RICH}/watch"):
+        response = secured.get(route)
+        assert response.status_code == 401, route
+        assert response["WWW-Authenticate"] == 'Bearer realm="agentsview"'
+        if route != "/api/schema/":  # the schema view answers in its own media type
+            assert "error" in orjson.loads(response.content)
+
+
+@pytest.mark.django_db
+def test_server_token_and_wrong_tokens(secured):
+    assert secured.get("/api/v1/sessions", **bearer(SERVER_TOKEN)).status_code == 200
+    wrong = secured.get("/api/v1/sessions", **bearer("nope"))
+    assert wrong.status_code == 401
+    assert orjson.loads(wrong.content) == {"error": "invalid or revoked token"}
+    malformed = secured.get("/api/v1/sessions", HTTP_AUTHORIZATION="Basic abc")
+    assert malformed.status_code == 401
+    assert "Bearer <token>" in orjson.loads(malformed.content)["error"]
+
+
+@pytest.mark.django_db
+def test_person_tokens_work_until_revoked(secured):
+    user = get_user_model().objects.create_user("alice")
+    token = Token.objects.create(user=user)
+    assert secured.get("/api/v1/stats", **bearer(token.key)).status_code == 200
+    user.is_active = False
+    user.save()
+    assert secured.get("/api/v1/stats", **bearer(token.key)).status_code == 401
+    user.is_active = True
+    user.save()
+    token.delete()  # revoked
+    assert secured.get("/api/v1/stats", **bearer(token.key)).status_code == 401
+
+
+@pytest.mark.django_db
+def test_query_token_only_on_watch(secured, settings):
+    settings.AGENTSVIEW_SSE_POLL_SECONDS = 0.01
+    assert secured.get(f"/api/v1/sessions?token={SERVER_TOKEN}").status_code == 401
+    response = secured.get(f"/api/v1/sessions/{RICH}/watch?token={SERVER_TOKEN}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    assert next(iter(response.streaming_content)) == f"event: session_ready\ndata: {RICH}\n\n" \
+        .encode()
+    response.close()
+
+
+@pytest.mark.django_db
+def test_no_auth_on_loopback_by_default(agent_env, settings, client):
+    load_archive(agent_env, "default", settings)
+    api = Api(client)
+    assert api.get("/api/v1/sessions").status_code == 200
+    # with auth off a stale or odd header changes nothing
+    assert api.get("/api/v1/sessions", **bearer("stale")).status_code == 200
+    assert api.get("/api/v1/sessions", HTTP_AUTHORIZATION="Basic x").status_code == 200
+
+
+@pytest.mark.django_db
+def test_unknown_host_is_403_with_the_fix(agent_env, settings, client):
+    load_archive(agent_env, "default", settings)
+    response = client.get("/api/ping", HTTP_HOST="evil.example.com")
+    assert response.status_code == 403
+    assert "--public-url" in orjson.loads(response.content)["error"]
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "team.example.com"]
+    assert client.get("/api/ping", HTTP_HOST="team.example.com").status_code == 200
+
+
+@pytest.mark.django_db
+def test_allowed_subnets(agent_env, settings):
+    load_archive(agent_env, "default", settings)
+    settings.AGENTSVIEW_ALLOWED_SUBNETS = ["10.0.0.0/8"]
+    outside = Client(REMOTE_ADDR="127.0.0.1")
+    assert outside.get("/api/ping", HTTP_HOST="127.0.0.1").status_code == 403
+    inside = Client(REMOTE_ADDR="10.1.2.3")
+    assert inside.get("/api/ping", HTTP_HOST="127.0.0.1").status_code == 200
+
+
+@pytest.mark.django_db
+def test_watch_sends_updates_and_heartbeats(agent_env, settings, client):
+    load_archive(agent_env, "default", settings)
+    settings.AGENTSVIEW_SSE_POLL_SECONDS = 0.01
+    settings.AGENTSVIEW_SSE_HEARTBEAT_SECONDS = 0.05
+    response = Api(client).get(f"/api/v1/sessions/{RICH}/watch")
+    assert response["Cache-Control"] == "no-cache"
+    events = iter(response.streaming_content)
+    assert next(events).startswith(b"event: session_ready")
+    Session.objects.filter(pk=RICH).update(message_count=99)  # what a sync or push does
+    received = [next(events) for _ in range(3)]
+    assert f"event: session_updated\ndata: {RICH}\n\n".encode() in received
+    assert any(e.startswith(b"event: heartbeat\ndata: 20") for e in received)
+    response.close()
+
+
+@pytest.mark.django_db
+def test_watch_unknown_session_is_404_before_streaming(agent_env, settings, client):
+    load_archive(agent_env, "default", settings)
+    response = Api(client).get("/api/v1/sessions/nope/watch")
+    assert response.status_code == 404
+    assert orjson.loads(response.content) == {"error": "session not found: nope"}
+
+
+@pytest.mark.django_db(databases=["default", "pg"], transaction=True)
+@pytest.mark.pg
+def test_search_gives_the_same_sessions_on_both_databases(agent_env, settings):
+    load_archive(agent_env, "pg", settings)  # synced to SQLite, pushed to PostgreSQL
+    everything = SessionFilters(include_one_shot=True, include_automated=True,
+                                include_children=True)
+    queries = ["redirect", "REDIRECT", "login.ts", '"npm test"', "TypeError: Cannot",
+               "src auth", "é", "ok", "healthz README", "describe/it", "%", "_x", "zzzz"]
+    for q in queries:
+        results = {}
+        for alias in ("default", "pg"):
+            hits, _ = search(q, everything, using=alias, limit=500)
+            results[alias] = [(h.session.id, h.ordinal, h.snippet) for h in hits]
+        assert results["default"] == results["pg"], q
+    assert search("redirect", everything, using="pg", limit=500)[0]
+
+
+@pytest.mark.django_db
+def test_watch_streams_are_bounded_per_worker(agent_env, settings, client, monkeypatch):
+    from sessions_app.api import views
+
+    load_archive(agent_env, "default", settings)
+    settings.AGENTSVIEW_SSE_POLL_SECONDS = 0.01
+    monkeypatch.setattr(views, "_watch_slots", __import__("threading").BoundedSemaphore(1))
+    api = Api(client)
+    first = api.get(f"/api/v1/sessions/{RICH}/watch")
+    next(iter(first.streaming_content))
+    second = api.get(f"/api/v1/sessions/{RICH}/watch")
+    assert second.status_code == 503 and second["Retry-After"] == "5"
+    first.close()  # a closed stream frees its slot
+    third = api.get(f"/api/v1/sessions/{RICH}/watch")
+    assert third.status_code == 200
+    third.close()

@@ -1,0 +1,221 @@
+"""The OpenAPI document: clean generation, every route, the parameters as the code enforces
+them, and response bodies that match the DTOs key for key."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from django.core.management import call_command
+from django.urls import URLPattern
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
+
+from sessions_app import dto
+from sessions_app.api import urls as api_urls
+from sessions_app.filters import HEALTH_GRADES, OUTCOMES, SESSION_ORDER_KEYS
+from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+T1 = datetime(2026, 3, 2, 10, 30, 15, 500000, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    GENERATOR_STATS.reset()
+    generated = SchemaGenerator().get_schema(request=None, public=True)
+    problems = [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
+    assert not problems, problems
+    validate_schema(generated)
+    return generated
+
+
+def api_paths() -> set[str]:
+    """Every route of sessions_app/api/urls.py but the catch-all, as OpenAPI paths."""
+    paths = set()
+    for pattern in api_urls.urlpatterns:
+        assert isinstance(pattern, URLPattern)
+        route = str(pattern.pattern)
+        if route == "^.*$":
+            continue
+        paths.add("/api/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
+    return paths
+
+
+def operation(schema: dict, path: str) -> dict:
+    return schema["paths"][path]["get"]
+
+
+def parameters(schema: dict, path: str) -> dict[str, dict]:
+    return {p["name"]: p for p in operation(schema, path).get("parameters", [])}
+
+
+def component(schema: dict, name: str) -> dict:
+    return schema["components"]["schemas"][name]
+
+
+def documented(schema: dict, name: str) -> tuple[set[str], set[str]]:
+    """(properties, required) of a component."""
+    body = component(schema, name)
+    return set(body["properties"]), set(body.get("required", []))
+
+
+def test_generation_has_no_warnings_or_errors(schema):
+    assert schema["openapi"].startswith("3.")
+
+
+def test_management_command_validates_and_fails_on_no_warning(tmp_path):
+    GENERATOR_STATS.reset()
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(out))
+    assert out.read_text().startswith("openapi: 3")
+
+
+def test_every_api_route_is_a_documented_path_and_only_those(schema):
+    routes = api_paths()
+    assert len(routes) == 15
+    assert set(schema["paths"]) == routes
+
+
+def test_operations_are_get_only_with_unique_ids_and_one_line_summaries(schema):
+    ids = []
+    for path, item in schema["paths"].items():
+        assert set(item) == {"get"}, path
+        op = item["get"]
+        ids.append(op["operationId"])
+        assert op["summary"] and "\n" not in op["summary"], path
+        assert op["tags"], path
+    assert len(ids) == len(set(ids))
+
+
+def test_session_list_documents_its_filters(schema):
+    params = parameters(schema, "/api/v1/sessions")
+    assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 500,
+                                         "default": 200}
+    order = params["order_by"]["schema"]
+    assert order["default"] == "recent"
+    assert set(order["enum"]) == {f"{k}{s}" for k in SESSION_ORDER_KEYS
+                                  for s in ("", ":asc", ":desc")}
+    assert params["outcome"]["schema"]["items"]["enum"] == list(OUTCOMES)
+    assert params["health_grade"]["schema"]["items"]["enum"] == list(HEALTH_GRADES)
+    assert params["project"]["explode"] is False
+    assert params["include_children"]["schema"] == {"type": "boolean", "default": False}
+    assert params["date"]["schema"] == {"type": "string", "format": "date"}
+    assert params["active_since"]["schema"]["format"] == "date-time"
+    assert params["min_messages"]["schema"]["minimum"] == 0
+    assert params["cursor"]["schema"] == {"type": "string"}
+    assert not any(p.get("required") for p in params.values())
+
+
+def test_other_parameters_match_the_code(schema):
+    base = "/api/v1/sessions/{session_id}"
+    messages = parameters(schema, f"{base}/messages")
+    assert messages["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000,
+                                           "default": 100}
+    assert messages["direction"]["schema"]["enum"] == ["asc", "desc"]
+    assert messages["before"]["schema"]["maximum"] == 500
+    assert {"around", "after", "from", "session_id"} <= set(messages)
+    assert messages["session_id"]["in"] == "path"
+    assert parameters(schema, f"{base}/md")["depth"]["schema"]["enum"] == ["1", "all"]
+    search = parameters(schema, "/api/v1/search")
+    assert search["q"]["required"] is True
+    assert search["limit"]["schema"]["maximum"] == 500
+    assert search["limit"]["schema"]["default"] == 50
+    assert search["include_children"]["schema"]["default"] is True
+    assert "order_by" not in search
+    assert set(parameters(schema, "/api/v1/stats")) == {"include_one_shot", "include_automated"}
+
+
+def test_bearer_security_scheme(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["bearerAuth"]["type"] == "http"
+    assert schemes["bearerAuth"]["scheme"] == "bearer"
+    assert schemes["queryToken"]["in"] == "query"
+    assert schemes["queryToken"]["name"] == "token"
+    for path, item in schema["paths"].items():
+        security = item["get"]["security"]
+        assert {"bearerAuth": []} in security, path
+        assert ({"queryToken": []} in security) == path.endswith("/watch"), path
+
+
+def test_responses_media_types_and_errors(schema):
+    base = "/api/v1/sessions/{session_id}"
+    error = {"$ref": "#/components/schemas/Error"}
+    assert documented(schema, "Error") == ({"error"}, {"error"})
+    for path, media in ((f"{base}/export", "text/html"), (f"{base}/md", "text/markdown"),
+                        (f"{base}/watch", "text/event-stream")):
+        responses = operation(schema, path)["responses"]
+        assert list(responses["200"]["content"]) == [media], path
+        assert responses["404"]["content"]["application/json"]["schema"] == error
+    watch = operation(schema, f"{base}/watch")
+    for event in ("session_ready", "session_updated", "heartbeat"):
+        assert event in watch["description"]
+    for path in schema["paths"]:
+        responses = operation(schema, path)["responses"]
+        for code in ("401", "403", "405"):
+            assert responses[code]["content"]["application/json"]["schema"] == error, path
+        assert ("404" in responses) == path.startswith(base), path
+    assert "400" in operation(schema, "/api/v1/sessions")["responses"]
+    children = operation(schema, f"{base}/children")["responses"]["200"]
+    assert children["content"]["application/json"]["schema"]["type"] == "array"
+
+
+@pytest.mark.django_db
+def test_schema_endpoint_answers_over_http(client):
+    response = client.get("/api/schema/", HTTP_HOST="127.0.0.1")
+    assert response.status_code == 200
+    response = client.get("/api/schema/?format=json", HTTP_HOST="127.0.0.1")
+    assert response.status_code == 200
+    assert "/api/v1/sessions" in orjson.loads(response.content)["paths"]
+
+
+def full_session() -> Session:
+    return Session(
+        id="claude-1", project="proj", machine="box", agent="claude", session_kind="main",
+        first_message="hi", display_name="Named", started_at=T0, ended_at=T1,
+        created_at=T0, message_count=4, user_message_count=2, parent_session_id="parent",
+        relationship_type="subagent", cwd="/src", git_branch="main", source_session_id="src",
+        source_version="1.2.3", termination_status="clean", parser_malformed_lines=2,
+        is_truncated=True, deleted_at=T1, source_missing_at=T1, context_pressure_max=0.5,
+        health_score=80, health_grade="B", health_score_basis=["tool_failures"],
+        health_penalties={"tool_failures": 20},
+    )
+
+
+def test_documented_session_fields_equal_the_dto_keys(schema):
+    full, minimal = full_session(), Session(id="s", project="p", machine="m", agent="a",
+                                            created_at=T0)
+    detail_props, detail_required = documented(schema, "SessionDetail")
+    assert detail_props == set(dto.session_dto(full, detail=True))
+    assert detail_required == set(dto.session_dto(minimal, detail=True))
+    list_props, list_required = documented(schema, "Session")
+    assert list_props == set(dto.session_dto(full))
+    assert list_required == set(dto.session_dto(minimal))
+    signals, _ = documented(schema, "QualitySignals")
+    assert signals == set(dto.session_dto(full)["quality_signals"])
+
+
+def test_documented_message_and_tool_call_fields_equal_the_dto_keys(schema):
+    message = Message(session_id="s", ordinal=3, role="assistant", timestamp=T0,
+                      reasoning_effort="high", token_usage='{"output_tokens": 5}',
+                      claude_message_id="msg", claude_request_id="req", source_type="t",
+                      source_subtype="u", source_uuid="v", source_parent_uuid="w")
+    call = ToolCall(session_id="s", message_ordinal=3, call_index=0, tool_name="Bash",
+                    category="shell", tool_use_id="tu", input_json="{}", skill_name="sk",
+                    result_content_length=2, result_content="ok", subagent_session_id="c")
+    event = ToolResultEvent(session_id="s", tool_call_message_ordinal=3, call_index=0,
+                            tool_use_id="tu", source="result", status="ok", content="ok",
+                            content_length=2, timestamp=T0)
+    full = dto.message_dto(message, [call], {(3, 0): [event]})
+    bare_call = ToolCall(session_id="s", message_ordinal=0, tool_name="Read", category="read")
+    bare = dto.message_dto(Message(session_id="s", ordinal=0, role="user"))
+    assert documented(schema, "Message") == (set(full), set(bare))
+    assert documented(schema, "ToolCall") == (set(full["tool_calls"][0]),
+                                              set(dto.tool_call_dto(bare_call)))
+    event_keys = set(dto.event_dto(event))
+    assert documented(schema, "ToolResultEvent") == (event_keys, event_keys)
+    assert documented(schema, "FlatToolCall") == (set(dto.flat_tool_call_dto(call, T0)),
+                                                  set(dto.flat_tool_call_dto(bare_call, None)))
