@@ -125,6 +125,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["agentsview.auth.TokenRequiredWhenAuthOn"],
     "DEFAULT_RENDERER_CLASSES": ["sessions_app.api.renderers.JsonRenderer"],
     "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "sessions_app.api.negotiation.FirstRenderer",
     "DEFAULT_THROTTLE_CLASSES": [],
     "EXCEPTION_HANDLER": "sessions_app.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -3,11 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.negotiation import DefaultContentNegotiation
 
 from sessions_app.api.views import health_db
 
 urlpatterns = [
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # the schema alone offers formats (YAML, or JSON with ?format=json)
+    path("api/schema/", SpectacularAPIView.as_view(
+        content_negotiation_class=DefaultContentNegotiation), name="schema"),
     path("api/", include("sessions_app.api.urls")),
     path("health/db", health_db),
     path("admin/", admin.site.urls),

@@ -15,7 +15,6 @@ import shlex
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models.expressions import RawSQL
 
 from sessions_app.filters import SessionFilters
 from sessions_app.models import Session
@@ -45,13 +44,20 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _matching_sessions_sql(vendor: str, terms: list[str]) -> tuple[str, list[str]]:
-    if vendor == "postgresql":
+def matching_session_ids(using: str, terms: list[str]) -> set[str]:
+    """Sessions with a message containing every term, answered from the search index alone
+    (a query of its own, so the plan never depends on how fresh the table statistics are)."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
         where = " AND ".join(["content ILIKE %s"] * len(terms))
-        return f"SELECT session_id FROM messages WHERE {where}", [_like(t) for t in terms]
-    where = " AND ".join(["f.content LIKE %s ESCAPE '\\'"] * len(terms))
-    return (f"SELECT m.session_id FROM messages_fts f JOIN messages m ON m.id = f.rowid"
-            f" WHERE {where}"), [_like(t) for t in terms]
+        sql = f"SELECT DISTINCT session_id FROM messages WHERE {where}"
+    else:
+        where = " AND ".join(["f.content LIKE %s ESCAPE '\\'"] * len(terms))
+        sql = (f"SELECT DISTINCT m.session_id FROM messages_fts f JOIN messages m"
+               f" ON m.id = f.rowid WHERE {where}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_like(t) for t in terms])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _first_matches(using: str, session_ids: list[str], terms: list[str]) -> dict[str, tuple]:
@@ -101,10 +107,12 @@ def search(q: str, filters: SessionFilters, *, using: str = "default", limit: in
     terms = parse_terms(q)
     if not terms:
         return [], False
-    sql, params = _matching_sessions_sql(connections[using].vendor, terms)
+    matching = matching_session_ids(using, terms)
+    if not matching:
+        return [], False
     sessions = list(
         filtered_sessions(filters, using=using)
-        .filter(id__in=RawSQL(sql, params))
+        .filter(id__in=matching)
         .annotate(_recent=SORT_EXPRESSIONS["recent"])
         .order_by("-_recent", "-id")[offset: offset + limit + 1]
     )

@@ -39,6 +39,7 @@ from sync_app.pg_connection import (
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
+ANALYZE_AFTER_MESSAGES = 5000
 # A sync stamps local_modified_at before its transaction commits; re-examining this much
 # before the watermark (cheap: unchanged fingerprints are skipped) closes that window.
 WATERMARK_OVERLAP = timedelta(minutes=10)
@@ -273,6 +274,17 @@ class Pusher:
         self.report.conflicts.extend(sid for sid in rows_by_id if sid not in set(written))
         self._record(written, rows_by_id)
 
+    def _analyze(self) -> None:
+        """Refresh the planner's statistics after a large push: on a freshly filled table
+        PostgreSQL otherwise guesses one row and picks plans thousands of times slower
+        (search went from 16 ms to 400 ms). Skipped quietly when the role may not."""
+        try:
+            with connections[self.remote].cursor() as cursor:
+                for model in (Session, Message, ToolCall, ToolResultEvent):
+                    cursor.execute(f'ANALYZE "{model._meta.db_table}"')
+        except DatabaseError as exc:
+            log.info("ANALYZE after push skipped: %s", describe(exc, self.pg))
+
     def run(self, *, full: bool = False) -> PushReport:
         started = time.monotonic()
         state = self._state()
@@ -302,6 +314,8 @@ class Pusher:
             done += len(batch)
             self.progress(done, total, self.report.messages)
 
+        if self.report.messages >= ANALYZE_AFTER_MESSAGES:
+            self._analyze()
         if not self.report.errors:
             state.last_push_at = cutoff
             state.save(using=self.local, update_fields=["last_push_at"])

@@ -113,7 +113,9 @@ def test_watch_sends_updates_and_heartbeats(agent_env, settings, client):
     load_archive(agent_env, "default", settings)
     settings.AGENTSVIEW_SSE_POLL_SECONDS = 0.01
     settings.AGENTSVIEW_SSE_HEARTBEAT_SECONDS = 0.05
-    response = Api(client).get(f"/api/v1/sessions/{RICH}/watch")
+    # what a browser's EventSource sends
+    response = Api(client).get(f"/api/v1/sessions/{RICH}/watch", HTTP_ACCEPT="text/event-stream")
+    assert response.status_code == 200
     assert response["Cache-Control"] == "no-cache"
     events = iter(response.streaming_content)
     assert next(events).startswith(b"event: session_ready")
