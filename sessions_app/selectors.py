@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import connections
 from django.db.models import Count, F, IntegerField, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -131,8 +132,25 @@ def list_sessions(query: SessionQuery, *, using: str = "default") -> SessionPage
     return SessionPage(rows, total, next_cursor)
 
 
+_SESSION_BY_ID_SQL: dict[str, str] = {}
+
+
 def get_session(session_id: str, *, using: str = "default") -> Session | None:
-    return Session.objects.using(using).filter(pk=session_id).first()
+    """One session row. The SQL is compiled once per database: compiling the 70-column
+    SELECT cost more than running it (0.4 ms of the endpoint's 2 ms)."""
+    sql = _SESSION_BY_ID_SQL.get(using)
+    if sql is None:
+        query = Session.objects.using(using).filter(pk="").order_by()[:1].query
+        sql = _SESSION_BY_ID_SQL[using] = query.sql_with_params()[0]
+    return next(iter(Session.objects.using(using).raw(sql, [session_id])), None)
+
+
+def session_exists(session_id: str, *, using: str = "default") -> bool:
+    connection = connections[using]
+    table = connection.ops.quote_name(Session._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s", [session_id])
+        return cursor.fetchone() is not None
 
 
 def child_sessions(session_id: str, *, using: str = "default") -> list[Session]:
@@ -156,13 +174,17 @@ def _with_tool_calls(session_id: str, messages: list[Message], using: str) -> Me
     ordinals = [m.ordinal for m in messages if m.has_tool_use]
     if not ordinals:
         return page
+    # A page is a contiguous run of ordinals: a range rides the (session, ordinal, ...)
+    # unique indexes, where a long IN list made PostgreSQL filter every call of the session.
+    low, high = min(ordinals), max(ordinals)
     calls = ToolCall.objects.using(using).filter(
-        session_id=session_id, message_ordinal__in=ordinals
+        session_id=session_id, message_ordinal__gte=low, message_ordinal__lte=high
     ).order_by("message_ordinal", "call_index")
     for call in calls:
         page.tool_calls.setdefault(call.message_ordinal, []).append(call)
     events = ToolResultEvent.objects.using(using).filter(
-        session_id=session_id, tool_call_message_ordinal__in=ordinals
+        session_id=session_id, tool_call_message_ordinal__gte=low,
+        tool_call_message_ordinal__lte=high,
     ).order_by("tool_call_message_ordinal", "call_index", "event_index")
     for event in events:
         page.events.setdefault((event.tool_call_message_ordinal, event.call_index), []).append(

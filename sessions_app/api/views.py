@@ -47,6 +47,11 @@ class ReadOnlyView(APIView):
             raise SessionNotFound()
         return session
 
+    def require_session(self, session_id: str) -> None:
+        """404 unless the session exists (without loading its row)."""
+        if not selectors.session_exists(session_id, using=self.using):
+            raise SessionNotFound()
+
 
 class PingView(ReadOnlyView):
     def get(self, request):
@@ -98,7 +103,7 @@ class SessionDetailView(ReadOnlyView):
 
 class MessagesView(ReadOnlyView):
     def get(self, request, session_id: str):
-        self.session_or_404(session_id)
+        self.require_session(session_id)
         p = Params(request.query_params)
         around = p.integer("around", minimum=0)
         if around is not None:
@@ -125,7 +130,7 @@ class MessagesView(ReadOnlyView):
 
 class ToolCallsView(ReadOnlyView):
     def get(self, request, session_id: str):
-        self.session_or_404(session_id)
+        self.require_session(session_id)
         calls = [dto.flat_tool_call_dto(call, ts)
                  for call, ts in selectors.session_tool_calls(session_id, using=self.using)]
         return json_ok({"tool_calls": calls, "count": len(calls)})
@@ -133,7 +138,7 @@ class ToolCallsView(ReadOnlyView):
 
 class ChildrenView(ReadOnlyView):
     def get(self, request, session_id: str):
-        self.session_or_404(session_id)
+        self.require_session(session_id)
         children = selectors.child_sessions(session_id, using=self.using)
         return json_ok([dto.session_dto(s) for s in children])
 
@@ -217,7 +222,7 @@ class WatchView(ReadOnlyView):
     allow_query_token = True
 
     def get(self, request, session_id: str):
-        if selectors.get_session(session_id, using=self.using) is None:
+        if not selectors.session_exists(session_id, using=self.using):
             raise SessionNotFound(f"session not found: {session_id}")
         slots = watch_slots()
         if not slots.acquire(blocking=False):
