@@ -27,6 +27,9 @@ def default_database(config: Config) -> dict:
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(config.db_path),
         "OPTIONS": dict(SQLITE_OPTIONS),
+        # serve's threads keep their connection: opening one (and its PRAGMAs) cost more
+        # than answering a request
+        "CONN_MAX_AGE": 300,
     }
 
 
