@@ -228,3 +228,31 @@ def test_pg_serve_refuses_an_incompatible_schema(tmp_path):
         assert (f"error: pg serve: schema {schema} is incompatible: sessions lacks pushed_at"
                 in proc.stderr)
         shutil.rmtree(machine.root, ignore_errors=True)
+
+
+@pytest.mark.pg
+def test_pg_serve_with_a_read_only_role(tmp_path):
+    import uuid
+
+    import psycopg
+
+    with throwaway_schema() as (url, schema):
+        owner = Machine(tmp_path / "owner", "owner", url, schema)
+        build_claude(owner.claude)
+        assert owner.run("pg_push").returncode == 0
+        role = f"ro_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'CREATE ROLE "{role}" LOGIN')
+            conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+            conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
+        try:
+            reader = Machine(tmp_path / "reader", "reader", url.replace("postgres@", f"{role}@"),
+                             schema)
+            with running(reader, "pg_serve") as server:
+                assert server.json(f"/api/v1/sessions/{RICH}")["display_name"] == (
+                    "Login redirect fix")
+                assert server.json("/api/v1/search?q=redirect")["count"] >= 1
+        finally:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f'DROP OWNED BY "{role}" CASCADE')
+                conn.execute(f'DROP ROLE "{role}"')
