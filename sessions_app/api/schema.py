@@ -22,7 +22,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from sessions_app import selectors
-from sessions_app.api import views
+from sessions_app.api import handlers, views
 from sessions_app.filters import HEALTH_GRADES, OUTCOMES, SESSION_ORDER_KEYS
 
 # ---------------------------------------------------------------------------
@@ -500,8 +500,8 @@ MESSAGE_PARAMETERS = [
 SEARCH_PARAMETERS = [
     _query("q", {"type": "string", "minLength": 1}, "Text to search for (not blank).",
            required=True),
-    _int_query("limit", "Hits per page.", minimum=1, maximum=views.SEARCH_MAX_LIMIT,
-               default=views.SEARCH_DEFAULT_LIMIT),
+    _int_query("limit", "Hits per page.", minimum=1, maximum=handlers.SEARCH_MAX_LIMIT,
+               default=handlers.SEARCH_DEFAULT_LIMIT),
     _int_query("cursor", "Offset of the page: `next` of the previous page.", minimum=0,
                default=0),
     *_session_filter_parameters(include_default=True, repeatable=False),
