@@ -47,13 +47,15 @@ def query_hash(text: str) -> str:
 def encode(cursor: Cursor) -> str:
     payload = {"k": cursor.key, "d": cursor.descending, "v": _encode_value(cursor.value),
                "i": cursor.last_id, "t": cursor.total, "q": cursor.query}
-    return signing.dumps(payload, salt=SALT, compress=True)
+    # Signer, not signing.dumps: that one stamps the time, and the same page must get the
+    # same cursor whoever computes it (the CLI and the API print identical JSON)
+    return signing.Signer(salt=SALT).sign_object(payload, compress=True)
 
 
 def decode(token: str, *, key: str, descending: bool, query: str) -> Cursor:
     """Verify and unpack *token*; it must belong to the same sort and the same filters."""
     try:
-        payload = signing.loads(token, salt=SALT)
+        payload = signing.Signer(salt=SALT).unsign_object(token)
         cursor = Cursor(payload["k"], bool(payload["d"]), _decode_value(payload["v"]),
                         str(payload["i"]), int(payload["t"]), str(payload["q"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError):

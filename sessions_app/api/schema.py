@@ -684,6 +684,33 @@ ANNOTATIONS = {
     ),
 }
 
+
+
+class SessionSyncRequestSerializer(serializers.Serializer):
+    path = serializers.CharField(required=False, help_text="A transcript file inside the"
+                                 " configured agent directories.")
+    id = serializers.CharField(required=False, help_text="A session already in the archive.")
+
+
+ANNOTATIONS[views.SessionSyncView] = {"post": extend_schema(
+    operation_id="sync_session",
+    summary="Re-parse one transcript into the local archive (local server only).",
+    description="Give `path` (a file inside the agent directories) or `id`. Answers the "
+                "session. Refused (405) by a read-only server; 409 when the file holds "
+                "several sessions (all stored; name one by id).",
+    tags=SESSIONS, request=SessionSyncRequestSerializer,
+    responses={
+        200: OpenApiResponse(SessionDetailSerializer, description="The synced session."),
+        400: OpenApiResponse(ErrorSerializer, description="Missing body, or a path outside"
+                                                          " the agent directories."),
+        401: OpenApiResponse(ErrorSerializer, description=ERRORS[401]),
+        403: OpenApiResponse(ErrorSerializer, description=ERRORS[403]),
+        404: OpenApiResponse(ErrorSerializer, description="Not in the archive, or no file."),
+        405: OpenApiResponse(ErrorSerializer, description="A read-only (pg serve) server."),
+        409: OpenApiResponse(ErrorSerializer, description="The file holds several sessions."),
+    },
+)}
+
 for _view, _methods in ANNOTATIONS.items():
     extend_schema_view(**_methods)(_view)
 

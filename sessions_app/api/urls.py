@@ -9,6 +9,7 @@ urlpatterns = [
     path("ping", views.PingView.as_view()),
     path("v1/version", views.VersionView.as_view()),
     path("v1/sessions", views.SessionListView.as_view()),
+    path("v1/sessions/sync", views.SessionSyncView.as_view()),
     path(f"v1/{SESSION}", views.SessionDetailView.as_view()),
     path(f"v1/{SESSION}/messages", views.MessagesView.as_view()),
     path(f"v1/{SESSION}/tool-calls", views.ToolCallsView.as_view()),

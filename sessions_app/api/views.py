@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connections
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
 from agentsview import __version__
@@ -211,3 +213,42 @@ class NotFoundView(ReadOnlyView):
         return json_ok({"error": "not found"}, status=404)
 
     post = put = patch = delete = options = get
+
+
+class SessionSyncView(APIView):
+    """``POST /api/v1/sessions/sync`` ``{"path": ...}`` or ``{"id": ...}``: the local
+    server re-parses one transcript (what ``session sync`` asks of a running server).
+    Refused by a read-only server; a path must lie inside the agent directories, so a
+    client cannot make the server read other files."""
+
+    http_method_names = ["post", "options"]
+    parser_classes = [JSONParser]
+
+    def post(self, request):
+        from agentsview.config import load_config
+        from sessions_app.services.sync import (
+            AmbiguousSyncTarget,
+            SyncTargetError,
+            inside_agent_dirs,
+            sync_one,
+        )
+
+        if settings.AGENTSVIEW_READ_ONLY:
+            return json_ok({"error": "session sync is not available on a read-only server"},
+                           status=405)
+        body = request.data if isinstance(request.data, dict) else {}
+        target = body.get("path") or body.get("id")
+        if not isinstance(target, str) or not target.strip():
+            return json_ok({"error": 'expected a JSON body {"path": ...} or {"id": ...}'},
+                           status=400)
+        config = load_config()
+        if body.get("path") and not inside_agent_dirs(config, Path(target)):
+            return json_ok({"error": f"{target} is outside the configured agent directories"},
+                           status=400)
+        using = settings.AGENTSVIEW_API_DATABASE
+        try:
+            session_id = sync_one(config, target, using=using)
+        except SyncTargetError as exc:
+            status = 409 if isinstance(exc, AmbiguousSyncTarget) else 404
+            return json_ok({"error": str(exc)}, status=status)
+        return json_ok(handlers.session_detail(session_id, using))

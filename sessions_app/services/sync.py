@@ -21,7 +21,7 @@ from sessions_app.discovery import Discovery, FoundFile, discover
 from sessions_app.models import Session, SourceFile
 from sessions_app.parsers.base import PARSER_VERSION, ParseOptions, ParseResult
 from sessions_app.parsers.jsonl import FileReadError
-from sessions_app.parsers.registry import parser_for
+from sessions_app.parsers.registry import parsed_agents, parser_for
 from sessions_app.services.ingest import Outcome, SourceInfo, write_session
 
 log = logging.getLogger(__name__)
@@ -143,17 +143,18 @@ def run_sync(
 
 
 def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: SyncReport,
-               *, using: str, force: bool) -> None:
+               *, using: str, force: bool) -> list[str]:
+    """Parse one file and store its sessions; returns the ids it holds in the archive."""
     parser = parser_for(found.agent)
     try:
         result: ParseResult = parser.parse(found.path, found.root, options)
     except FileReadError as exc:
         report.error(found.path, str(exc))
-        return
+        return []
     except Exception as exc:  # a parser bug must not stop the sync of other files
         log.exception("parser failed on %s", found.path)
         report.error(found.path, f"internal parser error ({type(exc).__name__}: {exc})")
-        return
+        return []
     report.files_parsed += 1
     for issue in result.issues:
         report.warning(found.path, issue)
@@ -221,6 +222,7 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
             "missing_at": None,
         },
     )
+    return written
 
 
 def _mark_missing(found: Discovery, using: str, report: SyncReport) -> None:
@@ -247,3 +249,95 @@ def _mark_missing(found: Discovery, using: str, report: SyncReport) -> None:
             .filter(pk__in=ids, source_missing_at__isnull=True)
             .update(source_missing_at=now, local_modified_at=now)
         )
+
+
+# --- one file or one session (`session sync`) --------------------------------------------------
+
+CODEX_RECORD_TYPES = frozenset({"session_meta", "response_item", "turn_context", "event_msg"})
+
+
+class SyncTargetError(Exception):
+    """``session sync`` cannot do what was asked; ``str()`` says why in one line."""
+
+
+class AmbiguousSyncTarget(SyncTargetError):
+    """The file holds several sessions (all now stored); the caller must name one."""
+
+
+def agent_of(config: Config, path: Path, known: str | None = None) -> tuple[str, Path]:
+    """``(agent, root)`` of a transcript: from the agent directory holding it, else from
+    what it looks like (Codex lines carry a typed ``payload``)."""
+    for spec in parsed_agents():
+        for root in config.agent_dirs.get(spec.key, ()):
+            try:
+                rel = path.resolve().relative_to(root.resolve())
+            except (ValueError, OSError):
+                continue
+            if parser_for(spec.key).matches(rel.parts):
+                return spec.key, root
+    agent = known or "claude"
+    if known is None:
+        try:
+            with path.open("rb") as fh:
+                for _ in range(50):
+                    line = fh.readline(1024 * 1024)
+                    if not line:
+                        break
+                    if b'"payload"' in line and any(f'"{t}"'.encode() in line
+                                                    for t in CODEX_RECORD_TYPES):
+                        agent = "codex"
+                        break
+        except OSError as exc:
+            raise SyncTargetError(f"cannot read {path}: {exc.strerror}") from None
+    return agent, (path.parent if agent == "codex" else path.parent.parent)
+
+
+def inside_agent_dirs(config: Config, path: Path) -> bool:
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(root.resolve())
+               for roots in config.agent_dirs.values() for root in roots)
+
+
+def _sync_path(config: Config, agent: str, root: Path, path: Path, using: str) -> list[str]:
+    stat = path.stat()
+    found = FoundFile(agent, root, path, stat.st_size, stat.st_mtime_ns)
+    options = ParseOptions(blocked_result_categories=config.blocked_result_categories,
+                           max_line_bytes=config.max_line_bytes)
+    report = SyncReport()
+    ids = _sync_file(found, options, config, report, using=using, force=True)
+    if report.errors:
+        raise SyncTargetError(report.errors[0])
+    return ids
+
+
+def sync_one(config: Config, target: str, *, using: str = "default") -> str:
+    """Re-parse one transcript (a path) or the transcript of one session (an id) and store
+    it; returns the session id. A file holding several sessions is stored, then refused
+    with every candidate id, so nothing is picked arbitrarily."""
+    path = Path(target).expanduser()
+    if path.exists():
+        if not path.is_file():
+            raise SyncTargetError(f"session sync: {path} is not a file")
+        agent, root = agent_of(config, path)
+        ids = _sync_path(config, agent, root, path, using)
+        if not ids:
+            raise SyncTargetError(f"session sync: {path} holds no session")
+        if len(ids) > 1:
+            raise AmbiguousSyncTarget(
+                f"session sync: {path} holds {len(ids)} sessions; run session sync <id> with"
+                f" one of: {', '.join(sorted(ids))}"
+            )
+        return ids[0]
+    row = Session.objects.using(using).filter(pk=target).values_list("file_path", "agent").first()
+    if row is None:
+        raise SyncTargetError(f"session not in local archive: {target}")
+    file_path, agent = row
+    if not file_path:
+        raise SyncTargetError(f"no file_path recorded for session {target}")
+    source = Path(file_path)
+    if not source.is_file():
+        raise SyncTargetError(f"source file not found: {file_path}")
+    agent, root = agent_of(config, source, agent)
+    if target not in _sync_path(config, agent, root, source, using):
+        raise SyncTargetError(f"session sync: {file_path} no longer holds session {target}")
+    return target

@@ -46,7 +46,7 @@ def test_sync_then_list_through_the_console_script(agent_env):
     assert listing.returncode == 0, listing.stderr
     assert "Login redirect fix" in listing.stdout
     assert "agent-a1b2c3d" not in listing.stdout  # children are listed only on request
-    assert "hidden by the default filters" in listing.stderr
+    assert "Excluded 13 sessions by default" in listing.stderr
     children = agentsview("session", "list", "--include-children", "--include-one-shot",
                           env=cli_env())
     assert "agent-a1b2c3d" in children.stdout
@@ -80,7 +80,7 @@ def test_unknown_command(agent_env):
 def test_bad_limit_is_refused(agent_env):
     proc = agentsview("session", "list", "--limit", "0", env=cli_env())
     assert proc.returncode == 1
-    assert "--limit must be between 1 and 500, not 0" in proc.stderr
+    assert "error: expected an integer in [1, 500] (query.limit: 0)" in proc.stderr
 
 
 def test_pg_group_runs_the_pg_commands(agent_env):

@@ -316,3 +316,11 @@ def test_unknown_api_paths_are_404_for_every_method(api):
     for method in ("get", "post", "put", "patch", "delete", "options"):
         response = getattr(api.client, method)("/api/v1/nothing-here", HTTP_HOST="127.0.0.1")
         assert response.status_code == 404, method
+
+
+def test_cursors_are_deterministic(api):
+    first = api.json("/api/v1/sessions?include_one_shot=true&limit=2")["next_cursor"]
+    import time
+
+    time.sleep(1.1)
+    assert api.json("/api/v1/sessions?include_one_shot=true&limit=2")["next_cursor"] == first
