@@ -11,6 +11,7 @@ urlpatterns = [
     # the schema alone offers formats (YAML, or JSON with ?format=json)
     path("api/schema/", SpectacularAPIView.as_view(
         content_negotiation_class=DefaultContentNegotiation), name="schema"),
+    path("api/v1/analytics/", include("analytics_app.api.urls")),
     path("api/", include("sessions_app.api.urls")),
     path("health/db", health_db),
     path("admin/", admin.site.urls),

@@ -1,0 +1,1 @@
+"""The analytics endpoints under /api/v1/analytics/."""

@@ -1,0 +1,3 @@
+"""Routes of /api/v1/analytics/ (filled in by the analytics issue)."""
+
+urlpatterns: list = []
