@@ -58,6 +58,21 @@ class BearerAuthentication(BaseAuthentication):
         return 'Bearer realm="agentsview"'  # makes DRF answer 401, not 403
 
 
+class DashboardSessionAuthentication(BaseAuthentication):
+    """A browser signed in on the dashboard (signed session cookie) may read the API, for
+    the page's own requests (live updates). Reads only: no cookie-borne writes, so no CSRF."""
+
+    def authenticate(self, request):
+        if not getattr(settings, "AGENTSVIEW_REQUIRE_AUTH", False):
+            return None
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            return None
+        session = getattr(request._request, "session", None)
+        if session is not None and session.get("agentsview_auth"):
+            return SERVER_CLIENT, "dashboard-session"
+        return None
+
+
 class TokenRequiredWhenAuthOn(BasePermission):
     message = "authentication required: send Authorization: Bearer <token>"
 

@@ -135,6 +135,7 @@ def worker_environment(options: ServerOptions, token: str | None) -> dict[str, s
         "AGENTSVIEW_SERVE_PG": "1" if options.shared_database else "",
         "AGENTSVIEW_REQUIRE_AUTH": "1" if token else "",
         "AGENTSVIEW_AUTH_TOKEN": token or "",
+        "AGENTSVIEW_TLS": "1" if options.tls_cert else "",
         # a worker keeps 4 threads for ordinary requests whatever the number of streams
         "AGENTSVIEW_MAX_WATCH_STREAMS": str(max(1, options.threads - 4)),
     }

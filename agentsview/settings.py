@@ -121,7 +121,10 @@ AGENTSVIEW_MAX_WATCH_STREAMS = env.int("AGENTSVIEW_MAX_WATCH_STREAMS", default=2
 CSRF_TRUSTED_ORIGINS = env.list("AGENTSVIEW_TRUSTED_ORIGINS", default=[])
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["agentsview.auth.BearerAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "agentsview.auth.BearerAuthentication",
+        "agentsview.auth.DashboardSessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["agentsview.auth.TokenRequiredWhenAuthOn"],
     "DEFAULT_RENDERER_CLASSES": ["sessions_app.api.renderers.JsonRenderer"],
     "DEFAULT_PARSER_CLASSES": [],
@@ -140,6 +143,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": ["agentsview.auth.BearerAuthentication"],
     "SERVE_PERMISSIONS": ["agentsview.auth.TokenRequiredWhenAuthOn"],
 }
+
+# Dashboard sign-in lives in a signed cookie for the browser session: nothing is written to
+# the (possibly read-only, shared) database.
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("AGENTSVIEW_TLS", default=False)
+SESSION_COOKIE_NAME = "agentsview_session"
 
 LOGGING = {
     "version": 1,

@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/", include("sessions_app.api.urls")),
     path("health/db", health_db),
     path("admin/", admin.site.urls),
+    path("", include("sessions_app.dashboard.urls")),
 ]

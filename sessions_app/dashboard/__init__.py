@@ -1,0 +1,1 @@
+"""The browser dashboard: server-rendered pages over the same selectors as the API."""
