@@ -42,7 +42,8 @@ def page(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if settings.AGENTSVIEW_REQUIRE_AUTH and not request.session.get(SESSION_KEY):
-            return redirect(f"{reverse('dashboard:login')}?{urlencode({'next': request.get_full_path()})}")
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('dashboard:login')}?{query}")
         response = view(request, *args, **kwargs)
         response["Content-Security-Policy"] = CSP
         response["Referrer-Policy"] = "same-origin"
