@@ -103,7 +103,11 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-STATIC_URL = "static/"
+# Django adds SCRIPT_NAME to a relative STATIC_URL only once, at first use (start-up, before
+# any request), so under --base-path the prefix is written here; WhiteNoise matches path_info,
+# which no longer carries it.
+STATIC_URL = f"{AGENTSVIEW_BASE_PATH.rstrip('/')}/static/" if AGENTSVIEW_BASE_PATH else "static/"
+WHITENOISE_STATIC_PREFIX = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Served by WhiteNoise straight from the app and project folders: nothing to collect first.
 STATIC_ROOT = None

@@ -1,0 +1,140 @@
+"""Dashboard pages rendered by Django: content, safety, auth, and query counts."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+
+from tests.dashboard.hostile import HOSTILE_ID, write_hostile
+from tests.sessions_app.api_fixtures import HOST, load_archive
+
+pytestmark = pytest.mark.django_db
+
+RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
+
+
+@pytest.fixture
+def site(agent_env, settings, client):
+    load_archive(agent_env, "default", settings,
+                 extra=lambda env: write_hostile(env["claude"]))
+    return client
+
+
+def get(client, path, **extra):
+    return client.get(path, HTTP_HOST=HOST, **extra)
+
+
+def test_sessions_page_lists_filters_and_pages(site):
+    page = get(site, "/?include_one_shot=true&limit=2")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Login redirect fix" in html or "Next page" in html
+    assert 'rel="next"' in html and "cursor=" in html
+    assert page["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self'")
+    webapp = get(site, "/?project=webapp&include_one_shot=true").content.decode()
+    assert "Login redirect fix" in webapp and "healthz" not in webapp
+    bad = get(site, "/?date=2026-99-99").content.decode()
+    assert "expected a date YYYY-MM-DD (query.date: 2026-99-99)" in bad
+
+
+def test_session_page_shows_header_messages_tools_and_links(site):
+    html = get(site, f"/sessions/{RICH}").content.decode()
+    assert "<h1>Login redirect fix</h1>" in html
+    assert 'id="m19"' in html and 'id="m2"' not in html  # ordinals keep their gaps
+    assert '<details class="thinking">' in html
+    assert "toolu" not in html or "Bash" in html
+    assert '/sessions/agent-a1b2c3d"' in html  # subagent link from the Task call
+    child = get(site, "/sessions/agent-a1b2c3d").content.decode()
+    assert f'/sessions/{RICH}"' in child  # and back to the parent
+    assert "/api/v1/sessions/7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b/export" in html
+    assert get(site, "/sessions/nope").status_code == 404
+
+
+class Elements(HTMLParser):
+    """Every start tag and its attributes, as a browser would build them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_hostile_transcript_is_inert(site):
+    html = get(site, f"/sessions/{HOSTILE_ID}").content.decode()
+    parsed = Elements()
+    parsed.feed(html)
+    scripts = [attrs for tag, attrs in parsed.tags if tag == "script"]
+    assert scripts == [{"src": "/static/dashboard/app.js", "defer": None}]  # only our own
+    assert not [tag for tag, _ in parsed.tags if tag in ("img", "iframe", "object", "embed")]
+    for tag, attrs in parsed.tags:
+        assert not [name for name in attrs if name.startswith("on")], (tag, attrs)
+        for name in ("href", "src", "action"):
+            value = (attrs.get(name) or "").strip().lower()
+            assert not value.startswith(("javascript:", "data:", "vbscript:")), (tag, attrs)
+    assert "&lt;script&gt;window.__pwned = 1" in html  # shown, as text
+
+
+def test_search_page_links_to_the_message(site):
+    html = get(site, "/search?q=redirect").content.decode()
+    assert "<mark>" in html
+    assert f"/sessions/{RICH}?around=" in html and "#m" in html
+    around = get(site, f"/sessions/{RICH}?around=12").content.decode()
+    assert 'id="m12"' in around
+
+
+def test_fragment_of_new_messages(site):
+    response = get(site, f"/sessions/{RICH}/more?from=16")
+    assert response["X-Last-Ordinal"] == "19"
+    assert 'id="m16"' in response.content.decode() and 'id="m15"' not in \
+        response.content.decode()
+
+
+def test_no_n_plus_one(site, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6):  # count, page, projects, agents, machines
+        get(site, "/?include_one_shot=true&include_children=true")
+    with django_assert_max_num_queries(10):
+        get(site, f"/sessions/{RICH}")
+
+
+def test_sign_in_when_auth_is_on(site, settings):
+    settings.AGENTSVIEW_REQUIRE_AUTH = True
+    settings.AGENTSVIEW_AUTH_TOKEN = "server-token"
+    assert get(site, "/").status_code == 302
+    assert get(site, "/")["Location"].startswith("/login?next=")
+    wrong = site.post("/login", {"token": "nope", "next": "/"}, HTTP_HOST=HOST)
+    assert wrong.status_code == 401 and b"not valid" in wrong.content
+    ok = site.post("/login", {"token": "server-token", "next": f"/sessions/{RICH}"},
+                   HTTP_HOST=HOST)
+    assert ok.status_code == 302 and ok["Location"] == f"/sessions/{RICH}"
+    assert get(site, "/").status_code == 200
+    # the page's own API calls ride the same sign-in
+    assert get(site, f"/api/v1/sessions/{RICH}").status_code == 200
+    site.get("/logout", HTTP_HOST=HOST)
+    assert get(site, "/").status_code == 302
+
+
+def test_sign_in_with_a_person_token_or_an_account(site, settings):
+    settings.AGENTSVIEW_REQUIRE_AUTH = True
+    settings.AGENTSVIEW_AUTH_TOKEN = "server-token"
+    user = get_user_model().objects.create_user("alice", password="s3cret-pass")
+    token = Token.objects.create(user=user)
+    assert site.post("/login", {"token": token.key}, HTTP_HOST=HOST).status_code == 302
+    site.get("/logout", HTTP_HOST=HOST)
+    assert site.post("/login", {"username": "alice", "password": "wrong"},
+                     HTTP_HOST=HOST).status_code == 401
+    assert site.post("/login", {"username": "alice", "password": "s3cret-pass"},
+                     HTTP_HOST=HOST).status_code == 302
+    assert get(site, "/").status_code == 200
+
+
+def test_sign_in_never_redirects_off_site(site, settings):
+    settings.AGENTSVIEW_REQUIRE_AUTH = True
+    settings.AGENTSVIEW_AUTH_TOKEN = "server-token"
+    response = site.post("/login", {"token": "server-token", "next": "https://evil.example/"},
+                         HTTP_HOST=HOST)
+    assert response["Location"] == "/"
