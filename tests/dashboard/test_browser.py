@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -109,7 +110,7 @@ def test_export_downloads(team, page):
         page.click("text=HTML export")
     download = info.value
     assert download.suggested_filename == "webapp-20260302.html"
-    body = open(download.path(), encoding="utf-8").read()
+    body = Path(download.path()).read_text(encoding="utf-8")
     assert "Login redirect fix" in body or "webapp" in body
 
 
@@ -121,7 +122,8 @@ def test_hostile_transcript_renders_inert(team, page):
     for summary in page.locator("details summary").all():
         summary.click()
     for anchor in page.locator(".content a").all():
-        anchor.click(modifiers=["Control"]) if anchor.get_attribute("href") else None
+        if anchor.get_attribute("href"):
+            anchor.click(modifiers=["Control"])
     assert page.evaluate("window.__pwned === undefined")
     assert page.dialogs == []
     assert "<script>window.__pwned = 1; alert('xss')</script>" in page.inner_text("main")
