@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from push_bench import fresh_database
+from push_bench import BENCH_DATABASE, fresh_database, with_database
 from sync_bench import REPO_ROOT, build_env, check_run, ensure_corpus, run_measured
 
 HOST = "127.0.0.1"
@@ -190,8 +190,9 @@ def measure(port: int, label: str, path: str, *, concurrency: int, requests: int
     """``warmup`` untimed then ``requests`` timed GETs of ``path`` over ``concurrency``
     keep-alive connections (one thread each), stopping early after ``max_seconds``.
 
-    Every response must be 200 with a JSON body: each distinct body is decoded once after the
-    run, so JSON parsing does not compete with the timed requests for the GIL."""
+    Every response must be 200 with a JSON (for dashboard pages, HTML) body: each distinct
+    body is decoded once after the run, so JSON parsing does not compete with the timed
+    requests for the GIL."""
     result = Measurement(label, path, concurrency, streams)
     states = [_WorkerState() for _ in range(concurrency)]
     lock = threading.Lock()
@@ -214,7 +215,7 @@ def measure(port: int, label: str, path: str, *, concurrency: int, requests: int
             state.record_error(f"{type(exc).__name__}: {exc}")
             return
         elapsed_ms = (time.perf_counter() - t0) * 1000
-        if status != 200 or "json" not in ctype:
+        if status != 200 or ("json" not in ctype and "html" not in ctype):
             state.record_error(f"status {status} ({ctype}): {body[:300]!r}")
             return
         digest = hashlib.blake2b(body, digest_size=16).digest()
@@ -258,6 +259,8 @@ def measure(port: int, label: str, path: str, *, concurrency: int, requests: int
         for digest, (body, count) in state.bodies.items():
             bodies[digest] = (body, bodies.get(digest, (body, 0))[1] + count)
     for body, count in bodies.values():
+        if body.lstrip()[:1] == b"<":  # a dashboard page
+            continue
         try:
             json.loads(body)
         except ValueError:
@@ -344,6 +347,18 @@ def probe_event_source(port: int, session_id: str) -> str:
 
 
 # --- the server -----------------------------------------------------------------------------
+
+
+def bench_database_ready(url: str) -> bool:
+    """Does the benchmark database exist with pushed sessions in it?"""
+    import psycopg
+
+    try:
+        with psycopg.connect(with_database(url, BENCH_DATABASE), connect_timeout=5) as conn:
+            row = conn.execute("SELECT count(*) FROM agentsview.sessions").fetchone()
+    except psycopg.Error:
+        return False
+    return bool(row and row[0])
 
 
 def free_port() -> int:
@@ -475,6 +490,8 @@ class Inputs:
     word_hits: int
     word_source: str
     stream_session_ids: list[str]
+    page_session_id: str = ""
+    page_session_messages: int = 0
 
 
 def pick_rare_word(client: Client, session_ids: list[str]) -> tuple[str, int, str]:
@@ -516,9 +533,14 @@ def pick_inputs(client: Client, streams: int) -> Inputs:
                           "&limit=1")["sessions"][0]
     word, hits, source = pick_rare_word(client, [s["id"] for s in sessions])
     ids = [s["id"] for s in sessions]
+    # the dashboard target names a 1,000-message session: the smallest with at least that many
+    thousand = client.get_json("/api/v1/sessions?min_messages=1000&order_by=messages:asc"
+                               "&include_one_shot=true&include_children=true&limit=1")
+    page = (thousand.get("sessions") or [big])[0]
     return Inputs(first.get("total", len(sessions)), project["name"], project["session_count"],
                   big["id"], big["message_count"], word, hits, source,
-                  (ids * (streams // len(ids) + 1))[:streams])
+                  (ids * (streams // len(ids) + 1))[:streams], page["id"],
+                  page["message_count"])
 
 
 def request_plan(inputs: Inputs) -> list[tuple[str, str]]:
@@ -530,6 +552,9 @@ def request_plan(inputs: Inputs) -> list[tuple[str, str]]:
         ("messages", f"{session}/messages"),
         ("rare-word search", f"/api/v1/search?{urlencode({'q': inputs.word})}"),
         ("stats", "/api/v1/stats"),
+        ("sessions page", "/"),
+        (f"session page ({inputs.page_session_messages} msgs)",
+         f"/sessions/{quote(inputs.page_session_id, safe='')}"),
     ]
 
 
@@ -618,6 +643,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="time limit of one row (warm-up included)")
     ap.add_argument("--request-timeout", type=float, default=30, help="per request, seconds")
     ap.add_argument("--timeout", type=float, default=1800, help="sync/push timeout, seconds")
+    ap.add_argument("--reuse-db", action="store_true",
+                    help="serve the existing benchmark database as it is (skip sync and push)")
     args = ap.parse_args(argv)
     if args.requests < 1 or args.warmup < 0 or args.streams < 0:
         ap.error("--requests must be >= 1, --warmup and --streams >= 0")
@@ -631,20 +658,26 @@ def main(argv: list[str] | None = None) -> int:
     streams: list[WatchStream] = []
     try:
         env = build_env(corpus_dir, work)
-        pg_url = fresh_database(args.pg_url)
-        env.update(AGENTSVIEW_PG_URL=pg_url, AGENTSVIEW_PG_MACHINE="bench-laptop")
         manage = [args.python, str(REPO_ROOT / "manage.py")]
-        print("syncing the corpus into a fresh local archive ...", flush=True)
-        sync = run_measured("sync", [*manage, "sync"], env, args.timeout)
-        check_run(sync)
-        print(f"  {sync.wall_s:.1f}s; pushing it into {pg_url} ...", flush=True)
-        push = run_measured("push", [*manage, "pg_push", "--no-sync"], env, args.timeout)
-        check_run(push)
+        reuse = args.reuse_db and bench_database_ready(args.pg_url)
+        pg_url = with_database(args.pg_url, BENCH_DATABASE) if reuse else fresh_database(
+            args.pg_url)
+        env.update(AGENTSVIEW_PG_URL=pg_url, AGENTSVIEW_PG_MACHINE="bench-laptop")
+        if reuse:
+            print(f"reusing {pg_url} as it is (no sync, no push)", flush=True)
+            sync = push = None
+        else:
+            print("syncing the corpus into a fresh local archive ...", flush=True)
+            sync = run_measured("sync", [*manage, "sync"], env, args.timeout)
+            check_run(sync)
+            print(f"  {sync.wall_s:.1f}s; pushing it into {pg_url} ...", flush=True)
+            push = run_measured("push", [*manage, "pg_push", "--no-sync"], env, args.timeout)
+            check_run(push)
 
         port = free_port()
         cmd = [*manage, "pg_serve", "--host", HOST, "--port", str(port)]
         log = work / "server.log"
-        print(f"  {push.wall_s:.1f}s; starting `{' '.join(cmd[1:])}` ...", flush=True)
+        print(f"  starting `{' '.join(cmd[1:])}` ...", flush=True)
         proc = start_server(cmd, env, log)
         ready_s = wait_ready(proc, port, cmd, log)
         server = gunicorn_settings(proc.pid, log)
@@ -708,7 +741,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"STREAM ERROR {line}")
     errors = sum(m.errors for m in [*plain, *with_streams]) + len(stream_errors)
     wall_s = time.perf_counter() - wall_start
-    print(f"whole run: {wall_s:.1f}s (sync {sync.wall_s:.1f}s, push {push.wall_s:.1f}s,"
+    sync_s = round(sync.wall_s, 1) if sync else None
+    push_s = round(push.wall_s, 1) if push else None
+    print(f"whole run: {wall_s:.1f}s (sync {sync_s}s, push {push_s}s,"
           f" server ready {ready_s:.1f}s)")
     result = {
         "sessions": stats.get("session_count"), "messages": stats.get("message_count"),
@@ -723,8 +758,7 @@ def main(argv: list[str] | None = None) -> int:
                     "errors": stream_errors},
         "go_reference_p50_ms": GO_REFERENCE_P50_MS,
         "targets": {"search_p50_ms": TARGET_SEARCH_P50_MS},
-        "errors": errors, "wall_s": round(wall_s, 1), "sync_s": round(sync.wall_s, 1),
-        "push_s": round(push.wall_s, 1),
+        "errors": errors, "wall_s": round(wall_s, 1), "sync_s": sync_s, "push_s": push_s,
     }
     print("RESULT " + json.dumps(result, ensure_ascii=False))
     return 1 if errors else 0
