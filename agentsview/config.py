@@ -25,6 +25,7 @@ RESERVED_MACHINE_NAMES = frozenset({"local"})
 
 PG_KEYS = {"url", "machine_name", "schema", "allow_insecure", "projects", "exclude_projects"}
 AGENT_KEYS = {"dirs"}
+AUTOMATED_KEYS = {"prefixes", "substrings", "exact_matches"}
 # Top-level keys we read, plus the ones AgentsView itself writes into the same file, so a
 # config shared with it still loads.
 TOP_LEVEL_KEYS = {
@@ -67,6 +68,10 @@ class Config:
     explicit_agent_dirs: frozenset[str] = frozenset()  # agents whose dirs were configured
     blocked_result_categories: tuple[str, ...] = DEFAULT_BLOCKED_RESULT_CATEGORIES
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # longer JSON lines are skipped, not parsed
+    # [automated]: more first-prompt patterns that mark a one-prompt session as automated
+    automated_prefixes: tuple[str, ...] = ()
+    automated_substrings: tuple[str, ...] = ()
+    automated_exact_matches: tuple[str, ...] = ()
     raw: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -93,6 +98,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     machine, machine_where = _machine_name(pg_table, env, path)
     pg, url_source = _pg_config(pg_table, env, path, machine, machine_where)
     agent_dirs, explicit = _agent_dirs(raw, env, path)
+    automated = _table(raw, "automated", path)
+    _check_keys(automated, AUTOMATED_KEYS, path, "[automated] ")
 
     return Config(
         data_dir=data_dir,
@@ -108,6 +115,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             or DEFAULT_BLOCKED_RESULT_CATEGORIES
         ),
         max_line_bytes=_positive_int(env, "AGENTSVIEW_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES),
+        automated_prefixes=tuple(_str_list(automated, "prefixes", path, "[automated] ")),
+        automated_substrings=tuple(_str_list(automated, "substrings", path, "[automated] ")),
+        automated_exact_matches=tuple(
+            _str_list(automated, "exact_matches", path, "[automated] ")
+        ),
         raw=raw,
     )
 

@@ -84,7 +84,8 @@ def session_dto(s: Session, *, detail: bool = False) -> dict:
     }
     if detail and s.health_score is not None:
         data["health_score_basis"] = list(s.health_score_basis or [])
-        data["health_penalties"] = dict(s.health_penalties or {})
+        if s.health_penalties:
+            data["health_penalties"] = dict(s.health_penalties)
     return data
 
 

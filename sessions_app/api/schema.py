@@ -8,6 +8,7 @@ required and nullable.
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
@@ -60,6 +61,22 @@ class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
             requirements.append({"queryToken": []})
         requirements.append({})  # auth off: a loopback-only server
         return requirements
+
+
+class DashboardCookieScheme(OpenApiAuthenticationExtension):
+    """The dashboard's signed session cookie: GET requests of a signed-in browser only."""
+
+    target_class = "agentsview.auth.DashboardSessionAuthentication"
+    name = "dashboardCookie"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "Set by signing in on the dashboard with the server token; "
+                           "accepted for reads only.",
+        }
 
 
 # ---------------------------------------------------------------------------

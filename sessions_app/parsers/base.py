@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 
 # Bump when parsing changes what is stored, so sync re-parses files written by older code.
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: session signals (health, outcome) computed at sync
 
 FIRST_MESSAGE_MAX_BYTES = 300
 DEFAULT_BLOCKED_RESULT_CATEGORIES = ("Read", "Glob")

@@ -15,6 +15,8 @@ from enum import Enum
 
 from django.db import connections, transaction
 
+from analytics_app.services import signal_columns
+from analytics_app.signals import NO_RULES, AutomatedRules
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.parsers.base import PARSER_VERSION, ParsedSession
 from sessions_app.rows import (
@@ -89,8 +91,10 @@ def write_session(
     using: str = "default",
     force: bool = False,
     now: datetime | None = None,
+    rules: AutomatedRules = NO_RULES,
 ) -> Outcome:
-    """Store *parsed* (replacing what the archive holds for its id) in one transaction."""
+    """Store *parsed* (replacing what the archive holds for its id) in one transaction,
+    with its signals (health, outcome...) computed from the same parse."""
     now = now or datetime.now(UTC)
     values = session_values(parsed, source.path, source.malformed_lines, source.truncated)
     messages, calls, events = message_rows(parsed), tool_call_rows(parsed), event_rows(parsed)
@@ -102,19 +106,26 @@ def write_session(
         "source_missing_at": None,
         "machine": machine,
     }
+    signals = signal_columns(parsed, rules, now)
     sessions = Session.objects.using(using)
     with transaction.atomic(using=using):
         existing = (
             sessions.filter(pk=parsed.id)
-            .values_list("file_path", "content_digest", "message_count")
+            .values("file_path", "content_digest", "message_count", *signals)
             .first()
         )
         if existing is not None:
-            old_path, old_digest, old_count = existing
+            old_path, old_digest = existing["file_path"], existing["content_digest"]
+            old_count = existing["message_count"]
             if old_path and old_path != source.path and os.path.exists(old_path):
                 return Outcome.CONFLICT
             if old_digest == digest and not force:
-                sessions.filter(pk=parsed.id).update(**file_values)
+                update = dict(file_values)
+                if any(existing[k] != v for k, v in signals.items()
+                       if k != "signals_pending_since"):
+                    # same transcript, new signals (rules changed, a new signals version)
+                    update.update(signals, local_modified_at=now)
+                sessions.filter(pk=parsed.id).update(**update)
                 return Outcome.UNCHANGED
             if parsed.message_count < old_count and not force:
                 # Agents append to transcripts; a shorter one was damaged or rewritten.
@@ -123,6 +134,7 @@ def write_session(
 
         row = {
             **values,
+            **signals,
             **file_values,
             "id": parsed.id,
             "created_at": now,

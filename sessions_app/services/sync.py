@@ -17,6 +17,7 @@ from pathlib import Path
 from django.db import DatabaseError, OperationalError, transaction
 
 from agentsview.config import Config
+from analytics_app.services import recompute_pending, rules_of
 from sessions_app.discovery import Discovery, FoundFile, discover
 from sessions_app.models import Session, SourceFile
 from sessions_app.parsers.base import PARSER_VERSION, ParseOptions, ParseResult
@@ -39,6 +40,7 @@ class SyncReport:
     files_unchanged: int = 0
     files_without_sessions: int = 0
     sessions_marked_missing: int = 0
+    signals_recomputed: int = 0
     conflicts: int = 0
     errors: list[str] = field(default_factory=list)  # something could not be archived
     warnings: list[str] = field(default_factory=list)  # skipped lines, odd entries
@@ -138,6 +140,8 @@ def run_sync(
 
     if paths is None:
         _mark_missing(found, using, report)
+    report.signals_recomputed = recompute_pending(rules_of(config), datetime.now(UTC),
+                                                  using=using)
     report.elapsed = time.monotonic() - started
     return report
 
@@ -171,7 +175,8 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
     for parsed in result.sessions:
         try:
             outcome = write_session(
-                parsed, source, machine=config.machine_name, using=using, force=force
+                parsed, source, machine=config.machine_name, using=using, force=force,
+                rules=rules_of(config),
             )
         except OperationalError:
             raise  # the database itself is unusable (locked, full, gone): stop, lose nothing

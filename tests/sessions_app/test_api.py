@@ -62,7 +62,8 @@ def test_list_shape_and_default_exclusions(api):
     assert data["total"] == len(ids)
     # one-shot sessions, children and empty sessions are left out by default
     everything = Session.objects.using("default").all()
-    expected = {s.id for s in everything if s.user_message_count > 1 and not s.parent_session_id}
+    expected = {s.id for s in everything
+                if s.user_message_count > 1 and not s.parent_session_id and not s.is_automated}
     assert ids == expected
     rich = next(s for s in data["sessions"] if s["id"] == RICH)
     reference = golden("session.json")
@@ -77,8 +78,12 @@ def test_list_shape_and_default_exclusions(api):
 
 def test_include_flags_and_filters(api):
     every = {s.id for s in Session.objects.using("default").filter(message_count__gt=0)}
-    data = api.json("/api/v1/sessions?include_one_shot=true&include_children=true&limit=500")
+    data = api.json("/api/v1/sessions?include_one_shot=true&include_children=true"
+                    "&include_automated=true&limit=500")
     assert {s["id"] for s in data["sessions"]} == every
+    automated = api.json("/api/v1/sessions?include_one_shot=true&include_children=true")
+    assert "codex:0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60" not in {s["id"] for s in
+                                                                automated["sessions"]}
     one = api.json("/api/v1/sessions?include_one_shot=1&project=webapp")
     assert {s["project"] for s in one["sessions"]} == {"webapp"}
     not_webapp = api.json("/api/v1/sessions?include_one_shot=1&exclude_project=webapp,cli_tool")
@@ -107,7 +112,7 @@ def test_include_flags_and_filters(api):
 @pytest.mark.parametrize("order", ["recent", "started:asc", "messages", "messages:desc",
                                    "user-messages", "output-tokens:desc", "id", "health"])
 def test_keyset_pages_return_every_session_exactly_once_with_ties(api, order):
-    query = f"include_one_shot=true&include_children=true&order_by={order}"
+    query = f"include_one_shot=true&include_children=true&include_automated=true&order_by={order}"
     everything = walk(api, f"{query}&limit=500")
     paged = walk(api, f"{query}&limit=2")
     assert paged == everything

@@ -1,0 +1,86 @@
+"""Session signals as stored columns: computed when a session is written, and recomputed
+later for sessions whose outcome had to wait (the last activity was under 10 minutes old)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from agentsview.config import Config
+from analytics_app.signals import (
+    RECENCY_WINDOW,
+    AutomatedRules,
+    SignalInput,
+    SignalMessage,
+    SignalToolCall,
+    compute,
+    from_parsed,
+)
+from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
+from sessions_app.parsers.base import ParsedSession
+
+
+def rules_of(config: Config) -> AutomatedRules:
+    return AutomatedRules(
+        prefixes=config.automated_prefixes,
+        substrings=config.automated_substrings,
+        exact_matches=config.automated_exact_matches,
+    )
+
+
+def _columns(inp: SignalInput, rules: AutomatedRules, now: datetime) -> dict:
+    columns = compute(inp, now=now, rules=rules).as_columns()
+    columns["signals_pending_since"] = now if columns.pop("pending") else None
+    return columns
+
+
+def signal_columns(parsed: ParsedSession, rules: AutomatedRules, now: datetime) -> dict:
+    """The signal columns of a freshly parsed session."""
+    return _columns(from_parsed(parsed), rules, now)
+
+
+def _stored_input(session: Session, using: str) -> SignalInput:
+    """Rebuild the signals' input from a session's stored rows (no re-parse needed)."""
+    messages = [
+        SignalMessage(m.ordinal, m.role, m.content, m.is_system, m.is_compact_boundary, m.model,
+                      m.context_tokens, m.has_context_tokens, m.timestamp)
+        for m in Message.objects.using(using).filter(session_id=session.id).order_by("ordinal")
+    ]
+    last_status: dict[tuple[int, int], str] = {}
+    for ordinal, index, status in (
+        ToolResultEvent.objects.using(using).filter(session_id=session.id)
+        .order_by("tool_call_message_ordinal", "call_index", "event_index")
+        .values_list("tool_call_message_ordinal", "call_index", "status")
+    ):
+        last_status[(ordinal, index)] = status
+    calls = [
+        SignalToolCall(c.message_ordinal, c.call_index, c.tool_name, c.category, c.input_json,
+                       c.result_content or "", last_status.get((c.message_ordinal, c.call_index),
+                                                               ""))
+        for c in ToolCall.objects.using(using).filter(session_id=session.id)
+        .order_by("message_ordinal", "call_index")
+    ]
+    return SignalInput(
+        messages=messages, tool_calls=calls, message_count=session.message_count,
+        user_message_count=session.user_message_count, first_message=session.first_message,
+        peak_context_tokens=session.peak_context_tokens, ended_at=session.ended_at,
+        session_kind=session.session_kind, agent=session.agent,
+    )
+
+
+def recompute_pending(rules: AutomatedRules, now: datetime, *, using: str = "default") -> int:
+    """Give the sessions whose outcome was waiting their final signals, once their last
+    activity is more than 10 minutes old. Returns how many were updated."""
+    waiting = Session.objects.using(using).filter(
+        signals_pending_since__isnull=False, ended_at__lt=now - RECENCY_WINDOW
+    )
+    updated = 0
+    for session in waiting.iterator():
+        columns = _columns(_stored_input(session, using), rules, now)
+        with transaction.atomic(using=using):
+            Session.objects.using(using).filter(pk=session.pk).update(
+                **columns, local_modified_at=now
+            )
+        updated += 1
+    return updated
