@@ -3,9 +3,13 @@ later for sessions whose outcome had to wait (the last activity was under 10 min
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
+from pathlib import Path
 
+import orjson
 from django.db import transaction
+from django.db.models import Q
 
 from agentsview.config import Config
 from analytics_app.signals import (
@@ -69,14 +73,9 @@ def _stored_input(session: Session, using: str) -> SignalInput:
     )
 
 
-def recompute_pending(rules: AutomatedRules, now: datetime, *, using: str = "default") -> int:
-    """Give the sessions whose outcome was waiting their final signals, once their last
-    activity is more than 10 minutes old. Returns how many were updated."""
-    waiting = Session.objects.using(using).filter(
-        signals_pending_since__isnull=False, ended_at__lt=now - RECENCY_WINDOW
-    )
+def _recompute(sessions, rules: AutomatedRules, now: datetime, using: str) -> int:
     updated = 0
-    for session in waiting.iterator():
+    for session in sessions.iterator():
         columns = _columns(_stored_input(session, using), rules, now)
         with transaction.atomic(using=using):
             Session.objects.using(using).filter(pk=session.pk).update(
@@ -84,3 +83,38 @@ def recompute_pending(rules: AutomatedRules, now: datetime, *, using: str = "def
             )
         updated += 1
     return updated
+
+
+def _fingerprint(rules: AutomatedRules) -> str:
+    rules_json = orjson.dumps([rules.prefixes, rules.substrings, rules.exact_matches])
+    return hashlib.sha256(rules_json).hexdigest()
+
+
+def apply_rule_changes(rules: AutomatedRules, marker: Path, now: datetime, *,
+                       using: str = "default") -> int:
+    """When the ``[automated]`` rules differ from those of the last sync (fingerprint kept in
+    *marker*), recompute the signals of the sessions they can affect (one prompt or fewer,
+    or already automated), so that editing config.toml takes effect without a full re-sync.
+    Sessions written since are computed with the current rules anyway."""
+    fingerprint = _fingerprint(rules)
+    try:
+        previous = marker.read_text().strip()
+    except OSError:
+        previous = _fingerprint(AutomatedRules())  # no marker yet: built-in rules only
+    if previous == fingerprint:
+        return 0
+    affected = Session.objects.using(using).filter(
+        Q(user_message_count__lte=1) | Q(is_automated=True)
+    )
+    updated = _recompute(affected, rules, now, using)
+    marker.write_text(fingerprint + "\n")
+    return updated
+
+
+def recompute_pending(rules: AutomatedRules, now: datetime, *, using: str = "default") -> int:
+    """Give the sessions whose outcome was waiting their final signals, once their last
+    activity is more than 10 minutes old. Returns how many were updated."""
+    waiting = Session.objects.using(using).filter(
+        signals_pending_since__isnull=False, ended_at__lt=now - RECENCY_WINDOW
+    )
+    return _recompute(waiting, rules, now, using)

@@ -246,3 +246,32 @@ class HttpTransport:
                         data.append(line[5:].lstrip())
 
         return events()
+
+
+def add_server_arguments(parser) -> None:
+    parser.add_argument("--server", metavar="URL",
+                        help="ask this server instead of the one found in the data dir")
+    parser.add_argument("--server-token-file", metavar="PATH",
+                        help="file holding the server's token (else $AGENTSVIEW_SERVER_TOKEN)")
+
+
+def choose_transport(options: Mapping[str, object], config: Config
+                     ) -> HttpTransport | DirectTransport:
+    """``--server`` if given, else a server advertised in the data dir, else the archive."""
+    from agentsview.schema import ensure_schema
+
+    token = os.environ.get("AGENTSVIEW_SERVER_TOKEN")
+    token_file = options.get("server_token_file")
+    if token_file:
+        try:
+            token = Path(str(token_file)).read_text().strip()
+        except OSError as exc:
+            raise CliError(f"--server-token-file: {exc.strerror}") from None
+    if options.get("server"):
+        url = str(options["server"]).rstrip("/")
+        return HttpTransport(ServerInfo(url, read_only=False, auth=bool(token)), token)
+    server = discover(config)
+    if server is not None:
+        return HttpTransport(server, token or (local_token(config) if server.auth else None))
+    ensure_schema("default")
+    return DirectTransport()

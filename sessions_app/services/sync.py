@@ -17,7 +17,7 @@ from pathlib import Path
 from django.db import DatabaseError, OperationalError, transaction
 
 from agentsview.config import Config
-from analytics_app.services import recompute_pending, rules_of
+from analytics_app.services import apply_rule_changes, recompute_pending, rules_of
 from sessions_app.discovery import Discovery, FoundFile, discover
 from sessions_app.models import Session, SourceFile
 from sessions_app.parsers.base import PARSER_VERSION, ParseOptions, ParseResult
@@ -140,8 +140,10 @@ def run_sync(
 
     if paths is None:
         _mark_missing(found, using, report)
-    report.signals_recomputed = recompute_pending(rules_of(config), datetime.now(UTC),
-                                                  using=using)
+    now, rules = datetime.now(UTC), rules_of(config)
+    report.signals_recomputed = apply_rule_changes(
+        rules, config.data_dir / "automated-rules.sha256", now, using=using
+    ) + recompute_pending(rules, now, using=using)
     report.elapsed = time.monotonic() - started
     return report
 

@@ -7,9 +7,7 @@ server answered or the local archive did); ``--format human`` reads well in a te
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 import orjson
 from django.core.management.base import CommandError
@@ -18,14 +16,7 @@ from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
 from agentsview.schema import ensure_schema
 from sessions_app.cli_render import render_detail, render_list, render_messages, render_tools
-from sessions_app.cli_transport import (
-    CliError,
-    DirectTransport,
-    HttpTransport,
-    ServerInfo,
-    discover,
-    local_token,
-)
+from sessions_app.cli_transport import CliError, add_server_arguments, choose_transport
 from sessions_app.models import Session
 
 LIST_FLAGS = (  # (flag, HTTP parameter, type, help)
@@ -58,10 +49,7 @@ def _common(parser: argparse.ArgumentParser, *, formats: bool = True) -> None:
     if formats:
         parser.add_argument("--format", choices=("human", "json"), default=None,
                             help="human (default) or json (the API's JSON, unchanged)")
-    parser.add_argument("--server", metavar="URL",
-                        help="ask this server instead of the one found in the data dir")
-    parser.add_argument("--server-token-file", metavar="PATH",
-                        help="file holding the server's token (else $AGENTSVIEW_SERVER_TOKEN)")
+    add_server_arguments(parser)
 
 
 class Command(AgentsViewCommand):
@@ -110,30 +98,13 @@ class Command(AgentsViewCommand):
         watch.add_argument("session_id")
         _common(watch, formats=False)
 
-    # --- transport ----------------------------------------------------------------------
-    def _transport(self, options: dict, config):
-        token = os.environ.get("AGENTSVIEW_SERVER_TOKEN")
-        if options.get("server_token_file"):
-            try:
-                token = Path(options["server_token_file"]).read_text().strip()
-            except OSError as exc:
-                raise CommandError(f"--server-token-file: {exc.strerror}") from None
-        if options.get("server"):
-            url = options["server"].rstrip("/")
-            return HttpTransport(ServerInfo(url, read_only=False, auth=bool(token)), token)
-        server = discover(config)
-        if server is not None:
-            return HttpTransport(server, token or (local_token(config) if server.auth else None))
-        ensure_schema("default")
-        return DirectTransport()
-
     def handle(self, *args, subcommand: str, **options) -> None:
         config = load_config()
         try:
             if subcommand == "export":
                 self._export(options)
                 return
-            transport = self._transport(options, config)
+            transport = choose_transport(options, config)
             if subcommand == "watch":
                 self._watch(transport, options["session_id"])
                 return
