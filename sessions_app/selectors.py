@@ -252,6 +252,20 @@ def counts_by(column: str, *, using: str = "default", include_one_shot: bool = F
     return list(qs.values_list(column).annotate(n=Count("id")).order_by(column))
 
 
+def facet_counts(columns: tuple[str, ...], *, using: str = "default",
+                 include_one_shot: bool = False, include_automated: bool = False
+                 ) -> dict[str, list[tuple[str, int]]]:
+    """``counts_by`` of several columns from one scan: grouped by all of them together (a
+    few hundred combinations at most), then summed per column here."""
+    qs = visible_sessions(using=using, include_one_shot=include_one_shot,
+                          include_automated=include_automated)
+    sums: dict[str, dict[str, int]] = {column: defaultdict(int) for column in columns}
+    for *values, n in qs.values_list(*columns).annotate(n=Count("id")).order_by():
+        for column, value in zip(columns, values, strict=True):
+            sums[column][value] += n
+    return {column: sorted(found.items()) for column, found in sums.items()}
+
+
 def count_sessions(*, using: str = "default", include_children: bool = False) -> int:
     return visible_sessions(using=using, include_children=include_children).count()
 
