@@ -72,3 +72,18 @@ def agent_env(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     dirs["data"] = data
     return dirs
+
+
+@pytest.fixture
+def archive(agent_env):
+    """The Claude and Codex fixture transcripts, synced into the local archive."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.layouts import build_claude, build_codex
+
+    build_claude(agent_env["claude"])
+    build_codex(agent_env["codex"])
+    call_command("sync", stdout=StringIO(), stderr=StringIO())
+    return agent_env

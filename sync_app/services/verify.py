@@ -41,7 +41,7 @@ def _hash(rows: Iterable[Sequence[object]], sanitize: bool) -> str:
     digest = hashlib.sha256()
     for row in rows:
         values = [canonical(_clean(v) if sanitize else v) for v in row]
-        digest.update(orjson.dumps(values))
+        digest.update(orjson.dumps(values, option=orjson.OPT_SORT_KEYS))  # jsonb reorders keys
     return digest.hexdigest()
 
 

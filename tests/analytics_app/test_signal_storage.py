@@ -18,7 +18,7 @@ from analytics_app.services import recompute_pending, rules_of
 from sessions_app.models import Session
 from sessions_app.parsers.registry import parser_for
 from sessions_app.services.ingest import SourceInfo, write_session
-from tests.layouts import build_claude, build_codex, golden
+from tests.layouts import build_claude, golden
 
 pytestmark = pytest.mark.django_db
 
@@ -36,14 +36,6 @@ def run(command: str, *args: str) -> str:
     out = StringIO()
     call_command(command, *args, stdout=out, stderr=StringIO())
     return out.getvalue()
-
-
-@pytest.fixture
-def archive(agent_env):
-    build_claude(agent_env["claude"])
-    build_codex(agent_env["codex"])
-    run("sync")
-    return agent_env
 
 
 def api(path: str) -> dict:

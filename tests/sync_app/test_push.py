@@ -16,7 +16,7 @@ from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, TOOL_CALL_COLUMNS
 from sync_app.models import PushMarker, PushTarget
 from sync_app.services.push import SESSION_PUSH_COLUMNS
-from tests.layouts import build_claude, build_codex
+from tests.layouts import build_codex
 
 pytestmark = pytest.mark.django_db(databases=["default", "pg"], transaction=True)
 
@@ -31,14 +31,6 @@ def run(command: str, *args: str) -> tuple[str, str]:
 
 def push(*args: str) -> str:
     return run("pg_push", "--no-sync", *args)[0]
-
-
-@pytest.fixture
-def archive(agent_env):
-    build_claude(agent_env["claude"])
-    build_codex(agent_env["codex"])
-    run("sync")
-    return agent_env
 
 
 def rich_file(env):
