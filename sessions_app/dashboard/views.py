@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 from agentsview.config import load_config
 from sessions_app import dto, selectors
 from sessions_app.api import handlers
+from sessions_app.dashboard import charts
 from sessions_app.dashboard.markdown import render as markdown
 from sessions_app.filters import (
     HEALTH_GRADES,
@@ -104,6 +105,55 @@ def _facets(using: str) -> dict[str, list[tuple[str, int]]]:
                                     include_one_shot=True, include_automated=True)
     return {"projects": facets["project"], "agents": facets["agent"],
             "machines": facets["machine"]}
+
+
+ANALYTICS_PARAMS = ("from", "to", "project", "agent", "machine", "include_one_shot",
+                    "include_automated")
+
+
+@page
+def analytics_page(request):
+    """Charts of the analytics API's numbers (the same functions), drawn as SVG."""
+    from analytics_app import queries
+
+    using = _using()
+    params = {k: request.GET[k] for k in ANALYTICS_PARAMS if request.GET.get(k)}
+    granularity = request.GET.get("granularity") or "day"
+    context = {"q": request.GET, "granularity": granularity,
+               "window_from": params.get("from", ""), "window_to": params.get("to", ""),
+               "granularities": queries.GRANULARITIES, **_facets(using)}
+    try:
+        window = queries.parse_filters(params)
+        summary = queries.summary(params, using)
+        activity = queries.activity({**params, "granularity": granularity}, using)
+        heat = queries.heatmap(params, using)
+        projects = queries.projects(params, using)["projects"]
+        tools = queries.tools(params, using)
+        signals = queries.signals(params, using)
+    except BadParameter as exc:
+        return render(request, "dashboard/analytics.html",
+                      _context(request, error=str(exc), **context), status=400)
+    grades = signals.get("grade_distribution") or {}
+    context.update(
+        window_from=window.date_from.isoformat(), window_to=window.date_to.isoformat(),
+        summary=summary,
+        signals=signals,
+        activity=charts.column_chart(charts.filled_series(
+            activity["series"], "sessions", window.date_from, window.date_to, granularity),
+            unit="sessions"),
+        messages=charts.column_chart(charts.filled_series(
+            activity["series"], "messages", window.date_from, window.date_to, granularity),
+            unit="messages"),
+        heatmap=charts.heatmap(heat["entries"]),
+        by_project=charts.bar_rows([(p["name"], p["sessions"]) for p in projects]),
+        by_agent=charts.bar_rows([(name, a["sessions"])
+                                  for name, a in summary["agents"].items()]),
+        by_tool=charts.bar_rows([(c["category"], c["count"]) for c in tools["by_category"]]),
+        grades=charts.column_chart([(g, grades.get(g, 0)) for g in HEALTH_GRADES],
+                                   unit="sessions", width=320, height=160),
+        outcomes=charts.bar_rows(list((signals.get("outcome_distribution") or {}).items())),
+    )
+    return render(request, "dashboard/analytics.html", _context(request, **context))
 
 
 def _without(params, *keys: str) -> str:

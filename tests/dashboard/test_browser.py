@@ -181,3 +181,28 @@ def test_base_path_and_sign_in(team, tmp_path):
         screenshot(page, "base-path-signed-in")
         assert page.goto(base + "/teamFOO/").status == 404
         context.close()
+
+
+def test_analytics_charts(team, page):
+    page.goto(team["base"] + "/analytics?from=2024-01-01&to=2026-03-31&include_one_shot=true")
+    # the cards agree with the analytics API of the same server
+    api = page.request.get(team["base"] + "/api/v1/analytics/summary?from=2024-01-01"
+                           "&to=2026-03-31&include_one_shot=true").json()
+    assert api["total_sessions"] > 0
+    assert page.inner_text("#total-sessions") == str(api["total_sessions"])
+    bars = page.locator("#chart-activity rect.bar")
+    assert bars.count() > 0
+    # each bar's tooltip names its day and count; the heatmap has a cell per day
+    titles = [bars.nth(i).locator("title").text_content() for i in range(bars.count())]
+    assert sum(int(t.split(": ")[1].split()[0]) for t in titles) == api["total_sessions"]
+    assert page.locator("#chart-heatmap rect").count() >= 365
+    agents = page.locator("#rows-agents th").all_inner_texts()
+    assert set(agents) == set(api["agents"])
+    screenshot(page, "analytics")
+    # a filter narrows every chart
+    page.select_option("select[name=agent]", ["codex"])
+    page.click("#analytics-filters button[type=submit]")
+    page.wait_for_url("**agent=codex**")
+    assert page.locator("#rows-agents th").all_inner_texts() == ["codex"]
+    page.goto(team["base"] + "/analytics?from=2026-03-31&to=2024-01-01")
+    assert "from is after to" in page.inner_text("p.error")

@@ -1,0 +1,134 @@
+"""The ``manage.py stats`` document: a window's usage in one JSON object (schema_version 1),
+assembled from the analytics queries so its numbers are the API's numbers.
+
+Sections that need data we do not record (cost and cache economics, code attribution, plan
+mode) are left out rather than filled with guesses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+
+from agentsview.timefmt import rfc3339
+from analytics_app import queries
+from sessions_app.filters import BadParameter, SessionFilters
+from sessions_app.models import Message
+from sessions_app.selectors import filtered_sessions
+
+SCHEMA_VERSION = 1
+RELATIVE = re.compile(r"^(\d{1,4})([dwmy])$")
+UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+def since_day(raw: str, today: date) -> date:
+    """``28d``, ``2w``, ``3m`` (30-day months), ``1y`` before *today*, or a YYYY-MM-DD day."""
+    match = RELATIVE.match(raw.strip())
+    if match:
+        return today - timedelta(days=int(match.group(1)) * UNIT_DAYS[match.group(2)])
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise BadParameter("since", raw, "expected 28d, 2w, 3m, 1y or YYYY-MM-DD") from None
+
+
+def _totals(f: queries.AnalyticsFilters, using: str) -> dict:
+    """Every session of the window (children and automated runs too), split by kind."""
+    start, end = f.bounds()
+    everything = filtered_sessions(
+        SessionFilters(projects=f.projects, machines=f.machines, agents=f.agents,
+                       include_one_shot=True, include_automated=True, include_children=True),
+        using=using,
+    ).annotate(_start=Coalesce("started_at", "created_at")).filter(
+        _start__gte=start, _start__lt=end)
+    row = everything.aggregate(
+        all=Count("id"),
+        subagent=Count("id", filter=Q(parent_session_id__isnull=False)),
+        automation=Count("id", filter=Q(parent_session_id__isnull=True, is_automated=True)),
+        messages=Coalesce(Sum("message_count"), 0),
+        user_messages=Coalesce(Sum("user_message_count"), 0),
+    )
+    return {
+        "sessions_all": row["all"],
+        "sessions_human": row["all"] - row["subagent"] - row["automation"],
+        "sessions_automation": row["automation"],
+        "sessions_subagent": row["subagent"],
+        "messages_total": row["messages"],
+        "user_messages_total": row["user_messages"],
+    }
+
+
+def _model_mix(f: queries.AnalyticsFilters, using: str) -> dict:
+    base = queries.analytics_sessions(f, using)
+    rows = (Message.objects.using(using)
+            .filter(session__in=base.values("id"), role="assistant").exclude(model="")
+            .values("model").annotate(n=Count("id")).order_by("-n", "model"))
+    return {"by_assistant_messages": {r["model"]: r["n"] for r in rows}}
+
+
+def build(params: Mapping[str, str], using: str, *, now: datetime | None = None) -> dict:
+    """*params* are the analytics parameters (``from``, ``to``, ``timezone``, filters)."""
+    now = now or datetime.now(UTC)
+    f = queries.parse_filters(params)
+    summary = queries.summary(params, using)
+    shapes = queries.session_shapes(params, using)
+    velocity = queries.velocity(params, using)["overall"]
+    tools = queries.tools(params, using)
+    signals = queries.signals(params, using)
+    hours = queries.hour_of_week(params, using)["cells"]
+    by_sessions = {a: v["sessions"] for a, v in summary["agents"].items()}
+    outcomes = signals.get("outcome_distribution") or {}
+    scored = signals.get("scored_sessions") or 0
+    tool_health = signals.get("tool_health") or {}
+    context_health = signals.get("context_health") or {}
+    start, end = f.bounds()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "window": {"since": rfc3339(start), "until": rfc3339(end),
+                   "days": (f.date_to - f.date_from).days + 1},
+        "filters": {
+            "agent": ",".join(f.agents) or "all",
+            "projects": list(f.projects),
+            "machines": list(f.machines),
+            "timezone": str(f.zone),
+            "include_one_shot": f.include_one_shot,
+            "include_automated": f.include_automated,
+        },
+        "totals": _totals(f, using),
+        "distributions": {
+            "messages": shapes["length_distribution"],
+            "duration": shapes["duration_distribution"],
+            "autonomy": shapes["autonomy_distribution"],
+            "messages_avg": summary["avg_messages"],
+            "messages_median": summary["median_messages"],
+            "messages_p90": summary["p90_messages"],
+        },
+        "velocity": velocity,
+        "tool_mix": {"by_category": {c["category"]: c["count"] for c in tools["by_category"]},
+                     "total_calls": tools["total_calls"]},
+        "model_mix": _model_mix(f, using),
+        "agent_portfolio": {
+            "by_sessions": by_sessions,
+            "by_messages": {a: v["messages"] for a, v in summary["agents"].items()},
+            "primary": max(sorted(by_sessions), key=by_sessions.get) if by_sessions else "",
+        },
+        "temporal": {
+            "hour_of_week": [c for c in hours if c["messages"]],
+            "active_days": summary["active_days"],
+            "timezone": str(f.zone),
+        },
+        "outcomes": {
+            "distribution": outcomes,
+            "grade_distribution": signals.get("grade_distribution") or {},
+            "scored_sessions": scored,
+            "avg_health_score": signals.get("avg_health_score"),
+            "sessions_with_tool_failures": tool_health.get("sessions_with_failures", 0),
+            "tool_retries": tool_health.get("total_retries", 0),
+            "avg_compactions": context_health.get("avg_compaction_count", 0),
+        },
+        "generated_at": rfc3339(now),
+    }
