@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -558,6 +559,47 @@ def request_plan(inputs: Inputs) -> list[tuple[str, str]]:
     ]
 
 
+ANALYTICS_ENDPOINTS = (
+    "summary", "activity", "activity?granularity=week", "heatmap", "projects", "tools",
+    "velocity", "top-sessions", "top-sessions?metric=duration", "sessions", "hour-of-week",
+    "signals",
+)
+TARGET_ANALYTICS_P95_MS = 200.0
+
+
+def analytics_plan(client: Client) -> list[tuple[str, str]]:
+    """Every analytics endpoint over the whole corpus (every session in range, the worst
+    case) and over its last 30 days (the dashboard's default window, moved to the data)."""
+    def day(order: str) -> str:
+        s = client.get_json(f"/api/v1/sessions?order_by=started:{order}&limit=1"
+                            "&include_one_shot=true&include_automated=true")["sessions"][0]
+        return s["started_at"][:10]
+
+    first, last = day("asc"), day("desc")
+    month = (datetime.fromisoformat(last) - timedelta(days=30)).date().isoformat()
+    plan = []
+    for window, start in (("all", first), ("30d", month)):
+        for endpoint in ANALYTICS_ENDPOINTS:
+            sep = "&" if "?" in endpoint else "?"
+            plan.append((f"{endpoint} [{window}]",
+                         f"/api/v1/analytics/{endpoint}{sep}from={start}&to={last}"))
+    return plan
+
+
+def print_analytics_report(stats: dict[str, Any], plain: list[Measurement]) -> None:
+    print()
+    print(f"analytics endpoints on {stats.get('session_count')} sessions,"
+          f" {stats.get('message_count')} messages (PostgreSQL, pg serve under gunicorn);"
+          f" target p95 < {TARGET_ANALYTICS_P95_MS:.0f} ms")
+    header = f"{'request':<40}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>9}{'errors':>8}  target"
+    print(header)
+    print("-" * len(header))
+    for m in plain:
+        ok = m.p95 is not None and m.p95 < TARGET_ANALYTICS_P95_MS
+        print(f"{m.label:<40}{fmt(m.p50, '.2f'):>9}{fmt(m.p95, '.2f'):>9}{fmt(m.rps):>9}"
+              f"{m.errors:>8}  {'ok' if ok else 'MISSED'}")
+
+
 # --- report ---------------------------------------------------------------------------------
 
 
@@ -643,6 +685,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="time limit of one row (warm-up included)")
     ap.add_argument("--request-timeout", type=float, default=30, help="per request, seconds")
     ap.add_argument("--timeout", type=float, default=1800, help="sync/push timeout, seconds")
+    ap.add_argument("--analytics", action="store_true",
+                    help="measure the analytics endpoints instead (concurrency 1, no streams)")
     ap.add_argument("--reuse-db", action="store_true",
                     help="serve the existing benchmark database as it is (skip sync and push)")
     args = ap.parse_args(argv)
@@ -684,6 +728,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  answering /api/ping after {ready_s:.1f}s", flush=True)
 
         client = Client(port, args.request_timeout)
+        if args.analytics:
+            stats = client.get_json("/api/v1/stats")
+            plan = analytics_plan(client)
+            client.close()
+            options = {"requests": args.requests, "warmup": args.warmup,
+                       "max_seconds": args.max_seconds, "request_timeout": args.request_timeout}
+            plain = []
+            for label, path in plan:
+                print(f"measuring {label} ...", flush=True)
+                plain.append(measure(port, label, path, concurrency=1, **options))
+            print_analytics_report(stats, plain)
+            print("RESULT " + json.dumps({"analytics": [m.as_dict() for m in plain],
+                                          "target_p95_ms": TARGET_ANALYTICS_P95_MS}))
+            return 1 if any(m.errors for m in plain) else 0
         inputs = pick_inputs(client, args.streams)
         stats = client.get_json("/api/v1/stats")
         client.close()
