@@ -7,12 +7,13 @@ one-shot and automated runs only with ``include_one_shot`` / ``include_automated
 ``timezone``. Every per-day (week, month) figure is bucketed by that same local start day,
 except the hour-of-week grid, which places each message at its own local time.
 
-Everything is aggregated in the database; Python only rolls up aggregated rows and handles
-per-session numbers (medians, autonomy buckets, first responses): never one row per message.
-Per-message timing (gaps, turn cycles) comes from window functions, and the turn-cycle
-percentiles are picked in SQL too, since there is one value per turn. Results are identical
-on SQLite and PostgreSQL: sums and counts come back as integers and every ratio is computed
-here, with Go's rounding (half away from zero) so the numbers match AgentsView's.
+Nothing reads the messages: what the analytics need of them (counts by role, tool calls by
+category, active time, turn cycles, first response, models, messages per quarter-hour) is
+rolled up per session when the session is written (``analytics_app/rollups.py``) and pushed
+with it. Sums are aggregated in the database; Python only combines one row per session
+(medians, percentiles, the JSON rollups). Results are identical on SQLite and PostgreSQL:
+counts come back as integers and every ratio is computed here, with Go's rounding (half away
+from zero) so the numbers match AgentsView's.
 
 Fields of AgentsView's responses that need data we do not have are left out rather than
 invented: the tool outcome analysis of ``tools.by_tool`` (``analyzed_calls``…), the
@@ -28,27 +29,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connections
 from django.db.models import (
     Case,
     CharField,
     Count,
     DateField,
     F,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay, Trim, Trunc
+from django.db.models.functions import Coalesce, Trunc
 
 from agentsview.timefmt import rfc3339
+from analytics_app import rollups
 from sessions_app.filters import BadParameter, Params, SessionFilters
-from sessions_app.models import Message, Session, ToolCall
 from sessions_app.selectors import filtered_sessions
 
 DEFAULT_RANGE_DAYS = 30
@@ -57,8 +54,6 @@ GRANULARITIES = ("day", "week", "month")
 HEATMAP_METRICS = ("messages", "sessions", "output_tokens")
 TOP_METRICS = ("messages", "duration", "output_tokens")
 TOP_LIMIT = 10
-ACTIVE_GAP_CAP_MS = 300_000  # a pause between two messages counts as active up to 5 minutes
-TURN_CYCLE_MAX_MS = 1_800_000  # longer user→assistant gaps are not turn cycles
 HIGH_PRESSURE = 0.8
 
 Number = int | float
@@ -143,11 +138,7 @@ def local_day(expression, zone: ZoneInfo, kind: str = "day") -> Trunc:
     return Trunc(expression, kind, output_field=DateField(), tzinfo=zone)
 
 
-SESSION_START = Coalesce("session__started_at", "session__created_at")  # from a child table
 
-
-def _ids(sessions: QuerySet) -> QuerySet:
-    return sessions.values("id")
 
 
 def go_round(value: float, digits: int = 1) -> Number:
@@ -202,8 +193,8 @@ def summary(params: Mapping[str, str], using: str) -> dict:
     by_project = list(base.values("project").annotate(messages=Sum("message_count"))
                       .order_by("-messages", "project").values_list("project", "messages"))
     agents = base.values("agent").annotate(sessions=Count("id"), messages=Sum("message_count"))
-    models = (Message.objects.using(using).filter(session__in=_ids(base)).exclude(model="")
-              .values_list("model", flat=True).distinct().order_by("model"))
+    models = sorted({model for text in base.values_list("rollup_models", flat=True)
+                     for model in rollups.loads(text)})
     n, total_messages = totals["sessions"], totals["messages"]
     top3 = sum(m for _, m in by_project[:3])
     return {
@@ -211,7 +202,7 @@ def summary(params: Mapping[str, str], using: str) -> dict:
         "total_messages": total_messages,
         "total_output_tokens": totals["output_tokens"],
         "token_reporting_sessions": totals["token_sessions"],
-        "models": list(models),
+        "models": models,
         "active_projects": totals["projects"],
         "active_days": totals["days"],
         "avg_messages": ratio(total_messages, n),
@@ -244,32 +235,22 @@ def activity(params: Mapping[str, str], using: str) -> dict:
                             "thinking_messages": 0, "by_agent": {}}
         return buckets[day]
 
-    for row in (base.annotate(bucket=local_day("_start", f.zone, granularity))
-                .values("bucket").annotate(n=Count("id")).order_by()):
-        entry(row["bucket"])["sessions"] = row["n"]
-    messages = (
-        Message.objects.using(using).filter(session__in=_ids(base))
-        .annotate(bucket=local_day(SESSION_START, f.zone, granularity))
-        .values("bucket", "session__agent")
-        .annotate(
-            n=Count("id"),
-            user=Count("id", filter=Q(role="user", is_system=False)),
-            assistant=Count("id", filter=Q(role="assistant")),
-            thinking=Count("id", filter=Q(has_thinking=True)),
-        ).order_by()
-    )
-    for row in messages:
+    rows = (base.annotate(bucket=local_day("_start", f.zone, granularity))
+            .values("bucket", "agent")
+            .annotate(sessions=Count("id"), n=Sum("rollup_messages"),
+                      user=Sum("rollup_user_messages"), assistant=Sum("rollup_assistant_messages"),
+                      thinking=Sum("rollup_thinking_messages"), calls=Sum("rollup_tool_calls"))
+            .order_by())
+    for row in rows:
         e = entry(row["bucket"])
+        e["sessions"] += row["sessions"]
         e["messages"] += row["n"]
         e["user_messages"] += row["user"]
         e["assistant_messages"] += row["assistant"]
         e["thinking_messages"] += row["thinking"]
-        e["by_agent"][row["session__agent"]] = row["n"]
-    calls = (ToolCall.objects.using(using).filter(session__in=_ids(base))
-             .annotate(bucket=local_day(SESSION_START, f.zone, granularity))
-             .values("bucket").annotate(n=Count("id")).order_by())
-    for row in calls:
-        entry(row["bucket"])["tool_calls"] = row["n"]
+        e["tool_calls"] += row["calls"]
+        if row["n"]:
+            e["by_agent"][row["agent"]] = row["n"]
     series = [buckets[day] for day in sorted(buckets)]
     for e in series:
         e["by_agent"] = dict(sorted(e["by_agent"].items()))
@@ -383,24 +364,25 @@ def tools(params: Mapping[str, str], using: str) -> dict:
     """Tool calls by category, by agent, by tool name, and per ISO week of the session start.
     (AgentsView's per-tool outcome analysis needs result data we do not keep: left out.)"""
     f = parse_filters(params)
-    calls = ToolCall.objects.using(using).filter(session__in=_ids(analytics_sessions(f, using)))
-    grouped = (calls.annotate(week=local_day(SESSION_START, f.zone, "week"))
-               .values("session__agent", "week", "category").annotate(n=Count("id")).order_by())
+    rows = (analytics_sessions(f, using).annotate(week=local_day("_start", f.zone, "week"))
+            .values_list("agent", "week", "rollup_tools"))
     by_category: dict[str, int] = defaultdict(int)
     by_agent: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_week: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in grouped:
-        by_category[row["category"]] += row["n"]
-        by_agent[row["session__agent"]][row["category"]] += row["n"]
-        by_week[row["week"]][row["category"]] += row["n"]
+    per_tool: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # calls, sessions
+    for agent, week, text in rows:
+        for category, name, n in rollups.loads(text):
+            by_category[category] += n
+            by_agent[agent][category] += n
+            by_week[week][category] += n
+            counts = per_tool[(category, name)]
+            counts[0] += n
+            counts[1] += 1
     total = sum(by_category.values())
-    per_tool = (calls.annotate(name=Trim("tool_name")).values("category", "name")
-                .annotate(calls=Count("id"), sessions=Count("session", distinct=True))
-                .order_by())
     by_tool = sorted(
-        ({"tool_name": row["name"] or "Unknown", "category": row["category"],
-          "call_count": row["calls"], "session_count": row["sessions"],
-          "pct": ratio(row["calls"], total, scale=100)} for row in per_tool),
+        ({"tool_name": name or "Unknown", "category": category, "call_count": calls,
+          "session_count": sessions, "pct": ratio(calls, total, scale=100)}
+         for (category, name), (calls, sessions) in per_tool.items()),
         key=lambda t: (-t["call_count"], t["tool_name"], t["category"]),
     )
     return {
@@ -418,71 +400,8 @@ def tools(params: Mapping[str, str], using: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# Message timing (velocity, active duration): window functions over the messages
+# Message timing (velocity, active duration): from the sessions' rollups (rollups.py)
 # ---------------------------------------------------------------------------------------------
-
-
-def _epoch_ms(vendor: str, column: str) -> str:
-    """SQL for a timestamp column as integer milliseconds since the epoch (NULL stays NULL).
-    SQLite keeps datetimes as text with at most millisecond-exact ``julianday``."""
-    if vendor == "postgresql":
-        return f"CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000) AS BIGINT)"
-    return f"CAST(ROUND((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER)"
-
-
-# Per message of the chosen sessions, from one window pass in ordinal order: its session, the
-# session's agent and complexity (message count), its characters if it is an assistant
-# message, the gap since the previous message (capped: the active time it adds), and the
-# turn cycle it closes (an assistant reply to a user message, up to 30 minutes later).
-_TIMED_MESSAGES = """
-WITH s(id, agent, message_count) AS ({sessions}),
-m AS (
-    SELECT sid, agent,
-           CASE WHEN mc <= 15 THEN '1-15' WHEN mc <= 60 THEN '16-60' ELSE '61+' END AS cx,
-           CASE WHEN role = 'assistant' THEN chars ELSE 0 END AS achars,
-           CASE WHEN t > prev_t THEN (CASE WHEN t - prev_t > {cap} THEN {cap}
-                                          ELSE t - prev_t END) ELSE 0 END AS gap,
-           CASE WHEN role = 'assistant' AND prev_role = 'user' AND t - prev_t > 0
-                AND t - prev_t <= {max_cycle} THEN t - prev_t END AS d
-    FROM (SELECT sid, agent, mc, role, chars, t,
-                 LAG(role) OVER w AS prev_role, LAG(t) OVER w AS prev_t
-          FROM (SELECT msg.session_id AS sid, s.agent AS agent, s.message_count AS mc,
-                       msg.ordinal AS ord, msg.role AS role, msg.content_length AS chars,
-                       {t} AS t
-                FROM {messages} msg JOIN s ON s.id = msg.session_id) timed
-          WINDOW w AS (PARTITION BY sid ORDER BY ord)) lagged
-)"""
-
-# One row per session: ('session', id, agent, complexity, messages, assistant characters,
-# active ms).
-_PER_SESSION = """
-SELECT 'session' AS kind, sid AS label, agent, cx, COUNT(*) AS a, SUM(achars) AS b,
-       SUM(gap) AS c
-FROM m GROUP BY sid, agent, cx"""
-
-# The p50 and p90 turn cycle overall, per agent and per complexity, picked by ROW_NUMBER over
-# each group sorted: rows (kind, label, '', '', rank, group size, cycle ms).
-_TURN_CYCLES = """,
-c AS (
-    SELECT agent, cx, d,
-           ROW_NUMBER() OVER (ORDER BY d) AS rn0, COUNT(*) OVER () AS n0,
-           ROW_NUMBER() OVER (PARTITION BY agent ORDER BY d) AS rn1,
-           COUNT(*) OVER (PARTITION BY agent) AS n1,
-           ROW_NUMBER() OVER (PARTITION BY cx ORDER BY d) AS rn2,
-           COUNT(*) OVER (PARTITION BY cx) AS n2
-    FROM m WHERE d IS NOT NULL
-)"""
-_CYCLE_ROWS = """
-UNION ALL SELECT 'overall', '', '', '', rn0, n0, d FROM c
-          WHERE rn0 IN (n0 * 5 / 10 + 1, n0 * 9 / 10 + 1)
-UNION ALL SELECT 'agent', agent, '', '', rn1, n1, d FROM c
-          WHERE rn1 IN (n1 * 5 / 10 + 1, n1 * 9 / 10 + 1)
-UNION ALL SELECT 'complexity', cx, '', '', rn2, n2, d FROM c
-          WHERE rn2 IN (n2 * 5 / 10 + 1, n2 * 9 / 10 + 1)
-"""
-
-SESSION_TIMING_SQL = _TIMED_MESSAGES + _PER_SESSION
-VELOCITY_SQL = _TIMED_MESSAGES + _TURN_CYCLES + _PER_SESSION + _CYCLE_ROWS
 
 
 @dataclass
@@ -494,65 +413,15 @@ class SessionTiming:
     active_ms: int
 
 
-@dataclass
-class Timing:
-    """What one pass over the messages yields."""
-
-    sessions: dict[str, SessionTiming] = field(default_factory=dict)
-    # {(kind, label): (p50_ms, p90_ms)} for kind overall/agent/complexity
-    turn_cycles: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+def complexity_of(message_count: int) -> str:
+    return "1-15" if message_count <= 15 else "16-60" if message_count <= 60 else "61+"
 
 
-def _timing(sql_template: str, sessions: QuerySet, using: str) -> Timing:
-    """Run a timing query over the messages of *sessions* (vendor SQL: window functions)."""
-    connection = connections[using]
-    try:
-        inner, params = (sessions.values_list("id", "agent", "message_count").order_by()
-                         .query.get_compiler(using=using).as_sql())
-    except EmptyResultSet:  # e.g. ``id__in=[]``: no session, no row
-        return Timing()
-    sql = sql_template.format(
-        sessions=inner, t=_epoch_ms(connection.vendor, "msg.timestamp"),
-        messages=connection.ops.quote_name(Message._meta.db_table),
-        cap=ACTIVE_GAP_CAP_MS, max_cycle=TURN_CYCLE_MAX_MS)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    result = Timing()
-    picked: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
-    sizes: dict[tuple[str, str], int] = {}
-    for kind, label, agent, complexity, a, b, c in rows:
-        if kind == "session":
-            result.sessions[label] = SessionTiming(agent, complexity, int(a), int(b or 0),
-                                                   int(c or 0))
-        else:
-            picked[(kind, label)][int(a)] = int(c)
-            sizes[(kind, label)] = int(b)
-    for key, values in picked.items():
-        n = sizes[key]
-        result.turn_cycles[key] = (values[n * 5 // 10 + 1], values[n * 9 // 10 + 1])
-    return result
-
-
-def session_timing(sessions: QuerySet, using: str) -> dict[str, SessionTiming]:
-    """Timing figures of each session that has messages, in one query."""
-    return _timing(SESSION_TIMING_SQL, sessions, using).sessions
-
-
-def first_responses(sessions: QuerySet) -> dict[str, int]:
-    """Per session: ms from its first timed user message to the first timed assistant
-    message after it (ordinal order; never negative). Three index probes per session."""
-    timed = Message.objects.filter(session=OuterRef("pk"), timestamp__isnull=False)
-    first_user = timed.filter(role="user").order_by("ordinal")
-    rows = sessions.annotate(
-        first_user=Subquery(first_user.values("ordinal")[:1]),
-        asked=Subquery(first_user.values("timestamp")[:1]),
-    ).annotate(replied=Subquery(
-        timed.filter(role="assistant", ordinal__gt=OuterRef("first_user"))
-        .order_by("ordinal").values("timestamp")[:1]
-    )).filter(replied__isnull=False).values_list("id", "asked", "replied")
-    return {sid: max(0, (replied - asked) // timedelta(milliseconds=1))
-            for sid, asked, replied in rows}
+def _percentiles(values: list[int]) -> tuple[int, int]:
+    """The p50 and p90 of *values* by rank (rank n·k/10 + 1 of the sorted values)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    return ordered[n * 5 // 10], ordered[n * 9 // 10]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -607,21 +476,24 @@ def velocity(params: Mapping[str, str], using: str) -> dict:
     (gaps between messages count up to 5 minutes), overall, per agent and per complexity.
     Sessions with fewer than two messages are left out."""
     f = parse_filters(params)
-    base = analytics_sessions(f, using)
-    timing = _timing(VELOCITY_SQL, base, using)
-    first = first_responses(base)
-    tool_counts = dict(ToolCall.objects.using(using).filter(session__in=_ids(base))
-                       .values("session_id").annotate(n=Count("id"))
-                       .values_list("session_id", "n").order_by())
+    rows = analytics_sessions(f, using).values_list(
+        "agent", "message_count", "rollup_messages", "rollup_assistant_chars", "active_ms",
+        "first_response_ms", "rollup_tool_calls", "turn_cycles_ms")
     overall = _Velocity()
     agents: dict[str, _Velocity] = defaultdict(_Velocity)
     complexity: dict[str, _Velocity] = defaultdict(_Velocity)
-    for sid, t in timing.sessions.items():
-        if t.messages < 2:
+    turns: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for agent, count, messages, chars, active, first, tool_calls, cycles_text in rows:
+        label = complexity_of(count)
+        cycles = rollups.loads(cycles_text)
+        for key in (("overall", ""), ("agent", agent), ("complexity", label)):
+            turns[key].extend(cycles)
+        if messages < 2:
             continue
-        for group in (overall, agents[t.agent], complexity[t.complexity]):
-            group.add(t, first.get(sid), tool_counts.get(sid, 0))
-    cycles = timing.turn_cycles
+        timing = SessionTiming(agent, label, messages, chars, active)
+        for group in (overall, agents[agent], complexity[label]):
+            group.add(timing, first, tool_calls)
+    cycles = {key: _percentiles(values) for key, values in turns.items() if values}
     return {
         "overall": overall.overview(cycles.get(("overall", ""))),
         "by_agent": [{"label": a, "sessions": v.sessions,
@@ -651,27 +523,21 @@ def top_sessions(params: Mapping[str, str], using: str) -> dict:
     metric = Params(params).choice("metric", TOP_METRICS, "messages")
     base = analytics_sessions(f, using)
     if metric == "duration":
-        candidates = base.filter(started_at__isnull=False, ended_at__isnull=False,
-                                 ended_at__gte=F("started_at"))
-        timing = session_timing(candidates, using)
-        ids = sorted(candidates.values_list("id", flat=True),
-                     key=lambda sid: (-(timing[sid].active_ms if sid in timing else 0), sid))
-        rank = {sid: i for i, sid in enumerate(ids[:TOP_LIMIT])}
-        rows = sorted(Session.objects.using(using).filter(id__in=rank),
-                      key=lambda s: rank[s.id])
+        rows = list(base.filter(started_at__isnull=False, ended_at__isnull=False,
+                                ended_at__gte=F("started_at"))
+                    .order_by("-active_ms", "id")[:TOP_LIMIT])
     else:
         if metric == "output_tokens":
             rows = list(base.filter(has_total_output_tokens=True)
                         .order_by("-total_output_tokens", "id")[:TOP_LIMIT])
         else:
             rows = list(base.order_by("-message_count", "id")[:TOP_LIMIT])
-        timing = session_timing(base.filter(id__in=[s.id for s in rows]), using)
     sessions = []
     for s in rows:
         item: dict = {"id": s.id, "project": s.project, "first_message": s.first_message}
         if s.display_name:
             item["display_name"] = s.display_name
-        active = timing[s.id].active_ms if s.id in timing else 0
+        active = s.active_ms
         item.update(message_count=s.message_count, output_tokens=s.total_output_tokens,
                     duration_min=_minutes(s.started_at, s.ended_at),
                     active_duration_min=go_round(active / 60_000))
@@ -716,12 +582,8 @@ def session_shapes(params: Mapping[str, str], using: str) -> dict:
         timed, [When(duration__lt=timedelta(minutes=top), then=Value(label))
                 for top, label in DURATION_BUCKETS],
         "2h+", [label for _, label in DURATION_BUCKETS] + ["2h+"])
-    per_session = (
-        Message.objects.using(using).filter(session__in=_ids(base)).values("session_id")
-        .annotate(users=Count("id", filter=Q(role="user", is_system=False)),
-                  tool_turns=Count("id", filter=Q(role="assistant", has_tool_use=True)))
-        .filter(users__gt=0).values_list("users", "tool_turns").order_by()
-    )
+    per_session = base.filter(rollup_user_messages__gt=0).values_list(
+        "rollup_user_messages", "rollup_tool_use_messages")
     autonomy_counts: dict[str, int] = defaultdict(int)
     for users, tool_turns in per_session:  # one row per session: bucket its ratio
         label = next((label for k, label in AUTONOMY_BUCKETS if tool_turns * 10 < users * k),
@@ -742,12 +604,15 @@ def session_shapes(params: Mapping[str, str], using: str) -> dict:
 def hour_of_week(params: Mapping[str, str], using: str) -> dict:
     """Messages per local (weekday, hour), Monday = 0: always 168 cells."""
     f = parse_filters(params)
-    rows = (Message.objects.using(using)
-            .filter(session__in=_ids(analytics_sessions(f, using)), timestamp__isnull=False)
-            .annotate(dow=ExtractIsoWeekDay("timestamp", tzinfo=f.zone),
-                      hour=ExtractHour("timestamp", tzinfo=f.zone))
-            .values("dow", "hour").annotate(n=Count("id")).order_by())
-    grid = {(row["dow"] - 1, row["hour"]): row["n"] for row in rows}
+    grid: dict[tuple[int, int], int] = defaultdict(int)
+    cells: dict[int, tuple[int, int]] = {}  # quarter-hour start -> local (weekday, hour)
+    for text in analytics_sessions(f, using).values_list("message_quarters", flat=True):
+        for quarter, n in rollups.loads(text):
+            cell = cells.get(quarter)
+            if cell is None:
+                local = datetime.fromtimestamp(quarter, f.zone)
+                cell = cells[quarter] = (local.weekday(), local.hour)
+            grid[cell] += n
     return {"cells": [{"day_of_week": d, "hour": h, "messages": grid.get((d, h), 0)}
                       for d in range(7) for h in range(24)]}
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from agentsview.config import Config
+from analytics_app import rollups
 from analytics_app.signals import (
     RECENCY_WINDOW,
     AutomatedRules,
@@ -23,6 +24,10 @@ from analytics_app.signals import (
 )
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.parsers.base import ParsedSession
+from sessions_app.rows import MESSAGE_COLUMNS, TOOL_CALL_COLUMNS
+
+_MESSAGE_AT = [MESSAGE_COLUMNS.index(name) for name in rollups.MESSAGE_FIELDS]
+_CALL_AT = [TOOL_CALL_COLUMNS.index(name) for name in rollups.TOOL_CALL_FIELDS]
 
 
 def rules_of(config: Config) -> AutomatedRules:
@@ -42,6 +47,31 @@ def _columns(inp: SignalInput, rules: AutomatedRules, now: datetime) -> dict:
 def signal_columns(parsed: ParsedSession, rules: AutomatedRules, now: datetime) -> dict:
     """The signal columns of a freshly parsed session."""
     return _columns(from_parsed(parsed), rules, now)
+
+
+def rollup_columns(message_rows: list[tuple], tool_call_rows: list[tuple]) -> dict:
+    """The analytics rollups of a session from the rows about to be stored."""
+    return rollups.compute(
+        ([row[i] for i in _MESSAGE_AT] for row in message_rows),
+        ([row[i] for i in _CALL_AT] for row in tool_call_rows),
+    )
+
+
+def backfill_rollups(now: datetime, *, using: str = "default") -> int:
+    """Compute the rollups of sessions stored before them (or by an older rollup version)
+    from their stored rows; they are pushed at the next push like any change."""
+    stale = Session.objects.using(using).exclude(rollup_version=rollups.ROLLUP_VERSION)
+    updated = 0
+    for session_id in stale.values_list("id", flat=True).iterator():
+        messages = Message.objects.using(using).filter(session_id=session_id).values_list(
+            *rollups.MESSAGE_FIELDS)
+        calls = ToolCall.objects.using(using).filter(session_id=session_id).values_list(
+            *rollups.TOOL_CALL_FIELDS)
+        columns = rollups.compute(messages, calls)
+        Session.objects.using(using).filter(pk=session_id).update(**columns,
+                                                                  local_modified_at=now)
+        updated += 1
+    return updated
 
 
 def _stored_input(session: Session, using: str) -> SignalInput:

@@ -82,6 +82,22 @@ class Session(models.Model):
     duplicate_prompt_count = models.IntegerField(default=0)
     no_code_context_count = models.IntegerField(default=0)
     runaway_tool_loop_count = models.IntegerField(default=0)
+    # Analytics rollups of the messages and tool calls (analytics_app/rollups.py); JSON kept
+    # as compact text, decoded only by the analytics queries.
+    rollup_version = models.IntegerField(default=0)
+    rollup_messages = models.IntegerField(default=0)
+    rollup_user_messages = models.IntegerField(default=0)
+    rollup_assistant_messages = models.IntegerField(default=0)
+    rollup_thinking_messages = models.IntegerField(default=0)
+    rollup_tool_use_messages = models.IntegerField(default=0)
+    rollup_tool_calls = models.IntegerField(default=0)
+    rollup_assistant_chars = models.BigIntegerField(default=0)
+    active_ms = models.BigIntegerField(default=0)
+    first_response_ms = models.BigIntegerField(null=True, blank=True)
+    turn_cycles_ms = models.TextField(blank=True, default="")
+    rollup_models = models.TextField(blank=True, default="")
+    rollup_tools = models.TextField(blank=True, default="")
+    message_quarters = models.TextField(blank=True, default="")
 
     class Meta:
         db_table = "sessions"

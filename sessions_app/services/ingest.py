@@ -15,7 +15,7 @@ from enum import Enum
 
 from django.db import connections, transaction
 
-from analytics_app.services import signal_columns
+from analytics_app.services import rollup_columns, signal_columns
 from analytics_app.signals import NO_RULES, AutomatedRules
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.parsers.base import PARSER_VERSION, ParsedSession
@@ -107,6 +107,7 @@ def write_session(
         "machine": machine,
     }
     signals = signal_columns(parsed, rules, now)
+    rollup = rollup_columns(messages, calls)
     sessions = Session.objects.using(using)
     with transaction.atomic(using=using):
         existing = (
@@ -135,6 +136,7 @@ def write_session(
         row = {
             **values,
             **signals,
+            **rollup,
             **file_values,
             "id": parsed.id,
             "created_at": now,

@@ -17,7 +17,12 @@ from pathlib import Path
 from django.db import DatabaseError, OperationalError, transaction
 
 from agentsview.config import Config
-from analytics_app.services import apply_rule_changes, recompute_pending, rules_of
+from analytics_app.services import (
+    apply_rule_changes,
+    backfill_rollups,
+    recompute_pending,
+    rules_of,
+)
 from sessions_app.discovery import Discovery, FoundFile, discover
 from sessions_app.models import Session, SourceFile
 from sessions_app.parsers.base import PARSER_VERSION, ParseOptions, ParseResult
@@ -41,6 +46,7 @@ class SyncReport:
     files_without_sessions: int = 0
     sessions_marked_missing: int = 0
     signals_recomputed: int = 0
+    rollups_backfilled: int = 0
     conflicts: int = 0
     errors: list[str] = field(default_factory=list)  # something could not be archived
     warnings: list[str] = field(default_factory=list)  # skipped lines, odd entries
@@ -144,6 +150,7 @@ def run_sync(
     report.signals_recomputed = apply_rule_changes(
         rules, config.data_dir / "automated-rules.sha256", now, using=using
     ) + recompute_pending(rules, now, using=using)
+    report.rollups_backfilled = backfill_rollups(now, using=using)
     report.elapsed = time.monotonic() - started
     return report
 

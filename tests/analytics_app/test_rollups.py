@@ -1,0 +1,106 @@
+"""Per-session analytics rollups: their definitions, and that the stored ones are what the
+stored rows give (after sync, after a backfill, and in PostgreSQL after a push)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from analytics_app import rollups
+from analytics_app.rollups import compute, epoch_ms
+from sessions_app.models import Message, Session, ToolCall
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def msg(ordinal, role, seconds, *, chars=0, system=False, thinking=False, tool_use=False,
+        model=""):
+    when = None if seconds is None else T0 + timedelta(seconds=seconds)
+    return (ordinal, role, system, when, chars, thinking, tool_use, model)
+
+
+def test_active_time_turn_cycles_and_first_response():
+    rows = [
+        msg(0, "user", 0),
+        msg(1, "assistant", 4, chars=10, model="m1"),       # cycle 4 s
+        msg(2, "assistant", 4.5, chars=5, tool_use=True),   # not after a user message
+        msg(3, "user", 1000),                                 # gap capped at 300 s
+        msg(4, "assistant", None, chars=7),                   # untimed: no gap, no cycle
+        msg(5, "user", 1010, system=True),
+        msg(6, "assistant", 1010, model="m2"),                # 0 ms after: not a cycle
+        msg(7, "user", 1020),
+        msg(8, "assistant", 1020 + 1801),                     # over 30 minutes: not a cycle
+    ]
+    r = compute(rows, [("Bash", " Bash "), ("Bash", "Bash"), ("Read", "")])
+    assert r["active_ms"] == 4000 + 500 + 300_000 + 10_000 + 300_000
+    assert rollups.loads(r["turn_cycles_ms"]) == [4000]
+    assert r["first_response_ms"] == 4000
+    assert r["rollup_assistant_chars"] == 22
+    assert (r["rollup_messages"], r["rollup_user_messages"], r["rollup_assistant_messages"],
+            r["rollup_tool_use_messages"], r["rollup_tool_calls"]) == (9, 3, 5, 1, 3)
+    assert rollups.loads(r["rollup_models"]) == ["m1", "m2"]
+    assert rollups.loads(r["rollup_tools"]) == [["Bash", "Bash", 2], ["Read", "", 1]]
+
+
+def test_messages_per_utc_quarter_hour():
+    rows = [msg(0, "user", 0), msg(1, "assistant", 899), msg(2, "user", 900),
+            msg(3, "assistant", None)]
+    quarters = rollups.loads(compute(rows, [])["message_quarters"])
+    start = int(T0.timestamp())
+    assert quarters == [[start, 2], [start + 900, 1]]
+
+
+def test_no_first_response_without_a_later_timed_reply():
+    rows = [msg(0, "assistant", 0), msg(1, "user", 5), msg(2, "assistant", None)]
+    assert compute(rows, [])["first_response_ms"] is None
+    assert compute([], [])["rollup_messages"] == 0
+
+
+def test_epoch_ms_rounds_half_away_from_zero():
+    assert epoch_ms(datetime(1970, 1, 1, 0, 0, 0, 1500, tzinfo=UTC)) == 2
+    assert epoch_ms(datetime(1970, 1, 1, 0, 0, 0, 1499, tzinfo=UTC)) == 1
+
+
+def _from_rows(session_id: str, using: str) -> dict:
+    return compute(
+        Message.objects.using(using).filter(session_id=session_id)
+        .values_list(*rollups.MESSAGE_FIELDS),
+        ToolCall.objects.using(using).filter(session_id=session_id)
+        .values_list(*rollups.TOOL_CALL_FIELDS),
+    )
+
+
+def _stored(session: Session) -> dict:
+    return {name: getattr(session, name) for name in rollups.ROLLUP_COLUMNS}
+
+
+@pytest.mark.django_db
+def test_sync_stores_what_the_stored_rows_give(archive):
+    sessions = list(Session.objects.all())
+    assert sessions
+    for session in sessions:
+        assert _stored(session) == _from_rows(session.id, "default"), session.id
+    rich = Session.objects.get(pk="7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b")
+    assert rich.rollup_tool_calls == ToolCall.objects.filter(session=rich).count() > 0
+    assert rich.active_ms > 0
+
+
+@pytest.mark.django_db
+def test_sessions_without_rollups_are_backfilled_at_the_next_sync(archive):
+    expected = {s.id: _stored(s) for s in Session.objects.all()}
+    Session.objects.update(rollup_version=0, active_ms=0, turn_cycles_ms="",
+                           local_modified_at=T0)
+    call_command("sync", stdout=StringIO(), stderr=StringIO())
+    for session in Session.objects.all():
+        assert _stored(session) == expected[session.id]
+        assert session.local_modified_at > T0  # so the next push carries them
+
+
+@pytest.mark.django_db(databases=["default", "pg"], transaction=True)
+def test_pushed_rollups_equal_postgresql_rows(archive):
+    call_command("pg_push", "--no-sync", stdout=StringIO(), stderr=StringIO())
+    for session in Session.objects.using("pg").all():
+        assert _stored(session) == _from_rows(session.id, "pg"), session.id
