@@ -8,6 +8,7 @@ mode) are left out rather than filled with guesses.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 
@@ -15,9 +16,8 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
 from agentsview.timefmt import rfc3339
-from analytics_app import queries
+from analytics_app import queries, rollups
 from sessions_app.filters import BadParameter, SessionFilters
-from sessions_app.models import Message
 from sessions_app.selectors import filtered_sessions
 
 SCHEMA_VERSION = 1
@@ -63,11 +63,11 @@ def _totals(f: queries.AnalyticsFilters, using: str) -> dict:
 
 
 def _model_mix(f: queries.AnalyticsFilters, using: str) -> dict:
-    base = queries.analytics_sessions(f, using)
-    rows = (Message.objects.using(using)
-            .filter(session__in=base.values("id"), role="assistant").exclude(model="")
-            .values("model").annotate(n=Count("id")).order_by("-n", "model"))
-    return {"by_assistant_messages": {r["model"]: r["n"] for r in rows}}
+    """Sessions per model (a session that switched models counts for each)."""
+    counts: Counter[str] = Counter()
+    for text in queries.analytics_sessions(f, using).values_list("rollup_models", flat=True):
+        counts.update(rollups.loads(text))
+    return {"by_sessions": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))}
 
 
 def build(params: Mapping[str, str], using: str, *, now: datetime | None = None) -> dict:

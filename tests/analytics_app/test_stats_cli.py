@@ -43,6 +43,8 @@ def test_json_matches_the_analytics_api(archive):
     assert doc["outcomes"]["grade_distribution"] == signals["grade_distribution"]
     assert doc["tool_mix"]["total_calls"] == tools["total_calls"]
     assert doc["distributions"]["messages_median"] == summary["median_messages"]
+    assert sorted(doc["model_mix"]["by_sessions"]) == summary["models"]
+    assert all(n >= 1 for n in doc["model_mix"]["by_sessions"].values())
 
 
 def test_totals_split_every_session_of_the_window(archive):
