@@ -5,15 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from drf_spectacular.utils import extend_schema
-
 from analytics_app import queries
 from sessions_app.api.views import ReadOnlyView, json_ok
 
 
-# Not in the OpenAPI document yet: tests/sessions_app/test_openapi.py pins the documented
-# paths to sessions_app's routes. Documenting these views is a follow-up there.
-@extend_schema(exclude=True)
 class AnalyticsView(ReadOnlyView):
     """GET only (405 otherwise); 400 ``{"error": ...}`` naming a bad parameter."""
 

@@ -14,6 +14,8 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
+from analytics_app import queries as analytics
+from analytics_app.api import urls as analytics_urls
 from sessions_app import dto
 from sessions_app.api import urls as api_urls
 from sessions_app.filters import HEALTH_GRADES, OUTCOMES, SESSION_ORDER_KEYS
@@ -34,14 +36,17 @@ def schema() -> dict:
 
 
 def api_paths() -> set[str]:
-    """Every route of sessions_app/api/urls.py but the catch-all, as OpenAPI paths."""
+    """Every route of sessions_app/api/urls.py (but the catch-all) and of
+    analytics_app/api/urls.py, as OpenAPI paths."""
     paths = set()
-    for pattern in api_urls.urlpatterns:
-        assert isinstance(pattern, URLPattern)
-        route = str(pattern.pattern)
-        if route == "^.*$":
-            continue
-        paths.add("/api/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
+    for prefix, patterns in (("/api/", api_urls.urlpatterns),
+                             ("/api/v1/analytics/", analytics_urls.urlpatterns)):
+        for pattern in patterns:
+            assert isinstance(pattern, URLPattern)
+            route = str(pattern.pattern)
+            if route == "^.*$":
+                continue
+            paths.add(prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
     return paths
 
 
@@ -77,7 +82,7 @@ def test_management_command_validates_and_fails_on_no_warning(tmp_path):
 
 def test_every_api_route_is_a_documented_path_and_only_those(schema):
     routes = api_paths()
-    assert len(routes) == 16
+    assert len(routes) == 26
     assert set(schema["paths"]) == routes
 
 
@@ -131,6 +136,22 @@ def test_other_parameters_match_the_code(schema):
     assert search["include_children"]["schema"]["default"] is True
     assert "order_by" not in search
     assert set(parameters(schema, "/api/v1/stats")) == {"include_one_shot", "include_automated"}
+
+
+def test_analytics_parameters_match_the_code(schema):
+    paths = [p for p in schema["paths"] if p.startswith("/api/v1/analytics/")]
+    assert len(paths) == 10
+    for path in paths:
+        params = parameters(schema, path)
+        assert {"from", "to", "timezone", "project", "agent", "machine", "include_one_shot",
+                "include_automated"} <= set(params), path
+        assert "400" in operation(schema, path)["responses"], path
+    activity = parameters(schema, "/api/v1/analytics/activity")
+    assert activity["granularity"]["schema"]["enum"] == list(analytics.GRANULARITIES)
+    top = parameters(schema, "/api/v1/analytics/top-sessions")
+    assert top["metric"]["schema"]["enum"] == list(analytics.TOP_METRICS)
+    heatmap = parameters(schema, "/api/v1/analytics/heatmap")
+    assert heatmap["metric"]["schema"]["enum"] == list(analytics.HEATMAP_METRICS)
 
 
 def test_bearer_security_scheme(schema):
