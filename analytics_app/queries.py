@@ -16,8 +16,7 @@ counts come back as integers and every ratio is computed here, with Go's roundin
 from zero) so the numbers match AgentsView's.
 
 Fields of AgentsView's responses that need data we do not have are left out rather than
-invented: the tool outcome analysis of ``tools.by_tool`` (``analyzed_calls``…), the
-``frustration_marker_count`` quality signal (totals and calibration).
+invented: the tool outcome analysis of ``tools.by_tool`` (``analyzed_calls``…).
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import orjson
 from django.db.models import (
     Case,
     CharField,
@@ -41,11 +41,17 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Trunc
+from django.db.models.functions import (
+    Coalesce,
+    ExtractHour,
+    ExtractIsoWeekDay,
+    StrIndex,
+    Trunc,
+)
 
 from agentsview.timefmt import rfc3339
 from analytics_app import rollups
-from sessions_app.filters import BadParameter, Params, SessionFilters
+from sessions_app.filters import AUTOMATED_SCOPES, BadParameter, Params, SessionFilters
 from sessions_app.selectors import filtered_sessions
 
 DEFAULT_RANGE_DAYS = 30
@@ -76,6 +82,14 @@ class AnalyticsFilters:
     machines: tuple[str, ...] = ()
     include_one_shot: bool = False
     include_automated: bool = False
+    automated_scope: str = ""
+    git_branches: tuple[str, ...] = ()
+    terminations: tuple[str, ...] = ()
+    min_user_messages: int | None = None
+    active_since: datetime | None = None
+    models: tuple[str, ...] = ()
+    dow: int | None = None  # local weekday of the start, 0 = Monday
+    hour: int | None = None  # local hour of the start
 
     def bounds(self, date_from: date | None = None) -> tuple[datetime, datetime]:
         """[local midnight of *date_from* (default: from), local midnight after to) in UTC."""
@@ -83,11 +97,22 @@ class AnalyticsFilters:
         end = datetime.combine(self.date_to + timedelta(days=1), time.min, self.zone)
         return start.astimezone(UTC), end.astimezone(UTC)
 
+    def session_filters(self) -> SessionFilters:
+        return SessionFilters(
+            projects=self.projects, machines=self.machines, agents=self.agents,
+            include_one_shot=self.include_one_shot, include_automated=self.include_automated,
+            automated_scope=self.automated_scope, include_children=False,
+            git_branches=self.git_branches, terminations=self.terminations,
+            min_user_messages=self.min_user_messages, active_since=self.active_since,
+        )
+
 
 def parse_filters(params: Mapping[str, str]) -> AnalyticsFilters:
     """``from``/``to`` (YYYY-MM-DD; default: the 30 days up to today in the time zone),
-    ``timezone``, ``project``/``agent``/``machine`` (comma lists), ``include_one_shot``,
-    ``include_automated``. Raises ``BadParameter``."""
+    ``timezone``, ``project``/``agent``/``machine``/``model``/``termination`` (comma lists),
+    ``git_branch``, ``dow`` (0 = Monday) and ``hour`` of the local start,
+    ``min_user_messages``, ``active_since``, ``include_one_shot``, ``include_automated``,
+    ``automated_scope``. Raises ``BadParameter``."""
     p = Params(params)
     zone = p.zone("timezone")
     date_from, date_to = p.day("from"), p.day("to")
@@ -107,6 +132,14 @@ def parse_filters(params: Mapping[str, str]) -> AnalyticsFilters:
         machines=p.items("machine"),
         include_one_shot=p.boolean("include_one_shot"),
         include_automated=p.boolean("include_automated"),
+        automated_scope=p.choice("automated_scope", AUTOMATED_SCOPES, "") or "",
+        git_branches=p.repeated("git_branch"),
+        terminations=p.items("termination"),
+        min_user_messages=p.integer("min_user_messages", minimum=0),
+        active_since=p.moment("active_since"),
+        models=p.items("model"),
+        dow=p.integer("dow", minimum=0, maximum=6),
+        hour=p.integer("hour", minimum=0, maximum=23),
     )
 
 
@@ -119,18 +152,27 @@ def analytics_sessions(f: AnalyticsFilters, using: str, *,
                        date_from: date | None = None) -> QuerySet:
     """The sessions analytics counts (see the module docstring), annotated with ``_start``.
     *date_from* narrows the range's start (the heatmap shows at most a year)."""
-    qs = filtered_sessions(
-        SessionFilters(projects=f.projects, machines=f.machines, agents=f.agents,
-                       include_one_shot=f.include_one_shot,
-                       include_automated=f.include_automated, include_children=False),
-        using=using,
-    )
+    qs = filtered_sessions(f.session_filters(), using=using)
     start, end = f.bounds(date_from)
     # = Coalesce(started_at, created_at) in [start, end), written so the planner can use
     # the started_at statistics and index (it cannot see through COALESCE)
     in_range = (Q(started_at__gte=start, started_at__lt=end)
                 | Q(started_at__isnull=True, created_at__gte=start, created_at__lt=end))
-    return qs.filter(in_range).annotate(_start=Coalesce("started_at", "created_at"))
+    qs = qs.filter(in_range).annotate(_start=Coalesce("started_at", "created_at"))
+    if f.models:
+        # rollup_models is a JSON list of strings: find the quoted name, case-sensitively on
+        # both databases (INSTR / STRPOS; SQLite's LIKE would ignore case)
+        names = {f"_model{i}": StrIndex("rollup_models", Value(orjson.dumps(m).decode()))
+                 for i, m in enumerate(f.models)}
+        used = Q(pk__in=[])
+        for alias in names:
+            used |= Q(**{f"{alias}__gt": 0})
+        qs = qs.alias(**names).filter(used)
+    if f.dow is not None:
+        qs = qs.annotate(_dow=ExtractIsoWeekDay("_start", tzinfo=f.zone)).filter(_dow=f.dow + 1)
+    if f.hour is not None:
+        qs = qs.annotate(_hour=ExtractHour("_start", tzinfo=f.zone)).filter(_hour=f.hour)
+    return qs
 
 
 def local_day(expression, zone: ZoneInfo, kind: str = "day") -> Trunc:
@@ -623,7 +665,7 @@ def hour_of_week(params: Mapping[str, str], using: str) -> dict:
 
 QUALITY_COUNTS = ("short_prompt_count", "missing_success_criteria_count",
                   "missing_verification_count", "duplicate_prompt_count",
-                  "no_code_context_count", "runaway_tool_loop_count")
+                  "no_code_context_count", "runaway_tool_loop_count", "frustration_marker_count")
 QUALITY_FIELDS = ("short_prompt_count", "unstructured_start", *QUALITY_COUNTS[1:])
 # The calibrated signals and the sessions each marks as affected.
 SIGNAL_PREDICATES: dict[str, Q] = {
@@ -771,6 +813,87 @@ def signals(params: Mapping[str, str], using: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# signal-sessions, skills
+# ---------------------------------------------------------------------------------------------
+
+# The column that measures each calibrated signal (SIGNAL_PREDICATES): what signal-sessions
+# shows as `value` and ranks by.
+SIGNAL_VALUES: dict[str, str] = {
+    "tool_failure_signals": "tool_failure_signal_count",
+    "tool_retries": "tool_retry_count",
+    "edit_churn": "edit_churn_count",
+    "sessions_with_compaction": "compaction_count",
+    "mid_task_compaction_count": "mid_task_compaction_count",
+    "high_pressure_sessions": "context_pressure_max",
+    "short_prompt_count": "short_prompt_count",
+    "unstructured_start": "unstructured_start",
+    **{name: name for name in QUALITY_COUNTS[1:]},
+}
+SIGNAL_SESSIONS_LIMIT = 50
+SIGNAL_SESSIONS_MAX = 500
+
+
+def signal_sessions(params: Mapping[str, str], using: str) -> dict:
+    """The sessions one calibrated signal marks (``signal``, a key of ``signals``'
+    calibration), the strongest first: what a lead opens after seeing a signal's rate."""
+    f = parse_filters(params)
+    p = Params(params)
+    name = p.text("signal") or ""
+    if name not in SIGNAL_PREDICATES:
+        raise BadParameter("signal", name,
+                           f'unsupported signal; expected one of "{", ".join(SIGNAL_VALUES)}"')
+    limit = p.integer("limit", minimum=1, maximum=SIGNAL_SESSIONS_MAX,
+                      default=SIGNAL_SESSIONS_LIMIT)
+    column = SIGNAL_VALUES[name]
+    affected = analytics_sessions(f, using).filter(SIGNAL_PREDICATES[name])
+    total = affected.count()
+    rows = affected.order_by(F(column).desc(), F("_start").desc(), "id")[:limit]
+    sessions = []
+    for s in rows:
+        value = getattr(s, column)
+        item: dict = {"id": s.id, "project": s.project, "agent": s.agent, "machine": s.machine,
+                      "first_message": s.first_message}
+        if s.display_name:
+            item["display_name"] = s.display_name
+        item.update(started_at=rfc3339(s.started_at),
+                    ended_at=rfc3339(s.ended_at), message_count=s.message_count,
+                    outcome=s.outcome, health_score=s.health_score,
+                    health_grade=s.health_grade,
+                    value=int(value) if isinstance(value, bool) else value)
+        sessions.append(item)
+    return {"signal": name, "total": total, "sessions": sessions}
+
+
+def skills(params: Mapping[str, str], using: str) -> dict:
+    """Skill invocations (the ``skill_name`` of Skill tool calls) by skill and per ISO week
+    of the session start, from the sessions' rollups."""
+    f = parse_filters(params)
+    rows = (analytics_sessions(f, using).exclude(rollup_skills__in=("", "[]"))
+            .annotate(week=local_day("_start", f.zone, "week"))
+            .values_list("week", "rollup_skills"))
+    per_skill: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # calls, sessions
+    by_week: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for week, text in rows:
+        for skill, n in rollups.loads(text):
+            counts = per_skill[skill]
+            counts[0] += n
+            counts[1] += 1
+            by_week[week][skill] += n
+    total = sum(calls for calls, _ in per_skill.values())
+    return {
+        "total_skill_calls": total,
+        "distinct_skills": len(per_skill),
+        "by_skill": sorted(
+            ({"skill_name": skill, "call_count": calls, "session_count": n,
+              "pct": ratio(calls, total, scale=100)}
+             for skill, (calls, n) in per_skill.items()),
+            key=lambda r: (-r["call_count"], r["skill_name"])),
+        "trend": [{"date": week.isoformat(), "by_skill": dict(sorted(counts.items()))}
+                  for week, counts in sorted(by_week.items())],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 
 ENDPOINTS: dict[str, Callable[[Mapping[str, str], str], dict]] = {
     "summary": summary,
@@ -783,4 +906,6 @@ ENDPOINTS: dict[str, Callable[[Mapping[str, str], str], dict]] = {
     "sessions": session_shapes,
     "hour-of-week": hour_of_week,
     "signals": signals,
+    "signal-sessions": signal_sessions,
+    "skills": skills,
 }

@@ -12,7 +12,10 @@ Each figure is defined exactly as the analytics queries defined it over the mess
 - ``first_response_ms``: from the first timed user message to the first timed assistant
   message after it (floored to the millisecond, never negative);
 - ``message_quarters``: messages per UTC quarter-hour (every time zone's offset is a whole
-  number of quarter-hours, so a quarter-hour lies in one local hour of any zone).
+  number of quarter-hours, so a quarter-hour lies in one local hour of any zone);
+- ``rollup_skills``: calls per skill (the ``skill_name`` of Skill tool calls);
+- ``frustration_marker_count``: user prompts (not system rows) that read as frustrated
+  (``signals.is_frustration_marker``: an analytics-only signal, not part of the score).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-ROLLUP_VERSION = 1
+from analytics_app.signals import is_frustration_marker
+
+ROLLUP_VERSION = 2  # 2: skills and frustration markers
 ACTIVE_GAP_CAP_MS = 300_000
 TURN_CYCLE_MAX_MS = 1_800_000
 QUARTER_S = 900
@@ -32,14 +37,15 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # What a rollup reads of each message and tool call (stored rows or freshly parsed ones).
 MESSAGE_FIELDS = ("ordinal", "role", "is_system", "timestamp", "content_length",
-                  "has_thinking", "has_tool_use", "model")
-TOOL_CALL_FIELDS = ("category", "tool_name")
+                  "has_thinking", "has_tool_use", "model", "content")
+TOOL_CALL_FIELDS = ("category", "tool_name", "skill_name")
 
 ROLLUP_COLUMNS = (
     "rollup_version", "rollup_messages", "rollup_user_messages", "rollup_assistant_messages",
     "rollup_thinking_messages", "rollup_tool_use_messages", "rollup_tool_calls",
     "rollup_assistant_chars", "active_ms", "first_response_ms", "turn_cycles_ms",
-    "rollup_models", "rollup_tools", "message_quarters",
+    "rollup_models", "rollup_tools", "message_quarters", "rollup_skills",
+    "frustration_marker_count",
 )
 
 
@@ -53,6 +59,7 @@ class Msg:
     has_thinking: bool
     has_tool_use: bool
     model: str
+    content: str
 
 
 def epoch_ms(moment: datetime) -> int:
@@ -97,8 +104,11 @@ def compute(messages: Iterable[Sequence[object]], tool_calls: Iterable[Sequence[
                                  // timedelta(milliseconds=1))
 
     tools: Counter[tuple[str, str]] = Counter()
-    for category, name in tool_calls:
+    skills: Counter[str] = Counter()
+    for category, name, skill in tool_calls:
         tools[(category, (name or "").strip(" "))] += 1
+        if skill:
+            skills[skill] += 1
     return {
         "rollup_version": ROLLUP_VERSION,
         "rollup_messages": len(msgs),
@@ -115,6 +125,10 @@ def compute(messages: Iterable[Sequence[object]], tool_calls: Iterable[Sequence[
         "rollup_models": _dumps(sorted({m.model for m in msgs if m.model})),
         "rollup_tools": _dumps(sorted([c, n, k] for (c, n), k in tools.items())),
         "message_quarters": _dumps(sorted(quarters.items())),
+        "rollup_skills": _dumps(sorted([name, k] for name, k in skills.items())),
+        "frustration_marker_count": sum(
+            1 for m in msgs
+            if m.role == "user" and not m.is_system and is_frustration_marker(m.content or "")),
     }
 
 

@@ -17,6 +17,10 @@ SESSION_ORDER_KEYS = (
 )
 OUTCOMES = ("completed", "abandoned", "errored", "unknown")
 HEALTH_GRADES = ("A", "B", "C", "D", "F")
+# human: automated runs left out; all: included; automated: only them
+AUTOMATED_SCOPES = ("human", "all", "automated")
+# AgentsView's /branches token: the project and the branch joined by U+001F
+BRANCH_TOKEN_SEPARATOR = "\x1f"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -118,6 +122,12 @@ class Params:
                                        f'expected values among "{", ".join(allowed)}"')
         return values
 
+    def repeated(self, name: str) -> tuple[str, ...]:
+        """Each occurrence of a parameter whose values may contain commas (branch names)."""
+        getlist = getattr(self.data, "getlist", None)
+        raws = getlist(name) if getlist else [self.data.get(name) or ""]
+        return tuple(raw for raw in raws if raw and raw.strip())
+
     def zone(self, name: str = "timezone") -> ZoneInfo:
         raw = self.text(name)
         if raw is None:
@@ -147,6 +157,15 @@ class SessionFilters:
     outcomes: tuple[str, ...] = ()
     health_grades: tuple[str, ...] = ()
     min_tool_failures: int | None = None
+    git_branches: tuple[str, ...] = ()
+    terminations: tuple[str, ...] = ()
+    automated_scope: str = ""  # one of AUTOMATED_SCOPES; "" = by include_automated
+
+    @property
+    def scope(self) -> str:
+        """Which sessions the automated rule keeps: ``automated_scope`` wins over
+        ``include_automated``."""
+        return self.automated_scope or ("all" if self.include_automated else "human")
 
     def day_bounds(self) -> tuple[datetime | None, datetime | None]:
         """[start of date_from, start of the day after date_to) in UTC."""
@@ -210,6 +229,9 @@ def parse_session_filters(data: Mapping[str, str]) -> SessionFilters:
         outcomes=p.items("outcome", OUTCOMES),
         health_grades=p.items("health_grade", HEALTH_GRADES),
         min_tool_failures=p.integer("min_tool_failures", minimum=0),
+        git_branches=p.repeated("git_branch"),
+        terminations=p.items("termination"),
+        automated_scope=p.choice("automated_scope", AUTOMATED_SCOPES, "") or "",
     )
 
 

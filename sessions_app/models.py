@@ -98,6 +98,8 @@ class Session(models.Model):
     rollup_models = models.TextField(blank=True, default="")
     rollup_tools = models.TextField(blank=True, default="")
     message_quarters = models.TextField(blank=True, default="")
+    rollup_skills = models.TextField(blank=True, default="")
+    frustration_marker_count = models.IntegerField(default=0)
 
     class Meta:
         db_table = "sessions"

@@ -14,7 +14,7 @@ from django.db.models import Count, F, IntegerField, Min, Q, QuerySet, Sum, Valu
 from django.db.models.functions import Coalesce
 
 from sessions_app import pagination
-from sessions_app.filters import SessionFilters, SessionQuery
+from sessions_app.filters import BRANCH_TOKEN_SEPARATOR, SessionFilters, SessionQuery
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 
 DEFAULT_LIMIT = 200
@@ -50,13 +50,30 @@ def visible_sessions(*, using: str = "default", include_children: bool = False,
     return qs
 
 
+def branch_filter(tokens: tuple[str, ...]) -> Q:
+    """Sessions on any of these branches: a plain branch name, or AgentsView's token
+    ``project U+001F branch`` for one project's branch."""
+    match = Q(pk__in=[])
+    for token in tokens:
+        project, sep, branch = token.rpartition(BRANCH_TOKEN_SEPARATOR)
+        match |= Q(project=project, git_branch=branch) if sep else Q(git_branch=token)
+    return match
+
+
 def filtered_sessions(filters: SessionFilters, *, using: str = "default") -> QuerySet:
+    scope = filters.scope
     qs = visible_sessions(
         using=using,
         include_children=filters.include_children,
         include_one_shot=filters.include_one_shot,
-        include_automated=filters.include_automated,
+        include_automated=scope != "human",
     )
+    if scope == "automated":
+        qs = qs.filter(is_automated=True)
+    if filters.git_branches:
+        qs = qs.filter(branch_filter(filters.git_branches))
+    if filters.terminations:
+        qs = qs.filter(termination_status__in=filters.terminations)
     if filters.projects:
         qs = qs.filter(project__in=filters.projects)
     if filters.exclude_projects:

@@ -10,9 +10,23 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema_view
 
 from analytics_app import queries
 from analytics_app.api import views
-from sessions_app.api.schema import _bool_query, _get, _list_query, _query, _responses
+from sessions_app.api.schema import (
+    _bool_query,
+    _get,
+    _int_query,
+    _list_query,
+    _query,
+    _responses,
+)
+from sessions_app.filters import AUTOMATED_SCOPES
 
 TAGS = ["analytics"]
+
+
+def _choice(name: str, values: tuple[str, ...], default: str, description: str):
+    return _query(name, {"type": "string", "enum": list(values), "default": default},
+                  description)
+
 
 SHARED_PARAMETERS = [
     _query("from", {"type": "string", "format": "date"},
@@ -26,12 +40,23 @@ SHARED_PARAMETERS = [
     _list_query("machine", "Only these machines.", repeatable=True),
     _bool_query("include_one_shot", "Count sessions with a single prompt.", default=False),
     _bool_query("include_automated", "Count automated runs.", default=False),
+    _choice("automated_scope", AUTOMATED_SCOPES, "human",
+            "`human` leaves automated runs out, `all` counts them, `automated` counts only "
+            "them; wins over include_automated."),
+    _query("git_branch", {"type": "string"},
+           "Only this branch: a branch name, or `project` U+001F `branch` for one project's "
+           "branch. Repeat the parameter for several."),
+    _list_query("model", "Only sessions in which one of these models answered.",
+                repeatable=True),
+    _list_query("termination", "Only these termination states (e.g. `awaiting_user`).",
+                repeatable=True),
+    _int_query("dow", "Only sessions started on this local weekday (0 = Monday).",
+               minimum=0, maximum=6),
+    _int_query("hour", "Only sessions started in this local hour.", minimum=0, maximum=23),
+    _int_query("min_user_messages", "At least this many user messages.", minimum=0),
+    _query("active_since", {"type": "string", "format": "date-time"},
+           "Only sessions active at or after this RFC 3339 time (with a zone offset)."),
 ]
-
-
-def _choice(name: str, values: tuple[str, ...], default: str, description: str):
-    return _query(name, {"type": "string", "enum": list(values), "default": default},
-                  description)
 
 
 def _analytics(operation_id: str, summary: str, keys: str, extra: list | None = None) -> dict:
@@ -89,6 +114,20 @@ ANNOTATIONS = {
         "scored_sessions, unscored_sessions, grade_distribution, avg_health_score, "
         "outcome_distribution, outcome_confidence_distribution, tool_health, context_health, "
         "quality_health, trend, by_agent, by_project, calibration"),
+    views.SignalSessionsView: _analytics(
+        "analytics_signal_sessions", "The sessions one calibrated signal marks, worst first.",
+        "signal, total, sessions[{id, project, agent, machine, first_message, display_name, "
+        "started_at, ended_at, message_count, outcome, health_score, health_grade, value}]",
+        [_query("signal", {"type": "string", "enum": list(queries.SIGNAL_VALUES)},
+                "A key of the signals endpoint's calibration; another value → 400 "
+                "(unsupported signal).", required=True),
+         _int_query("limit", "Sessions in the answer.", minimum=1,
+                    maximum=queries.SIGNAL_SESSIONS_MAX,
+                    default=queries.SIGNAL_SESSIONS_LIMIT)]),
+    views.SkillsView: _analytics(
+        "analytics_skills", "Skill invocations by skill and week.",
+        "total_skill_calls, distinct_skills, by_skill[{skill_name, call_count, "
+        "session_count, pct}], trend[{date, by_skill}]"),
 }
 
 for _view, _methods in ANNOTATIONS.items():

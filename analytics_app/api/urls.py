@@ -16,4 +16,6 @@ urlpatterns = [
     path("sessions", views.SessionShapesView.as_view()),
     path("hour-of-week", views.HourOfWeekView.as_view()),
     path("signals", views.SignalsView.as_view()),
+    path("signal-sessions", views.SignalSessionsView.as_view()),
+    path("skills", views.SkillsView.as_view()),
 ]

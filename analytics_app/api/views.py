@@ -56,3 +56,11 @@ class HourOfWeekView(AnalyticsView):
 
 class SignalsView(AnalyticsView):
     query = staticmethod(queries.signals)
+
+
+class SignalSessionsView(AnalyticsView):
+    query = staticmethod(queries.signal_sessions)
+
+
+class SkillsView(AnalyticsView):
+    query = staticmethod(queries.skills)

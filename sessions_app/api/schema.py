@@ -24,7 +24,7 @@ from rest_framework import serializers
 
 from sessions_app import selectors
 from sessions_app.api import handlers, views
-from sessions_app.filters import HEALTH_GRADES, OUTCOMES, SESSION_ORDER_KEYS
+from sessions_app.filters import AUTOMATED_SCOPES, HEALTH_GRADES, OUTCOMES, SESSION_ORDER_KEYS
 
 # ---------------------------------------------------------------------------
 # Authentication
@@ -483,6 +483,14 @@ def _session_filter_parameters(*, include_default: bool, repeatable: bool
         _list_query("health_grade", "Only these health grades.", enum=HEALTH_GRADES,
                     repeatable=repeatable),
         _int_query("min_tool_failures", "At least this many tool failure signals.", minimum=0),
+        _query("git_branch", {"type": "string"},
+               "Only this branch: a branch name, or `project` U+001F `branch` for one "
+               "project's branch. Repeat the parameter for several."),
+        _list_query("termination", "Only these termination states (e.g. `awaiting_user`).",
+                    repeatable=repeatable),
+        _query("automated_scope", {"type": "string", "enum": list(AUTOMATED_SCOPES)},
+               "`human` leaves automated runs out, `all` includes them, `automated` keeps only "
+               "them; wins over include_automated."),
     ]
 
 

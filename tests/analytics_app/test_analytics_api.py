@@ -16,7 +16,7 @@ import orjson
 import pytest
 from django.db import connections
 
-from analytics_app.queries import ENDPOINTS, parse_filters
+from analytics_app.queries import ENDPOINTS, SIGNAL_VALUES, parse_filters
 from sessions_app.models import Message, Session
 from tests.layouts import golden
 from tests.sessions_app.api_fixtures import BACKENDS, HOST, Api, load_archive
@@ -43,7 +43,8 @@ NO_SIGNALS = {
     "context_pressure_max": None, "quality_signal_version": 0, "short_prompt_count": 0,
     "unstructured_start": False, "missing_success_criteria_count": 0,
     "missing_verification_count": 0, "duplicate_prompt_count": 0, "no_code_context_count": 0,
-    "runaway_tool_loop_count": 0, "is_automated": False,
+    "runaway_tool_loop_count": 0, "is_automated": False, "rollup_skills": "[]",
+    "frustration_marker_count": 0,
 }
 SIGNALS = {
     LOGIN: {"outcome": "completed", "outcome_confidence": "high", "health_score": 100,
@@ -51,11 +52,12 @@ SIGNALS = {
     RICH: {"outcome": "completed", "outcome_confidence": "medium", "health_score": 97,
            "health_grade": "A", "tool_failure_signal_count": 1, "compaction_count": 1,
            "context_pressure_max": 0.3, "quality_signal_version": 6, "short_prompt_count": 1,
-           "missing_verification_count": 1},
+           "missing_verification_count": 1, "rollup_skills": '[["pdf",2]]'},
     CLI: {"outcome": "abandoned", "outcome_confidence": "high", "health_score": 60,
           "health_grade": "C", "tool_retry_count": 2, "edit_churn_count": 1,
           "context_pressure_max": 0.9, "quality_signal_version": 6, "short_prompt_count": 2,
-          "unstructured_start": True},
+          "unstructured_start": True, "frustration_marker_count": 1,
+          "rollup_skills": '[["pdf",1],["review",3]]'},
     CODEX: {"outcome": "errored", "outcome_confidence": "medium", "health_score": 40,
             "health_grade": "D", "tool_failure_signal_count": 3, "compaction_count": 2,
             "mid_task_compaction_count": 1},
@@ -100,7 +102,10 @@ def both(agent_env, settings, client):
 
 
 # Every endpoint, and each granularity/metric variant.
-PATHS = [f"{BASE}/{name}?" for name in ENDPOINTS] + [
+PATHS = [f"{BASE}/{name}?" for name in ENDPOINTS if name != "signal-sessions"] + [
+    *(f"{BASE}/signal-sessions?signal={name}&" for name in (
+        "tool_failure_signals", "high_pressure_sessions", "unstructured_start",
+        "frustration_marker_count", "sessions_with_compaction")),
     f"{BASE}/activity?granularity=week&", f"{BASE}/activity?granularity=month&",
     f"{BASE}/heatmap?metric=sessions&", f"{BASE}/heatmap?metric=output_tokens&",
     f"{BASE}/top-sessions?metric=duration&", f"{BASE}/top-sessions?metric=output_tokens&",
@@ -115,6 +120,10 @@ PATHS = [f"{BASE}/{name}?" for name in ENDPOINTS] + [
     HUMAN,
     f"{ALL}&project=my_app,webapp&agent=claude&machine=test-machine",
     "from=2026-03-05&to=2026-03-05&timezone=Pacific/Auckland&include_one_shot=1",
+    f"{ALL}&git_branch=main&model=gpt-5-codex,claude-opus-4-6&termination=awaiting_user",
+    f"{ALL}&dow=0&hour=22&timezone=Pacific/Auckland",
+    f"{HUMAN}&automated_scope=automated",
+    f"{ALL}&min_user_messages=2&active_since=2026-03-03T00:00:00Z",
     "",  # the default range: the 30 days up to today (nothing in the fixtures)
 ])
 def test_sqlite_and_postgresql_answer_the_same_json(both, query):
@@ -386,6 +395,86 @@ def test_signals(api):
     assert unscored["outcome_distribution"] == {"unknown": 3}
 
 
+def test_frustration_markers_in_quality_health_and_calibration(api):
+    data = api.json(f"{BASE}/signals?{RANGE}")
+    assert data["quality_health"]["totals"]["frustration_marker_count"] == 1  # CLI
+    assert data["quality_health"]["sessions_with_signal"]["frustration_marker_count"] == 1
+    calibration = data["calibration"]["frustration_marker_count"]
+    assert (calibration["affected_sessions"], calibration["baseline_sessions"]) == (1, 3)
+    assert calibration["affected_incomplete_rate"] == 100  # CLI was abandoned
+
+
+def test_signal_sessions(api):
+    data = api.json(f"{BASE}/signal-sessions?{ALL}&signal=tool_failure_signals")
+    assert data["signal"] == "tool_failure_signals" and data["total"] == 2
+    assert [(s["id"], s["value"]) for s in data["sessions"]] == [(CODEX, 3), (RICH, 1)]
+    first = data["sessions"][0]
+    assert first == {
+        "id": CODEX, "project": "api_server", "agent": "codex", "machine": first["machine"],
+        "first_message": first["first_message"], "started_at": "2026-03-04T14:00:00Z",
+        "ended_at": first["ended_at"], "message_count": 8, "outcome": "errored",
+        "health_score": 40, "health_grade": "D", "value": 3}
+    assert first["machine"] and first["first_message"] and first["ended_at"]
+    limited = api.json(f"{BASE}/signal-sessions?{ALL}&signal=tool_failure_signals&limit=1")
+    assert limited["total"] == 2 and [s["id"] for s in limited["sessions"]] == [CODEX]
+    pressure = api.json(f"{BASE}/signal-sessions?{ALL}&signal=high_pressure_sessions")
+    assert [(s["id"], s["value"]) for s in pressure["sessions"]] == [(CLI, 0.9)]
+    unstructured = api.json(f"{BASE}/signal-sessions?{ALL}&signal=unstructured_start")
+    assert [(s["id"], s["value"]) for s in unstructured["sessions"]] == [(CLI, 1)]
+    # the calibration's keys are exactly the signals this endpoint lists
+    calibration = api.json(f"{BASE}/signals?{ALL}")["calibration"]
+    assert set(calibration) == set(SIGNAL_VALUES)
+    for name, entry in calibration.items():
+        listed = api.json(f"{BASE}/signal-sessions?{ALL}&signal={name}&limit=500")
+        assert listed["total"] == entry["affected_sessions"] == len(listed["sessions"]), name
+
+
+def test_skills(api):
+    data = api.json(f"{BASE}/skills?{ALL}")
+    assert data == {
+        "total_skill_calls": 6, "distinct_skills": 2,
+        "by_skill": [
+            {"skill_name": "pdf", "call_count": 3, "session_count": 2, "pct": 50},
+            {"skill_name": "review", "call_count": 3, "session_count": 1, "pct": 50}],
+        "trend": [{"date": "2026-03-02", "by_skill": {"pdf": 3, "review": 3}}],  # ISO week
+    }
+    assert set(data) == set(golden("analytics/analytics-skills.json"))
+    assert api.json(f"{BASE}/skills?{ALL}&project=webapp")["total_skill_calls"] == 2
+    assert api.json(f"{BASE}/skills?{RANGE}&project=tmp") == golden(
+        "analytics/analytics-skills.json")
+
+
+def _sessions(api, query: str) -> int:
+    return api.json(f"{BASE}/summary?{query}")["total_sessions"]
+
+
+def test_branch_model_termination_filters(api):
+    assert _sessions(api, ALL) == 13
+    assert _sessions(api, f"{ALL}&git_branch=main") == 2  # CLI, CODEX (children never count)
+    assert _sessions(api, f"{ALL}&git_branch=webapp%1Ffeature/login-redirect") == 1  # RICH
+    assert _sessions(api, f"{ALL}&git_branch=cli_tool%1Ffeature/login-redirect") == 0
+    assert _sessions(api, f"{ALL}&git_branch=main&git_branch=feature/login-redirect") == 3
+    assert _sessions(api, f"{ALL}&model=gpt-5-codex") == 2  # CODEX and REVIEW
+    assert _sessions(api, f"{ALL}&model=GPT-5-codex") == 0  # case-sensitive on both
+    assert _sessions(api, f"{ALL}&model=gpt-5") == 0  # a whole model name, not a prefix
+    assert _sessions(api, f"{ALL}&model=claude-opus-4-6,gpt-5-codex") == 3
+    assert _sessions(api, f"{ALL}&termination=truncated") == 1
+    assert _sessions(api, f"{ALL}&termination=truncated,tool_call_pending") == 6
+
+
+def test_scope_weekday_hour_and_activity_filters(api):
+    assert _sessions(api, f"{HUMAN}&automated_scope=automated") == 1  # REVIEW
+    assert _sessions(api, f"{ALL}&automated_scope=human") == 12  # wins over include_automated
+    assert _sessions(api, f"{HUMAN}&automated_scope=all") == 13
+    # 2024-01-01 and 2026-03-02 are Mondays; RICH starts 09:00Z = 22:00 in Auckland (+13)
+    assert _sessions(api, f"{ALL}&dow=0&hour=9") == 1
+    assert _sessions(api, f"{ALL}&dow=0&hour=22&timezone=Pacific/Auckland") == 1
+    assert _sessions(api, f"{ALL}&dow=1") == 1  # CLI, Tuesday 2026-03-03
+    assert _sessions(api, f"{ALL}&hour=10") == 9  # eight of 2024-01-01 10:00Z, and CLI
+    assert _sessions(api, f"{ALL}&min_user_messages=2") == 4  # LOGIN, RICH, CLI, CODEX
+    assert _sessions(api, f"{ALL}&active_since=2026-03-03T00:00:00Z") == 3
+
+
 def test_default_range_is_the_thirty_days_up_to_today(api):
     # nothing in the fixtures is that recent: the reference's empty summary, exactly
     assert api.json(f"{BASE}/summary") == golden("analytics/analytics-summary-default.json")
@@ -429,8 +518,6 @@ OMITTED = {
         "analyzed_calls", "known_outcome_calls", "empty_calls", "repeated_calls",
         "recovered_sequences", "abandoned_sequences", "open_sequences", "unknown_sequences",
         "missing_calls", "empty_rate", "repeat_rate", "recovery_rate")},
-    "signals": {"quality_health.totals.frustration_marker_count",
-                "quality_health.sessions_with_signal.frustration_marker_count"},
 }
 
 
@@ -482,6 +569,17 @@ def test_shapes_match_the_reference(api, golden_name, endpoint, query):
     ("signals", "include_one_shot=maybe", "expected true or false (query.include_one_shot: "
                                           "maybe)"),
     ("tools", "include_automated=2", "expected true or false (query.include_automated: 2)"),
+    ("signal-sessions", "signal=tool_failures",
+     'unsupported signal; expected one of "' + ", ".join(SIGNAL_VALUES)
+     + '" (query.signal: tool_failures)'),
+    ("signal-sessions", "signal=tool_retries&limit=0",
+     "expected an integer in [1, 500] (query.limit: 0)"),
+    ("summary", "dow=7", "expected an integer in [0, 6] (query.dow: 7)"),
+    ("summary", "hour=-1", "expected an integer in [0, 23] (query.hour: -1)"),
+    ("skills", "automated_scope=bots",
+     'expected value to be one of "human, all, automated" (query.automated_scope: bots)'),
+    ("top-sessions", "active_since=yesterday",
+     "expected an RFC 3339 time (query.active_since: yesterday)"),
 ])
 def test_bad_parameters_are_400_naming_parameter_and_value(client, endpoint, query, error):
     response = Api(client).get(f"{BASE}/{endpoint}?{query}")

@@ -17,9 +17,9 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def msg(ordinal, role, seconds, *, chars=0, system=False, thinking=False, tool_use=False,
-        model=""):
+        model="", content=""):
     when = None if seconds is None else T0 + timedelta(seconds=seconds)
-    return (ordinal, role, system, when, chars, thinking, tool_use, model)
+    return (ordinal, role, system, when, chars, thinking, tool_use, model, content)
 
 
 def test_active_time_turn_cycles_and_first_response():
@@ -34,7 +34,7 @@ def test_active_time_turn_cycles_and_first_response():
         msg(7, "user", 1020),
         msg(8, "assistant", 1020 + 1801),                     # over 30 minutes: not a cycle
     ]
-    r = compute(rows, [("Bash", " Bash "), ("Bash", "Bash"), ("Read", "")])
+    r = compute(rows, [("Bash", " Bash ", ""), ("Bash", "Bash", ""), ("Read", "", "")])
     assert r["active_ms"] == 4000 + 500 + 300_000 + 10_000 + 300_000
     assert rollups.loads(r["turn_cycles_ms"]) == [4000]
     assert r["first_response_ms"] == 4000
@@ -43,6 +43,23 @@ def test_active_time_turn_cycles_and_first_response():
             r["rollup_tool_use_messages"], r["rollup_tool_calls"]) == (9, 3, 5, 1, 3)
     assert rollups.loads(r["rollup_models"]) == ["m1", "m2"]
     assert rollups.loads(r["rollup_tools"]) == [["Bash", "Bash", 2], ["Read", "", 1]]
+
+
+def test_skills_and_frustration_markers():
+    rows = [
+        msg(0, "user", 0, content="Please add a login page"),
+        msg(1, "assistant", 1, content="WHY IS THIS STILL FAILING"),   # not a user prompt
+        msg(2, "user", 2, content="it still doesn't work!!!"),          # frustrated
+        msg(3, "user", 3, system=True, content="wtf"),                  # system row: no
+        msg(4, "user", 4, content="WHAT IS GOING ON HERE"),             # all caps
+        msg(5, "user", 5, content=None),
+    ]
+    calls = [("Tool", "Skill", "pdf"), ("Tool", "Skill", "review"), ("Tool", "skill", "pdf"),
+             ("Bash", "Bash", "")]
+    r = compute(rows, calls)
+    assert r["frustration_marker_count"] == 2
+    assert rollups.loads(r["rollup_skills"]) == [["pdf", 2], ["review", 1]]
+    assert rollups.loads(compute([], [])["rollup_skills"]) == []
 
 
 def test_messages_per_utc_quarter_hour():
@@ -91,8 +108,9 @@ def test_sync_stores_what_the_stored_rows_give(archive):
 @pytest.mark.django_db
 def test_sessions_without_rollups_are_backfilled_at_the_next_sync(archive):
     expected = {s.id: _stored(s) for s in Session.objects.all()}
-    Session.objects.update(rollup_version=0, active_ms=0, turn_cycles_ms="",
-                           local_modified_at=T0)
+    # as stored by rollup version 1, which had no skills or frustration markers
+    Session.objects.update(rollup_version=1, active_ms=0, turn_cycles_ms="", rollup_skills="",
+                           frustration_marker_count=0, local_modified_at=T0)
     call_command("sync", stdout=StringIO(), stderr=StringIO())
     for session in Session.objects.all():
         assert _stored(session) == expected[session.id]

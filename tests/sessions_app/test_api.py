@@ -109,6 +109,28 @@ def test_include_flags_and_filters(api):
     assert all(s["user_message_count"] >= 3 for s in users["sessions"])
 
 
+def ids(api, query: str) -> set[str]:
+    return {s["id"] for s in api.json(f"/api/v1/sessions?limit=500&{query}")["sessions"]}
+
+
+def test_branch_termination_and_automated_scope_filters(api):
+    # RICH and its subagent are on feature/login-redirect in webapp
+    assert ids(api, "include_one_shot=1&git_branch=feature/login-redirect") == {RICH}
+    assert ids(api, "include_one_shot=1&include_children=1&git_branch=webapp%1F"
+                    "feature/login-redirect") == {RICH, "agent-a1b2c3d"}
+    assert ids(api, "include_one_shot=1&git_branch=cli_tool%1Ffeature/login-redirect") == set()
+    both = ids(api, "include_one_shot=1&git_branch=main&git_branch=feature/login-redirect")
+    assert RICH in both and CODEX in both
+    truncated = ids(api, "include_one_shot=1&termination=truncated")
+    assert truncated and all(
+        Session.objects.using("default").get(pk=i).termination_status == "truncated"
+        for i in truncated)
+    review = "codex:0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60"
+    assert ids(api, "include_one_shot=1&automated_scope=automated") == {review}
+    assert review not in ids(api, "include_one_shot=1&include_automated=1&automated_scope=human")
+    assert review in ids(api, "include_one_shot=1&automated_scope=all")
+
+
 @pytest.mark.parametrize("order", ["recent", "started:asc", "messages", "messages:desc",
                                    "user-messages", "output-tokens:desc", "id", "health"])
 def test_keyset_pages_return_every_session_exactly_once_with_ties(api, order):
@@ -149,6 +171,8 @@ def test_the_tie_sessions_tie_on_every_sort_value(api):
         ("order_by=recent:up", "expected :asc or :desc after the key (query.order_by: recent:up)"),
         ("timezone=Mars/Base", "unknown IANA time zone (query.timezone: Mars/Base)"),
         ("cursor=garbage", "invalid cursor"),
+        ("automated_scope=bots", 'expected value to be one of "human, all, automated" '
+                                 "(query.automated_scope: bots)"),
     ],
 )
 def test_bad_parameters_are_400_naming_parameter_and_value(api, query, error):

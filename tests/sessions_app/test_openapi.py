@@ -82,7 +82,7 @@ def test_management_command_validates_and_fails_on_no_warning(tmp_path):
 
 def test_every_api_route_is_a_documented_path_and_only_those(schema):
     routes = api_paths()
-    assert len(routes) == 26
+    assert len(routes) == 28
     assert set(schema["paths"]) == routes
 
 
@@ -140,12 +140,18 @@ def test_other_parameters_match_the_code(schema):
 
 def test_analytics_parameters_match_the_code(schema):
     paths = [p for p in schema["paths"] if p.startswith("/api/v1/analytics/")]
-    assert len(paths) == 10
+    assert len(paths) == len(analytics.ENDPOINTS) == 12
     for path in paths:
         params = parameters(schema, path)
         assert {"from", "to", "timezone", "project", "agent", "machine", "include_one_shot",
-                "include_automated"} <= set(params), path
+                "include_automated", "automated_scope", "git_branch", "model", "termination",
+                "dow", "hour", "min_user_messages", "active_since"} <= set(params), path
+        assert params["dow"]["schema"]["maximum"] == 6 and params["hour"]["schema"][
+            "maximum"] == 23
         assert "400" in operation(schema, path)["responses"], path
+    signal = parameters(schema, "/api/v1/analytics/signal-sessions")["signal"]
+    assert signal["required"] is True
+    assert signal["schema"]["enum"] == list(analytics.SIGNAL_VALUES)
     activity = parameters(schema, "/api/v1/analytics/activity")
     assert activity["granularity"]["schema"]["enum"] == list(analytics.GRANULARITIES)
     top = parameters(schema, "/api/v1/analytics/top-sessions")
