@@ -109,6 +109,36 @@ def _facets(using: str) -> dict[str, list[tuple[str, int]]]:
 
 ANALYTICS_PARAMS = ("from", "to", "project", "agent", "machine", "include_one_shot",
                     "include_automated")
+# The calibrated signals of /api/v1/analytics/signals, as a team lead reads them.
+SIGNAL_LABELS = {
+    "tool_failure_signals": "Tool failures",
+    "tool_retries": "Retried tool calls",
+    "edit_churn": "Edit churn",
+    "sessions_with_compaction": "Context compacted",
+    "mid_task_compaction_count": "Compacted mid-task",
+    "high_pressure_sessions": "High context pressure",
+    "short_prompt_count": "Short prompts",
+    "unstructured_start": "Unstructured first prompt",
+    "missing_success_criteria_count": "No success criteria",
+    "missing_verification_count": "No verification asked",
+    "duplicate_prompt_count": "Repeated prompts",
+    "no_code_context_count": "No code context",
+    "runaway_tool_loop_count": "Runaway tool loop",
+    "frustration_marker_count": "Frustrated prompts",
+}
+
+
+def _signal_rows(calibration: dict, params: dict) -> list[dict]:
+    """The calibrated signals, most frequent first, each linking to its sessions."""
+    rows = []
+    for name, entry in calibration.items():
+        query = urlencode({**params, "signal": name})
+        rows.append({"name": name, "label": SIGNAL_LABELS.get(name, name),
+                     "affected": entry["affected_sessions"],
+                     "rate": entry["affected_incomplete_rate"],
+                     "baseline": entry["baseline_incomplete_rate"],
+                     "url": f"{reverse('dashboard:signal')}?{query}"})
+    return sorted(rows, key=lambda r: (-r["affected"], r["label"]))
 
 
 @page
@@ -130,6 +160,7 @@ def analytics_page(request):
         projects = queries.projects(params, using)["projects"]
         tools = queries.tools(params, using)
         signals = queries.signals(params, using)
+        skills = queries.skills(params, using)
     except BadParameter as exc:
         return render(request, "dashboard/analytics.html",
                       _context(request, error=str(exc), **context), status=400)
@@ -152,8 +183,32 @@ def analytics_page(request):
         grades=charts.column_chart([(g, grades.get(g, 0)) for g in HEALTH_GRADES],
                                    unit="sessions", width=320, height=160),
         outcomes=charts.bar_rows(list((signals.get("outcome_distribution") or {}).items())),
+        signal_rows=_signal_rows(signals["calibration"], params),
+        skills=charts.bar_rows([(s["skill_name"], s["call_count"])
+                                for s in skills["by_skill"]]),
     )
     return render(request, "dashboard/analytics.html", _context(request, **context))
+
+
+@page
+def signal_page(request):
+    """The sessions one signal marks (the analytics page links here with its filters)."""
+    from analytics_app import queries
+
+    using = _using()
+    params = {k: request.GET[k] for k in (*ANALYTICS_PARAMS, "signal") if request.GET.get(k)}
+    back = {k: v for k, v in params.items() if k != "signal"}
+    context = {"back_url": f"{reverse('dashboard:analytics')}?{urlencode(back)}",
+               "label": SIGNAL_LABELS.get(params.get("signal", ""), params.get("signal", ""))}
+    try:
+        data = queries.signal_sessions({**params, "limit": "200"}, using)
+    except BadParameter as exc:
+        return render(request, "dashboard/signal.html",
+                      _context(request, error=str(exc), **context), status=400)
+    window = queries.parse_filters(params)
+    context.update(data=data, window_from=window.date_from.isoformat(),
+                   window_to=window.date_to.isoformat())
+    return render(request, "dashboard/signal.html", _context(request, **context))
 
 
 def _without(params, *keys: str) -> str:

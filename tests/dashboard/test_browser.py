@@ -206,3 +206,17 @@ def test_analytics_charts(team, page):
     assert page.locator("#rows-agents th").all_inner_texts() == ["codex"]
     page.goto(team["base"] + "/analytics?from=2026-03-31&to=2024-01-01")
     assert "from is after to" in page.inner_text("p.error")
+    # a signal links to the sessions it marks, and each of those to its page
+    page.goto(team["base"] + "/analytics?from=2024-01-01&to=2026-03-31&include_one_shot=true")
+    link = page.locator("#signals a[data-signal]").first
+    name = link.get_attribute("data-signal")
+    link.click()
+    page.wait_for_url(f"**/analytics/signal?**signal={name}**")
+    rows = page.locator("table.sessions tbody tr")
+    assert rows.count() > 0
+    screenshot(page, "signal-sessions")
+    first = rows.first.locator("td.name a")
+    href = first.get_attribute("href")
+    first.click()
+    page.wait_for_url(f"**{href}")
+    assert page.locator("h1").inner_text().strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import orjson
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
@@ -94,11 +95,39 @@ def test_fragment_of_new_messages(site):
         response.content.decode()
 
 
+WINDOW = "from=2024-01-01&to=2026-03-31&include_one_shot=true"
+
+
+def test_analytics_signals_link_to_the_sessions_they_mark(site):
+    html = get(site, f"/analytics?{WINDOW}").content.decode()
+    calibration = orjson.loads(get(site, f"/api/v1/analytics/signals?{WINDOW}").content)[
+        "calibration"]
+    marked = [name for name, entry in calibration.items() if entry["affected_sessions"]]
+    assert marked  # the fixture archive has sessions with signals
+    for name in calibration:
+        link = f'data-signal="{name}"'
+        assert (link in html) == (name in marked), name
+    name = marked[0]
+    listed = orjson.loads(get(site, f"/api/v1/analytics/signal-sessions?{WINDOW}"
+                                    f"&signal={name}").content)
+    signal = get(site, f"/analytics/signal?{WINDOW}&signal={name}")
+    body = signal.content.decode()
+    assert signal.status_code == 200
+    assert f'{listed["total"]} session' in body
+    for session in listed["sessions"]:
+        assert f'/sessions/{session["id"]}"' in body
+    assert "/analytics?from=2024-01-01&amp;to=2026-03-31&amp;include_one_shot=true" in body
+    bad = get(site, f"/analytics/signal?{WINDOW}&signal=tool_failures")
+    assert bad.status_code == 400 and "unsupported signal" in bad.content.decode()
+
+
 def test_no_n_plus_one(site, django_assert_max_num_queries):
     with django_assert_max_num_queries(6):  # count, page, projects, agents, machines
         get(site, "/?include_one_shot=true&include_children=true")
     with django_assert_max_num_queries(10):
         get(site, f"/sessions/{RICH}")
+    with django_assert_max_num_queries(3):  # count, page (and the session of the auth check)
+        get(site, f"/analytics/signal?{WINDOW}&signal=short_prompt_count")
 
 
 def test_sign_in_when_auth_is_on(site, settings):
