@@ -2,7 +2,8 @@
 assembled from the analytics queries so its numbers are the API's numbers.
 
 Sections that need data we do not record (cost and cache economics, code attribution, plan
-mode) are left out rather than filled with guesses.
+mode) are left out rather than filled with guesses; ``adoption`` has the skills and subagent
+figures only.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ def build(params: Mapping[str, str], using: str, *, now: datetime | None = None)
     tools = queries.tools(params, using)
     signals = queries.signals(params, using)
     hours = queries.hour_of_week(params, using)["cells"]
+    skills = queries.skills(params, using)
+    totals = _totals(f, using)
+    top_level = totals["sessions_all"] - totals["sessions_subagent"]
     by_sessions = {a: v["sessions"] for a, v in summary["agents"].items()}
     outcomes = signals.get("outcome_distribution") or {}
     scored = signals.get("scored_sessions") or 0
@@ -98,7 +102,7 @@ def build(params: Mapping[str, str], using: str, *, now: datetime | None = None)
             "include_one_shot": f.include_one_shot,
             "include_automated": f.include_automated,
         },
-        "totals": _totals(f, using),
+        "totals": totals,
         "distributions": {
             "messages": shapes["length_distribution"],
             "duration": shapes["duration_distribution"],
@@ -115,6 +119,14 @@ def build(params: Mapping[str, str], using: str, *, now: datetime | None = None)
             "by_sessions": by_sessions,
             "by_messages": {a: v["messages"] for a, v in summary["agents"].items()},
             "primary": max(sorted(by_sessions), key=by_sessions.get) if by_sessions else "",
+        },
+        "adoption": {
+            "distinct_skills": skills["distinct_skills"],
+            "skill_calls": skills["total_skill_calls"],
+            "by_skill": {r["skill_name"]: r["call_count"] for r in skills["by_skill"]},
+            # subagent sessions per top-level session of the window (every agent)
+            "subagents_per_session": (totals["sessions_subagent"] / top_level
+                                      if top_level else 0),
         },
         "temporal": {
             "hour_of_week": [c for c in hours if c["messages"]],

@@ -47,6 +47,22 @@ def test_json_matches_the_analytics_api(archive):
     assert all(n >= 1 for n in doc["model_mix"]["by_sessions"].values())
 
 
+def test_adoption_counts_skills_and_subagents(archive):
+    rich = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
+    assert Session.objects.filter(pk=rich).update(rollup_skills='[["pdf",2],["review",1]]')
+    doc = orjson.loads(run(*EVERYTHING, "--include-one-shot", "--format", "json"))
+    skills = api("/api/v1/analytics/skills?from=2020-01-01&include_one_shot=true")
+    adoption = doc["adoption"]
+    assert adoption["by_skill"] == {"pdf": 2, "review": 1}
+    assert (adoption["skill_calls"], adoption["distinct_skills"]) == (
+        skills["total_skill_calls"], skills["distinct_skills"]) == (3, 2)
+    totals = doc["totals"]
+    assert totals["sessions_subagent"] > 0
+    assert adoption["subagents_per_session"] == totals["sessions_subagent"] / (
+        totals["sessions_all"] - totals["sessions_subagent"])
+    assert "Skills (3 calls, 2 distinct)" in run(*EVERYTHING, "--include-one-shot")
+
+
 def test_totals_split_every_session_of_the_window(archive):
     totals = orjson.loads(run(*EVERYTHING, "--format", "json"))["totals"]
     sessions = Session.objects.filter(deleted_at__isnull=True, message_count__gt=0)

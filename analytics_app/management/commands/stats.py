@@ -112,6 +112,11 @@ def render(d: dict) -> str:
         "Agents (sessions)",
         *_mapping_lines(d["agent_portfolio"]["by_sessions"]),
         "",
+        f"Skills ({d['adoption']['skill_calls']:,} calls,"
+        f" {d['adoption']['distinct_skills']} distinct)",
+        *_mapping_lines(d["adoption"]["by_skill"]),
+        f"  Subagents per session: {d['adoption']['subagents_per_session']:.2f}",
+        "",
         "Outcomes",
         *_mapping_lines(o["distribution"]),
         "  Grades:  " + (" ".join(f"{g}={n}" for g, n in sorted(o["grade_distribution"].items()))
