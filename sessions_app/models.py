@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 
 class Session(models.Model):
@@ -106,6 +107,12 @@ class Session(models.Model):
         indexes = [
             models.Index(fields=["-ended_at", "id"], name="sessions_ended_id"),
             models.Index(fields=["-started_at", "id"], name="sessions_started_id"),
+            # the list's "recent" and "started" orders (selectors.SORT_EXPRESSIONS): a page is
+            # an index walk instead of a sort of every browsable session
+            models.Index(Coalesce("ended_at", "started_at", "created_at").desc(), F("id").desc(),
+                         name="sessions_recent_order"),
+            models.Index(Coalesce("started_at", "created_at").desc(), F("id").desc(),
+                         name="sessions_started_order"),
             models.Index(fields=["project"], name="sessions_project"),
             models.Index(fields=["machine"], name="sessions_machine"),
             models.Index(fields=["agent"], name="sessions_agent"),

@@ -36,6 +36,19 @@ SORT_EXPRESSIONS = {
 }
 
 
+# Columns no list row shows (file bookkeeping, push state, the analytics rollups, the
+# detail-only health basis): not loaded for a page of sessions.
+LIST_DEFERRED = (
+    "file_path", "file_size", "file_mtime", "file_hash", "data_version", "local_modified_at",
+    "content_digest", "push_owner", "pushed_at", "signals_pending_since",
+    "health_score_basis", "health_penalties", "rollup_version", "rollup_messages",
+    "rollup_user_messages", "rollup_assistant_messages", "rollup_thinking_messages",
+    "rollup_tool_use_messages", "rollup_tool_calls", "rollup_assistant_chars", "active_ms",
+    "first_response_ms", "turn_cycles_ms", "rollup_models", "rollup_tools", "message_quarters",
+    "rollup_skills", "frustration_marker_count",
+)
+
+
 def visible_sessions(*, using: str = "default", include_children: bool = False,
                      include_one_shot: bool = True, include_automated: bool = True) -> QuerySet:
     """Sessions a person browses: never soft-deleted or empty; children, one-shots and
@@ -120,7 +133,8 @@ def list_sessions(query: SessionQuery, *, using: str = "default") -> SessionPage
     """One page of sessions in the requested order; raises ``pagination.InvalidCursor``."""
     order = query.order
     qhash = pagination.query_hash(query.filters.key())
-    qs = filtered_sessions(query.filters, using=using).annotate(_sort=SORT_EXPRESSIONS[order.key])
+    qs = (filtered_sessions(query.filters, using=using).defer(*LIST_DEFERRED)
+          .annotate(_sort=SORT_EXPRESSIONS[order.key]))
     total = None
     if query.cursor:
         cursor = pagination.decode(query.cursor, key=order.key, descending=order.descending,
