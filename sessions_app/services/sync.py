@@ -23,6 +23,7 @@ from analytics_app.services import (
     recompute_pending,
     rules_of,
 )
+from sessions_app import search_index
 from sessions_app.discovery import Discovery, FoundFile, discover
 from sessions_app.models import Session, SourceFile
 from sessions_app.parsers.base import PARSER_VERSION, ParseOptions, ParseResult
@@ -33,6 +34,7 @@ from sessions_app.services.ingest import Outcome, SourceInfo, write_session
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]  # (files done, files to parse, current path)
+REBUILDING = "rebuilding the search index"  # the progress detail while that runs
 
 
 @dataclass
@@ -137,10 +139,28 @@ def run_sync(
         blocked_result_categories=config.blocked_result_categories,
         max_line_bytes=config.max_line_bytes,
     )
-    for index, found_file in enumerate(todo):
+    search_index.repair(using)  # an earlier sync stopped with the index suspended
+    pending = sum(f.size for f in todo)
+    archived = sum(record[0] or 0 for path, record in known.items()) - sum(
+        (known[str(f.path)][0] or 0) for f in todo if str(f.path) in known)
+    suspended = (search_index.worth_suspending(len(todo), pending, archived)
+                 and search_index.suspend(using))
+    try:
+        for index, found_file in enumerate(todo):
+            if progress:
+                progress(index, len(todo), str(found_file.path))
+            _sync_file(found_file, options, config, report, using=using, force=full)
+    except BaseException:
+        if suspended:
+            try:
+                search_index.rebuild(using)
+            except DatabaseError:  # the next sync rebuilds it (search_index.repair)
+                log.warning("search index left for the next sync to rebuild", exc_info=True)
+        raise
+    if suspended:
         if progress:
-            progress(index, len(todo), str(found_file.path))
-        _sync_file(found_file, options, config, report, using=using, force=full)
+            progress(len(todo), len(todo), REBUILDING)
+        search_index.rebuild(using)
     if progress:
         progress(len(todo), len(todo), "")
 

@@ -8,7 +8,7 @@ from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
 from agentsview.schema import ensure_schema
 from agentsview.terminal import Reporter
-from sessions_app.services.sync import run_sync
+from sessions_app.services.sync import REBUILDING, run_sync
 
 MAX_ISSUE_LINES = 50
 
@@ -33,7 +33,7 @@ class Command(AgentsViewCommand):
         config = load_config()
         ensure_schema("default")
         reporter = Reporter(self.stdout, self.stderr, verbosity=verbosity)
-        with reporter.progress("Syncing") as progress:
+        with reporter.progress("Syncing", _describe) as progress:
             report = run_sync(config, full=full, progress=progress)
         for agent, root in report.missing_roots:
             if agent in config.explicit_agent_dirs:
@@ -47,3 +47,6 @@ class Command(AgentsViewCommand):
                 f"{len(report.error_files)} file(s) could not be archived", returncode=1
             )
 
+
+def _describe(done: int, total: int, detail: object) -> str:
+    return "Rebuilding the search index" if detail == REBUILDING else "Syncing"
