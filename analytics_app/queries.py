@@ -51,7 +51,14 @@ from django.db.models.functions import (
 
 from agentsview.timefmt import rfc3339
 from analytics_app import rollups
-from sessions_app.filters import AUTOMATED_SCOPES, BadParameter, Params, SessionFilters
+from sessions_app.filters import (
+    AUTOMATED_SCOPES,
+    HEALTH_GRADES,
+    OUTCOMES,
+    BadParameter,
+    Params,
+    SessionFilters,
+)
 from sessions_app.selectors import filtered_sessions
 
 DEFAULT_RANGE_DAYS = 30
@@ -680,6 +687,8 @@ SIGNAL_PREDICATES: dict[str, Q] = {
     **{name: Q(**{f"{name}__gt": 0}) for name in QUALITY_COUNTS[1:]},
 }
 INCOMPLETE = Q(outcome__in=("errored", "abandoned")) | Q(health_grade__in=("D", "F"))
+DISTRIBUTION_VALUES = {"health_grade": HEALTH_GRADES, "outcome": OUTCOMES,
+                       "outcome_confidence": ("high", "medium", "low")}
 SCORED = Q(health_score__isnull=False)
 
 
@@ -757,19 +766,31 @@ def signals(params: Mapping[str, str], using: str) -> dict:
         aggregates[f"{name}__incomplete"] = Count("id", filter=predicate & INCOMPLETE)
         aggregates[f"{name}__scored"] = Count("id", filter=predicate & SCORED)
         aggregates[f"{name}__score_sum"] = Sum("health_score", filter=predicate)
+    # the grade, outcome and confidence distributions as counts of the same scan (their
+    # values come from fixed sets: signals.py writes no other)
+    for column, values in DISTRIBUTION_VALUES.items():
+        for value in values:
+            aggregates[f"dist__{column}__{value}"] = Count("id", filter=Q(**{column: value}))
     row = base.aggregate(**aggregates)
     n = row["n"]
-    distributions: dict[str, dict[str, int]] = {"health_grade": {}, "outcome": {},
-                                                "outcome_confidence": {}}
-    for column, counts in distributions.items():
-        for value, count in base.values_list(column).annotate(c=Count("id")).order_by():
-            if value:
-                counts[value] = count
+    distributions = {
+        column: {value: row[f"dist__{column}__{value}"] for value in sorted(values)
+                 if row[f"dist__{column}__{value}"]}
+        for column, values in DISTRIBUTION_VALUES.items()
+    }
     trend = (base.annotate(day=local_day("_start", f.zone)).values("day")
              .annotate(**_group_aggregates()).order_by("day"))
-    by_agent = base.values("agent").annotate(**_group_aggregates()).order_by("agent")
-    by_project = sorted((_group_row("project", r) for r in
-                         base.values("project").annotate(**_group_aggregates()).order_by()),
+    # per agent and per project from one grouped scan: every aggregate is a count or a sum
+    agents: dict[str, dict] = {}
+    projects: dict[str, dict] = {}
+    for r in base.values("agent", "project").annotate(**_group_aggregates()).order_by():
+        for key, groups in (("agent", agents), ("project", projects)):
+            total = groups.setdefault(r[key], {key: r[key]})
+            for name, value in r.items():
+                if name not in ("agent", "project"):
+                    total[name] = total.get(name, 0) + (value or 0)
+    by_agent = [agents[name] for name in sorted(agents)]
+    by_project = sorted((_group_row("project", r) for r in projects.values()),
                         key=lambda r: (-r["session_count"], r["project"]))
     quality = row["quality"]
     return {
