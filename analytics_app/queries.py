@@ -466,9 +466,8 @@ def complexity_of(message_count: int) -> str:
     return "1-15" if message_count <= 15 else "16-60" if message_count <= 60 else "61+"
 
 
-def _percentiles(values: list[int]) -> tuple[int, int]:
-    """The p50 and p90 of *values* by rank (rank n·k/10 + 1 of the sorted values)."""
-    ordered = sorted(values)
+def _percentiles(ordered: list[int]) -> tuple[int, int]:
+    """The p50 and p90 of sorted *ordered* by rank (rank n·k/10 + 1)."""
     n = len(ordered)
     return ordered[n * 5 // 10], ordered[n * 9 // 10]
 
@@ -503,6 +502,21 @@ class _Velocity:
             self.tool_calls += tool_calls
             self.active_ms += timing.active_ms
 
+    @classmethod
+    def combined(cls, parts: list[_Velocity]) -> _Velocity:
+        """The sum of disjoint groups (their first responses already sorted: sorting the
+        concatenation merges the runs in linear time)."""
+        total = cls()
+        for part in parts:
+            total.sessions += part.sessions
+            total.messages += part.messages
+            total.chars += part.chars
+            total.tool_calls += part.tool_calls
+            total.active_ms += part.active_ms
+            total.first_responses += part.first_responses
+        total.first_responses.sort()
+        return total
+
     def overview(self, cycles: tuple[int, int] | None) -> dict:
         first = sorted(self.first_responses)
         n = len(first)
@@ -528,29 +542,45 @@ def velocity(params: Mapping[str, str], using: str) -> dict:
     rows = analytics_sessions(f, using).values_list(
         "agent", "message_count", "rollup_messages", "rollup_assistant_chars", "active_ms",
         "first_response_ms", "rollup_tool_calls", "turn_cycles_ms")
-    overall = _Velocity()
-    agents: dict[str, _Velocity] = defaultdict(_Velocity)
-    complexity: dict[str, _Velocity] = defaultdict(_Velocity)
+    # accumulate per (agent, complexity), the finest grouping; the overall, per-agent and
+    # per-complexity figures are unions of these cells
+    cells: dict[tuple[str, str], _Velocity] = defaultdict(_Velocity)
     turns: dict[tuple[str, str], list[int]] = defaultdict(list)
     for agent, count, messages, chars, active, first, tool_calls, cycles_text in rows:
-        label = complexity_of(count)
-        cycles = rollups.loads(cycles_text)
-        for key in (("overall", ""), ("agent", agent), ("complexity", label)):
-            turns[key].extend(cycles)
-        if messages < 2:
-            continue
-        timing = SessionTiming(agent, label, messages, chars, active)
-        for group in (overall, agents[agent], complexity[label]):
-            group.add(timing, first, tool_calls)
-    cycles = {key: _percentiles(values) for key, values in turns.items() if values}
+        cell = (agent, complexity_of(count))
+        turns[cell].extend(rollups.loads(cycles_text))
+        if messages >= 2:
+            cells[cell].add(SessionTiming(agent, cell[1], messages, chars, active), first,
+                            tool_calls)
+    for values in turns.values():
+        values.sort()
+    for group in cells.values():
+        group.first_responses.sort()
+
+    def union(match: Callable[[tuple[str, str]], bool]) -> tuple[_Velocity | None, tuple]:
+        keys = sorted(k for k in cells if match(k))
+        merged = [v for k in sorted(turns) if match(k) for v in turns[k]]
+        merged.sort()  # sorted runs: a linear merge
+        cycles = _percentiles(merged) if merged else None
+        return (_Velocity.combined([cells[k] for k in keys]) if keys else None), cycles
+
+    overall, overall_cycles = union(lambda k: True)
+    agents = sorted({k[0] for k in cells})
+    labels = [c for c in COMPLEXITIES if any(k[1] == c for k in cells)]
+    by_agent = []
+    for a in agents:
+        group, cycles = union(lambda k, a=a: k[0] == a)
+        by_agent.append({"label": a, "sessions": group.sessions, "overview": group.overview(
+            cycles)})
+    by_complexity = []
+    for c in labels:
+        group, cycles = union(lambda k, c=c: k[1] == c)
+        by_complexity.append({"label": c, "sessions": group.sessions,
+                              "overview": group.overview(cycles)})
     return {
-        "overall": overall.overview(cycles.get(("overall", ""))),
-        "by_agent": [{"label": a, "sessions": v.sessions,
-                      "overview": v.overview(cycles.get(("agent", a)))}
-                     for a, v in sorted(agents.items())],
-        "by_complexity": [{"label": c, "sessions": complexity[c].sessions,
-                           "overview": complexity[c].overview(cycles.get(("complexity", c)))}
-                          for c in COMPLEXITIES if c in complexity],
+        "overall": (overall or _Velocity()).overview(overall_cycles),
+        "by_agent": by_agent,
+        "by_complexity": by_complexity,
     }
 
 

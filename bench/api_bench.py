@@ -562,7 +562,7 @@ def request_plan(inputs: Inputs) -> list[tuple[str, str]]:
 ANALYTICS_ENDPOINTS = (
     "summary", "activity", "activity?granularity=week", "heatmap", "projects", "tools",
     "velocity", "top-sessions", "top-sessions?metric=duration", "sessions", "hour-of-week",
-    "signals",
+    "signals", "signal-sessions?signal=tool_failure_signals", "skills",
 )
 TARGET_ANALYTICS_P95_MS = 200.0
 
