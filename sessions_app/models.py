@@ -141,7 +141,9 @@ class Message(models.Model):
     """One stored message. Ordinals are unique per session and may have gaps (Claude drops
     tool-result-only user rows after pairing them with their calls)."""
 
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages")
+    # no index of its own: the (session, ordinal) constraint's index serves every lookup
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages",
+                                db_index=False)
     ordinal = models.IntegerField()
     role = models.CharField(max_length=16)
     content = models.TextField(blank=True, default="")
@@ -172,7 +174,6 @@ class Message(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "ordinal"], name="messages_session_ordinal")
         ]
-        indexes = [models.Index(fields=["session", "role"], name="messages_session_role")]
 
     def __str__(self) -> str:
         return f"{self.session_id}#{self.ordinal} {self.role}"
@@ -181,7 +182,8 @@ class Message(models.Model):
 class ToolCall(models.Model):
     """A tool invocation, keyed by its message's ordinal and its position in that message."""
 
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="tool_calls")
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="tool_calls",
+                                db_index=False)  # served by the tool_calls_position index
     message_ordinal = models.IntegerField()
     call_index = models.IntegerField(default=0)
     tool_name = models.CharField(max_length=255)
@@ -202,8 +204,6 @@ class ToolCall(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["session", "category"], name="tool_calls_session_category"),
-            models.Index(fields=["category"], name="tool_calls_category"),
             models.Index(
                 fields=["subagent_session_id"],
                 name="tool_calls_subagent",
@@ -219,8 +219,8 @@ class ToolResultEvent(models.Model):
     """A result delivered to a tool call (a call may get several: progress, retries)."""
 
     session = models.ForeignKey(
-        Session, on_delete=models.CASCADE, related_name="tool_result_events"
-    )
+        Session, on_delete=models.CASCADE, related_name="tool_result_events", db_index=False
+    )  # served by the tool_result_events_position index
     tool_call_message_ordinal = models.IntegerField()
     call_index = models.IntegerField(default=0)
     tool_use_id = models.CharField(max_length=255, blank=True, default="")
