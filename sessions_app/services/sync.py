@@ -141,8 +141,8 @@ def run_sync(
     )
     search_index.repair(using)  # an earlier sync stopped with the index suspended
     pending = sum(f.size for f in todo)
-    archived = sum(record[0] or 0 for path, record in known.items()) - sum(
-        (known[str(f.path)][0] or 0) for f in todo if str(f.path) in known)
+    todo_paths = {str(f.path) for f in todo}
+    archived = sum(record[0] or 0 for path, record in known.items() if path not in todo_paths)
     suspended = (search_index.worth_suspending(len(todo), pending, archived)
                  and search_index.suspend(using))
     try:

@@ -69,8 +69,12 @@ def test_a_large_sync_rebuilds_the_index_once_and_restores_the_triggers(fixtures
     monkeypatch.setattr(search_index, "BULK_MIN_FILES", 1)  # the fixtures are a few files
     suspended = []
     real_suspend = search_index.suspend
-    monkeypatch.setattr(search_index, "suspend",
-                        lambda using="default": suspended.append(using) or real_suspend(using))
+
+    def spy(using: str = "default") -> bool:
+        suspended.append(using)
+        return real_suspend(using)
+
+    monkeypatch.setattr(search_index, "suspend", spy)
     sync()
     assert suspended == ["default"]  # a cold sync is all new bytes
     assert triggers() == set(search_index.TRIGGERS)
