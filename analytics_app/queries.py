@@ -415,18 +415,24 @@ def tools(params: Mapping[str, str], using: str) -> dict:
     f = parse_filters(params)
     rows = (analytics_sessions(f, using).annotate(week=local_day("_start", f.zone, "week"))
             .values_list("agent", "week", "rollup_tools"))
+    # two dict updates per (session, tool): calls per (agent, week, category, name) cell and
+    # sessions per tool; every breakdown is then summed from the far fewer cells
+    cells: dict[tuple[str, date, str, str], int] = {}
+    tool_sessions: dict[tuple[str, str], int] = {}
+    for agent, week, text in rows:
+        for category, name, n in rollups.loads(text):
+            key = (agent, week, category, name)
+            cells[key] = cells.get(key, 0) + n
+            tool_sessions[(category, name)] = tool_sessions.get((category, name), 0) + 1
     by_category: dict[str, int] = defaultdict(int)
     by_agent: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_week: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    per_tool: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # calls, sessions
-    for agent, week, text in rows:
-        for category, name, n in rollups.loads(text):
-            by_category[category] += n
-            by_agent[agent][category] += n
-            by_week[week][category] += n
-            counts = per_tool[(category, name)]
-            counts[0] += n
-            counts[1] += 1
+    per_tool: dict[tuple[str, str], list[int]] = {}  # calls, sessions
+    for (agent, week, category, name), n in cells.items():
+        by_category[category] += n
+        by_agent[agent][category] += n
+        by_week[week][category] += n
+        per_tool.setdefault((category, name), [0, tool_sessions[(category, name)]])[0] += n
     total = sum(by_category.values())
     by_tool = sorted(
         ({"tool_name": name or "Unknown", "category": category, "call_count": calls,
@@ -683,15 +689,14 @@ def session_shapes(params: Mapping[str, str], using: str) -> dict:
 def hour_of_week(params: Mapping[str, str], using: str) -> dict:
     """Messages per local (weekday, hour), Monday = 0: always 168 cells."""
     f = parse_filters(params)
-    grid: dict[tuple[int, int], int] = defaultdict(int)
-    cells: dict[int, tuple[int, int]] = {}  # quarter-hour start -> local (weekday, hour)
+    per_quarter: dict[int, int] = {}  # UTC quarter-hour start -> messages, all sessions
     for text in analytics_sessions(f, using).values_list("message_quarters", flat=True):
         for quarter, n in rollups.loads(text):
-            cell = cells.get(quarter)
-            if cell is None:
-                local = datetime.fromtimestamp(quarter, f.zone)
-                cell = cells[quarter] = (local.weekday(), local.hour)
-            grid[cell] += n
+            per_quarter[quarter] = per_quarter.get(quarter, 0) + n
+    grid: dict[tuple[int, int], int] = defaultdict(int)
+    for quarter, n in per_quarter.items():
+        local = datetime.fromtimestamp(quarter, f.zone)
+        grid[(local.weekday(), local.hour)] += n
     return {"cells": [{"day_of_week": d, "hour": h, "messages": grid.get((d, h), 0)}
                       for d in range(7) for h in range(24)]}
 
