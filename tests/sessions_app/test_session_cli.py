@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -201,8 +202,11 @@ def test_watch_prints_ndjson_events(tmp_path, through_server):
     if context:
         context.__enter__()
     try:
+        # Ctrl+C's SIGINT as in a terminal: a background job (CI run with `&`) inherits it
+        # ignored, and Python then never turns it into KeyboardInterrupt
         proc = subprocess.Popen(laptop.command("session", "watch", RICH), env=laptop.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         first = json.loads(proc.stdout.readline())
         assert first == {"event": "session_ready", "data": RICH}
         source = next(laptop.claude.rglob(f"{RICH}.jsonl"))
@@ -218,7 +222,7 @@ def test_watch_prints_ndjson_events(tmp_path, through_server):
                 update = event
                 break
         assert update == {"event": "session_updated", "data": RICH}
-        proc.send_signal(2)  # Ctrl+C
+        proc.send_signal(signal.SIGINT)  # Ctrl+C
         assert proc.wait(timeout=30) in (0, 1, -2, 130)
     finally:
         if context:
