@@ -25,6 +25,8 @@ JSON_COMMANDS = [
     ("session", "list", "--include-one-shot", "--include-children", "--limit", "3"),
     ("session", "list", "--project", "webapp", "--include-one-shot", "--order-by",
      "messages:desc"),
+    ("session", "list", "--git-branch", "main", "--termination", "awaiting_user",
+     "--automated-scope", "all", "--include-one-shot"),
     ("session", "get", RICH),
     ("session", "get", CODEX),
     ("session", "messages", RICH),
@@ -92,6 +94,9 @@ def test_human_output_and_advisory(tmp_path):
     everything = cli(laptop, "session", "list", "--include-one-shot", "--include-automated",
                      "--include-children")
     assert everything.stderr == ""
+    branch = cli(laptop, "session", "list", "--git-branch", "feature/login-redirect",
+                 "--include-one-shot", "--format", "json")
+    assert [s["id"] for s in json.loads(branch.stdout)["sessions"]] == [RICH]
     detail = cli(laptop, "session", "get", RICH)
     assert "name          Login redirect fix" in detail.stdout
     messages = cli(laptop, "session", "messages", RICH, "--limit", "2")
@@ -114,6 +119,9 @@ def test_human_output_and_advisory(tmp_path):
          "error: expected an integer in [1, 500] (query.limit: 0)"),
         (("session", "list", "--date", "2026-13-01"), 1,
          "error: expected a date YYYY-MM-DD (query.date: 2026-13-01)"),
+        (("session", "list", "--automated-scope", "bots"), 1,
+         'error: expected value to be one of "human, all, automated"'
+         " (query.automated_scope: bots)"),
         (("session", "messages", RICH, "--direction", "sideways"), 2,
          "argument --direction: invalid choice: 'sideways'"),
         (("session", "export", "nope"), 1, "error: session not in local archive: nope"),

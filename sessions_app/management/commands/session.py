@@ -34,6 +34,12 @@ LIST_FLAGS = (  # (flag, HTTP parameter, type, help)
     ("--outcome", "outcome", str, "completed, abandoned, errored, unknown (comma list)"),
     ("--health-grade", "health_grade", str, "A, B, C, D, F (comma list)"),
     ("--min-tool-failures", "min_tool_failures", int, "at least this many (0 counts)"),
+    ("--termination", "termination", str, "how the transcript ends, e.g. awaiting_user"
+                                          " (comma list)"),
+    ("--git-branch", "git_branch", str, "only this branch (a branch name, or project"
+                                        " U+001F branch)"),
+    ("--automated-scope", "automated_scope", str, "human, all or automated (wins over"
+                                                  " --include-automated)"),
     ("--order-by", "order_by", str, "recent, started, messages, ... (:asc or :desc)"),
     ("--cursor", "cursor", str, "the next_cursor of the previous page"),
     ("--limit", "limit", int, "sessions per page (1-500, default 200)"),
