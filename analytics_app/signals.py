@@ -14,7 +14,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -1018,16 +1018,8 @@ class Signals:
 
     def quality_signals(self) -> dict[str, Any]:
         """The API's ``quality_signals`` object."""
-        return {
-            "version": self.quality_signal_version,
-            "short_prompt_count": self.short_prompt_count,
-            "unstructured_start": self.unstructured_start,
-            "missing_success_criteria_count": self.missing_success_criteria_count,
-            "missing_verification_count": self.missing_verification_count,
-            "duplicate_prompt_count": self.duplicate_prompt_count,
-            "no_code_context_count": self.no_code_context_count,
-            "runaway_tool_loop_count": self.runaway_tool_loop_count,
-        }
+        return {"version": self.quality_signal_version,
+                **{f.name: getattr(self, f.name) for f in fields(QualitySignals)}}
 
 
 def _first_user_text(messages: Sequence[SignalMessage]) -> str:
@@ -1117,11 +1109,5 @@ def compute(
         health_grade=result.grade,
         health_score_basis=result.basis,
         health_penalties=result.penalties,
-        short_prompt_count=quality.short_prompt_count,
-        unstructured_start=quality.unstructured_start,
-        missing_success_criteria_count=quality.missing_success_criteria_count,
-        missing_verification_count=quality.missing_verification_count,
-        duplicate_prompt_count=quality.duplicate_prompt_count,
-        no_code_context_count=quality.no_code_context_count,
-        runaway_tool_loop_count=quality.runaway_tool_loop_count,
+        **asdict(quality),
     )
