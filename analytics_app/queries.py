@@ -59,6 +59,7 @@ from sessions_app.filters import (
     Params,
     SessionFilters,
 )
+from sessions_app.models import STARTED
 from sessions_app.selectors import filtered_sessions
 
 DEFAULT_RANGE_DAYS = 30
@@ -165,7 +166,7 @@ def analytics_sessions(f: AnalyticsFilters, using: str, *,
     # the started_at statistics and index (it cannot see through COALESCE)
     in_range = (Q(started_at__gte=start, started_at__lt=end)
                 | Q(started_at__isnull=True, created_at__gte=start, created_at__lt=end))
-    qs = qs.filter(in_range).annotate(_start=Coalesce("started_at", "created_at"))
+    qs = qs.filter(in_range).annotate(_start=STARTED)
     if f.models:
         # rollup_models is a JSON list of strings: find the quoted name, case-sensitively on
         # both databases (INSTR / STRPOS; SQLite's LIKE would ignore case)

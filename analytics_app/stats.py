@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from agentsview.timefmt import rfc3339
 from analytics_app import queries, rollups
 from sessions_app.filters import BadParameter, SessionFilters
+from sessions_app.models import STARTED
 from sessions_app.selectors import filtered_sessions
 
 SCHEMA_VERSION = 1
@@ -44,7 +45,7 @@ def _totals(f: queries.AnalyticsFilters, using: str) -> dict:
         SessionFilters(projects=f.projects, machines=f.machines, agents=f.agents,
                        include_one_shot=True, include_automated=True, include_children=True),
         using=using,
-    ).annotate(_start=Coalesce("started_at", "created_at")).filter(
+    ).annotate(_start=STARTED).filter(
         _start__gte=start, _start__lt=end)
     row = everything.aggregate(
         all=Count("id"),

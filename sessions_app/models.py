@@ -6,6 +6,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
+# When a session was last active, and when it started, as every list, filter and index of
+# sessions reads them (an index serves a query only if the expressions are the same).
+LAST_ACTIVE = Coalesce("ended_at", "started_at", "created_at")
+STARTED = Coalesce("started_at", "created_at")
+
 
 class Session(models.Model):
     """One agent conversation. The id is global: bare for Claude, ``<agent>:<id>`` otherwise."""
@@ -109,10 +114,8 @@ class Session(models.Model):
             models.Index(fields=["-started_at", "id"], name="sessions_started_id"),
             # the list's "recent" and "started" orders (selectors.SORT_EXPRESSIONS): a page is
             # an index walk instead of a sort of every browsable session
-            models.Index(Coalesce("ended_at", "started_at", "created_at").desc(), F("id").desc(),
-                         name="sessions_recent_order"),
-            models.Index(Coalesce("started_at", "created_at").desc(), F("id").desc(),
-                         name="sessions_started_order"),
+            models.Index(LAST_ACTIVE.desc(), F("id").desc(), name="sessions_recent_order"),
+            models.Index(STARTED.desc(), F("id").desc(), name="sessions_started_order"),
             models.Index(fields=["project"], name="sessions_project"),
             models.Index(fields=["machine"], name="sessions_machine"),
             models.Index(fields=["agent"], name="sessions_agent"),

@@ -15,7 +15,14 @@ from django.db.models.functions import Coalesce
 
 from sessions_app import pagination
 from sessions_app.filters import BRANCH_TOKEN_SEPARATOR, SessionFilters, SessionQuery
-from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
+from sessions_app.models import (
+    LAST_ACTIVE,
+    STARTED,
+    Message,
+    Session,
+    ToolCall,
+    ToolResultEvent,
+)
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 500
@@ -24,8 +31,8 @@ MESSAGES_MAX_LIMIT = 1000
 
 # The value each order key sorts on; never NULL, so keyset comparisons stay simple.
 SORT_EXPRESSIONS = {
-    "recent": Coalesce("ended_at", "started_at", "created_at"),
-    "started": Coalesce("started_at", "created_at"),
+    "recent": LAST_ACTIVE,
+    "started": STARTED,
     "messages": F("message_count"),
     "user-messages": F("user_message_count"),
     "output-tokens": F("total_output_tokens"),
@@ -99,7 +106,7 @@ def filtered_sessions(filters: SessionFilters, *, using: str = "default") -> Que
     if start or end or filters.active_since:
         qs = qs.annotate(
             _active_from=Coalesce("started_at", "ended_at", "created_at"),
-            _active_to=Coalesce("ended_at", "started_at", "created_at"),
+            _active_to=LAST_ACTIVE,
         )
         if start:  # the session's active window overlaps [start, end)
             qs = qs.filter(_active_to__gte=start)
@@ -188,7 +195,7 @@ def child_sessions(session_id: str, *, using: str = "default") -> list[Session]:
     return list(
         Session.objects.using(using)
         .filter(parent_session_id=session_id, deleted_at__isnull=True)
-        .order_by(Coalesce("started_at", "created_at"), "id")
+        .order_by(STARTED, "id")
     )
 
 
@@ -271,7 +278,7 @@ def stats(*, using: str = "default", include_one_shot: bool = False,
         message_count=Coalesce(Sum("message_count"), 0),
         project_count=Count("project", distinct=True),
         machine_count=Count("machine", distinct=True),
-        earliest=Min(Coalesce("started_at", "created_at")),
+        earliest=Min(STARTED),
     )
 
 
