@@ -17,8 +17,8 @@ from sessions_app.api.schema import (
     _list_query,
     _query,
     _responses,
+    branch_termination_scope_parameters,
 )
-from sessions_app.filters import AUTOMATED_SCOPES
 
 TAGS = ["analytics"]
 
@@ -40,15 +40,8 @@ SHARED_PARAMETERS = [
     _list_query("machine", "Only these machines.", repeatable=True),
     _bool_query("include_one_shot", "Count sessions with a single prompt.", default=False),
     _bool_query("include_automated", "Count automated runs.", default=False),
-    _choice("automated_scope", AUTOMATED_SCOPES, "human",
-            "`human` leaves automated runs out, `all` counts them, `automated` counts only "
-            "them; wins over include_automated."),
-    _query("git_branch", {"type": "string"},
-           "Only this branch: a branch name, or `project` U+001F `branch` for one project's "
-           "branch. Repeat the parameter for several."),
+    *branch_termination_scope_parameters(repeatable=True),
     _list_query("model", "Only sessions in which one of these models answered.",
-                repeatable=True),
-    _list_query("termination", "Only these termination states (e.g. `awaiting_user`).",
                 repeatable=True),
     _int_query("dow", "Only sessions started on this local weekday (0 = Monday).",
                minimum=0, maximum=6),

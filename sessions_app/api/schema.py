@@ -483,6 +483,14 @@ def _session_filter_parameters(*, include_default: bool, repeatable: bool
         _list_query("health_grade", "Only these health grades.", enum=HEALTH_GRADES,
                     repeatable=repeatable),
         _int_query("min_tool_failures", "At least this many tool failure signals.", minimum=0),
+        *branch_termination_scope_parameters(repeatable=repeatable),
+    ]
+
+
+def branch_termination_scope_parameters(*, repeatable: bool) -> list[OpenApiParameter]:
+    """``git_branch``, ``termination`` and ``automated_scope``: the session list's and the
+    analytics' alike (``sessions_app.filters``)."""
+    return [
         _query("git_branch", {"type": "string"},
                "Only this branch: a branch name, or `project` U+001F `branch` for one "
                "project's branch. Repeat the parameter for several."),
