@@ -72,6 +72,43 @@ def normalize_base_path(raw: str) -> str:
     return path
 
 
+def add_server_arguments(parser) -> None:
+    """The flags serve and pg serve share."""
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1; anything else turns"
+                             " token auth on)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
+    parser.add_argument("--base-path", default="",
+                        help="serve every URL under this prefix, e.g. /agentsview")
+    parser.add_argument("--public-url", action="append", default=[],
+                        help="the URL clients use (allowed as Host); repeatable")
+    parser.add_argument("--public-origin", action="append", default=[],
+                        help="an origin in front of the server (a proxy); repeatable")
+    parser.add_argument("--tls-cert", default="", help="PEM certificate: serve HTTPS")
+    parser.add_argument("--tls-key", default="", help="PEM private key for --tls-cert")
+    parser.add_argument("--allowed-subnet", action="append", default=[],
+                        help="only clients in this CIDR network (repeatable; others get 403)")
+    parser.add_argument("--require-auth", action="store_true",
+                        help="require the bearer token even on loopback")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--threads", type=int, default=32,
+                        help="threads per worker (default 32); an open watch stream holds one,"
+                             " and 4 stay free for other requests")
+
+
+def server_options(options: dict, **extra) -> ServerOptions:
+    subnets = [s.strip() for item in options["allowed_subnet"] for s in item.split(",")
+               if s.strip()]
+    return ServerOptions(
+        host=options["host"], port=options["port"],
+        base_path=normalize_base_path(options["base_path"]),
+        public_urls=options["public_url"], public_origins=options["public_origin"],
+        tls_cert=options["tls_cert"], tls_key=options["tls_key"], allowed_subnets=subnets,
+        require_auth=options["require_auth"], workers=options["workers"],
+        threads=options["threads"], **extra,
+    )
+
+
 def free_port(host: str) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as sock:

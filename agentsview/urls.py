@@ -1,11 +1,12 @@
-"""URL configuration: the JSON API, the health probe, the admin."""
+"""URL configuration: the JSON API, the health probe, the admin and each app's pages."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
 
-from sessions_app.api.views import health_db
+from agentsview import web
+from agentsview.api.views import health_db
 
 urlpatterns = [
     # the schema alone offers formats (YAML, or JSON with ?format=json)
@@ -15,5 +16,8 @@ urlpatterns = [
     path("api/", include("sessions_app.api.urls")),
     path("health/db", health_db),
     path("admin/", admin.site.urls),
-    path("", include("sessions_app.dashboard.urls")),
+    path("login", web.login_page, name="login"),
+    path("logout", web.logout_page, name="logout"),
+    path("", include("analytics_app.pages.urls")),
+    path("", include("sessions_app.pages.urls")),
 ]

@@ -16,9 +16,11 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
+from agentsview.api.params import BadParameter
 from agentsview.timefmt import rfc3339
-from analytics_app import queries, rollups
-from sessions_app.filters import BadParameter, SessionFilters
+from analytics_app import endpoints, rollups
+from analytics_app.endpoints.filters import analytics_sessions, parse_filters
+from sessions_app.filters import SESSION_FILTERS
 from sessions_app.models import STARTED
 from sessions_app.selectors import filtered_sessions
 
@@ -38,12 +40,13 @@ def since_day(raw: str, today: date) -> date:
         raise BadParameter("since", raw, "expected 28d, 2w, 3m, 1y or YYYY-MM-DD") from None
 
 
-def _totals(f: queries.AnalyticsFilters, using: str) -> dict:
+def _totals(f, using: str) -> dict:
     """Every session of the window (children and automated runs too), split by kind."""
     start, end = f.bounds()
     everything = filtered_sessions(
-        SessionFilters(projects=f.projects, machines=f.machines, agents=f.agents,
-                       include_one_shot=True, include_automated=True, include_children=True),
+        SESSION_FILTERS.defaults(projects=f.projects, machines=f.machines, agents=f.agents,
+                                 include_one_shot=True, include_automated=True,
+                                 include_children=True),
         using=using,
     ).annotate(_start=STARTED).filter(
         _start__gte=start, _start__lt=end)
@@ -64,10 +67,10 @@ def _totals(f: queries.AnalyticsFilters, using: str) -> dict:
     }
 
 
-def _model_mix(f: queries.AnalyticsFilters, using: str) -> dict:
+def _model_mix(f, using: str) -> dict:
     """Sessions per model (a session that switched models counts for each)."""
     counts: Counter[str] = Counter()
-    for text in queries.analytics_sessions(f, using).values_list("rollup_models", flat=True):
+    for text in analytics_sessions(f, using).values_list("rollup_models", flat=True):
         counts.update(rollups.loads(text))
     return {"by_sessions": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))}
 
@@ -75,14 +78,14 @@ def _model_mix(f: queries.AnalyticsFilters, using: str) -> dict:
 def build(params: Mapping[str, str], using: str, *, now: datetime | None = None) -> dict:
     """*params* are the analytics parameters (``from``, ``to``, ``timezone``, filters)."""
     now = now or datetime.now(UTC)
-    f = queries.parse_filters(params)
-    summary = queries.summary(params, using)
-    shapes = queries.session_shapes(params, using)
-    velocity = queries.velocity(params, using)["overall"]
-    tools = queries.tools(params, using)
-    signals = queries.signals(params, using)
-    hours = queries.hour_of_week(params, using)["cells"]
-    skills = queries.skills(params, using)
+    f = parse_filters(params)
+    summary = endpoints.summary(params, using)
+    shapes = endpoints.session_shapes(params, using)
+    velocity = endpoints.velocity(params, using)["overall"]
+    tools = endpoints.tools(params, using)
+    signals = endpoints.signals(params, using)
+    hours = endpoints.hour_of_week(params, using)["cells"]
+    skills = endpoints.skills(params, using)
     totals = _totals(f, using)
     top_level = totals["sessions_all"] - totals["sessions_subagent"]
     by_sessions = {a: v["sessions"] for a, v in summary["agents"].items()}
@@ -94,12 +97,12 @@ def build(params: Mapping[str, str], using: str, *, now: datetime | None = None)
     return {
         "schema_version": SCHEMA_VERSION,
         "window": {"since": rfc3339(start), "until": rfc3339(end),
-                   "days": (f.date_to - f.date_from).days + 1},
+                   "days": (f.last_day - f.first_day).days + 1},
         "filters": {
             "agent": ",".join(f.agents) or "all",
             "projects": list(f.projects),
             "machines": list(f.machines),
-            "timezone": str(f.zone),
+            "timezone": str(f.timezone),
             "include_one_shot": f.include_one_shot,
             "include_automated": f.include_automated,
         },
@@ -132,7 +135,7 @@ def build(params: Mapping[str, str], using: str, *, now: datetime | None = None)
         "temporal": {
             "hour_of_week": [c for c in hours if c["messages"]],
             "active_days": summary["active_days"],
-            "timezone": str(f.zone),
+            "timezone": str(f.timezone),
         },
         "outcomes": {
             "distribution": outcomes,

@@ -1,185 +1,431 @@
-"""Query parameters → typed filters, shared by the HTTP API and the session CLI.
+"""THE declaration of the session filters: each filter is written once, below, and everything
+else is derived from that one line:
 
-Every bad value raises ``BadParameter`` naming the parameter and the value, in the wording
-the API returns as ``{"error": ...}`` (``invalid integer (query.limit: abc)``).
+- the API's parameter parsing and its 400 messages (``FilterSet.parse``),
+- the queryset (``FilterSet.apply``, used by ``selectors.filtered_sessions``),
+- the OpenAPI parameters (``FilterSet.openapi_parameters``),
+- the CLI flags and their help (``FilterSet.add_arguments`` / ``FilterSet.params_of``),
+- the dashboard's filter form (``FilterSet.form``).
+
+The analytics filters extend this set (``analytics_app.endpoints.filters``) instead of
+re-declaring it. A filter's value lives on the values object ``FilterSet.parse`` returns,
+under the filter's ``attr``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import argparse
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, make_dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q, QuerySet
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
+from drf_spectacular.utils import OpenApiParameter
+
+from agentsview.api import openapi
+from agentsview.api.params import BadParameter, Params
+from sessions_app.choices import AutomatedScope, HealthGrade, Outcome
+from sessions_app.models import ACTIVE_FROM, LAST_ACTIVE
+
+# How a parameter is read (and documented, and offered as a flag).
+LIST, REPEATED, INT, BOOL, DAY, MOMENT, CHOICE, ZONE, TEXT = (
+    "list", "repeated", "int", "bool", "day", "moment", "choice", "zone", "text"
+)
+# Dashboard widgets.
+SELECT, MULTI, DATE, CHECK = "select", "multi", "date", "check"
+WIDGET_ORDER = (DATE, SELECT, MULTI, CHECK)  # the form's order: days, choices, flags
+
+# AgentsView's /branches token: the project and the branch joined by U+001F
+BRANCH_TOKEN_SEPARATOR = "\x1f"
+OUTCOMES = tuple(Outcome.values)
+HEALTH_GRADES = tuple(HealthGrade.values)
+AUTOMATED_SCOPES = tuple(AutomatedScope.values)
+
+Apply = Callable[[QuerySet, Any, Any], QuerySet]  # (queryset, value, all values)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One query parameter that narrows the sessions."""
+
+    name: str  # the query parameter
+    kind: str
+    help: str  # one sentence: what it keeps (OpenAPI, --help)
+    attr: str = ""  # where the value lives on the values object; default: the name
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    default: Any = None
+    apply: Apply | None = None  # None: it only feeds other filters (see the checks)
+    label: str = ""  # the dashboard form's label; "" = not on the form
+    widget: str = ""
+    flag_help: str = ""  # the CLI's wording, when it differs from help
+    aliases: tuple[str, ...] = ()  # extra CLI spellings (--grade)
+
+    @property
+    def key(self) -> str:
+        return self.attr or self.name
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def read(self, p: Params) -> Any:
+        if self.kind == LIST:
+            return p.items(self.name, self.choices or None)
+        if self.kind == REPEATED:
+            return p.repeated(self.name)
+        if self.kind == INT:
+            return p.integer(self.name, minimum=self.minimum, maximum=self.maximum,
+                             default=self.default)
+        if self.kind == BOOL:
+            return p.boolean(self.name, bool(self.default))
+        if self.kind == DAY:
+            return p.day(self.name)
+        if self.kind == MOMENT:
+            return p.moment(self.name)
+        if self.kind == CHOICE:
+            return p.choice(self.name, self.choices, self.default)
+        if self.kind == ZONE:
+            return p.zone(self.name)
+        return p.text(self.name) or self.default
+
+    @property
+    def empty(self) -> Any:
+        """The value when the parameter is absent."""
+        if self.kind in (LIST, REPEATED):
+            return ()
+        if self.kind == BOOL:
+            return bool(self.default)
+        if self.kind == ZONE:
+            return ZoneInfo("UTC")
+        return self.default
+
+    def openapi(self) -> OpenApiParameter:
+        text = self.help
+        if self.kind == LIST:
+            return openapi.list_query(self.name, text, enum=self.choices or None)
+        if self.kind == INT:
+            return openapi.int_query(self.name, text, minimum=self.minimum,
+                                     maximum=self.maximum, default=self.default)
+        if self.kind == BOOL:
+            which = "included" if self.default else "excluded"
+            return openapi.bool_query(self.name, text.replace("{default}", which),
+                                      default=bool(self.default))
+        if self.kind == DAY:
+            return openapi.query(self.name, {"type": "string", "format": "date"}, text)
+        if self.kind == MOMENT:
+            return openapi.query(self.name, {"type": "string", "format": "date-time"}, text)
+        if self.kind == CHOICE:
+            return openapi.choice_query(self.name, self.choices, self.default, text)
+        if self.kind == ZONE:
+            return openapi.query(self.name, {"type": "string", "default": "UTC"}, text)
+        return openapi.query(self.name, {"type": "string"}, text)
+
+    def add_argument(self, parser: argparse.ArgumentParser) -> None:
+        text = (self.flag_help or self.help).replace("{default}", "excluded")
+        names = [self.flag, *self.aliases]
+        if self.kind == BOOL:
+            parser.add_argument(*names, dest=self.name, action="store_true", help=text)
+        elif self.kind == INT:
+            parser.add_argument(*names, dest=self.name, type=int, metavar="N", help=text)
+        else:  # checked by the same parser as the API's, so the errors read the same
+            metavar = {LIST: "A,B", DAY: "YYYY-MM-DD", MOMENT: "TIME", ZONE: "ZONE"}.get(
+                self.kind, self.name.upper())
+            if self.choices:
+                text += f" ({', '.join(self.choices)})"
+            parser.add_argument(*names, dest=self.name, metavar=metavar, help=text)
+
+
+Check = Callable[[dict, Params], None]  # adjusts or refuses the parsed values
+
+
+@dataclass(frozen=True)
+class FilterSet:
+    """Filters in the order they are read, checks that relate them, and the filters that
+    exist on the values but are not accepted as parameters (``fixed``: always their
+    default)."""
+
+    name: str
+    filters: tuple[Filter, ...]
+    checks: tuple[Check, ...] = ()
+    fixed: frozenset[str] = frozenset()
+    base: type = object  # methods of the values object
+    values_class: type = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        spec = [(f.key, Any, field(default=f.empty)) for f in self.filters]
+        cls = make_dataclass(self.name, spec, bases=(self.base,), frozen=True)
+        object.__setattr__(self, "values_class", cls)
+
+    # --- deriving other sets ------------------------------------------------------------
+    def extend(self, name: str, *more: Filter, checks: Sequence[Check] = (),
+               without: Iterable[str] = (), base: type | None = None) -> FilterSet:
+        """This set plus *more* filters and *checks*; the filters named in *without* are no
+        longer parameters (they keep their default)."""
+        return FilterSet(name, (*self.filters, *more), (*self.checks, *checks),
+                         self.fixed | frozenset(without), base or self.base)
+
+    def with_defaults(self, name: str, **defaults: Any) -> FilterSet:
+        """The same filters, some with another default (search includes every session)."""
+        filters = tuple(replace(f, default=defaults[f.name]) if f.name in defaults else f
+                        for f in self.filters)
+        return FilterSet(name, filters, self.checks, self.fixed, self.base)
+
+    @property
+    def parameters(self) -> tuple[Filter, ...]:
+        return tuple(f for f in self.filters if f.name not in self.fixed)
+
+    def __getitem__(self, name: str) -> Filter:
+        return next(f for f in self.filters if f.name == name)
+
+    # --- parsing and querying -----------------------------------------------------------
+    def parse(self, params: Mapping[str, str]) -> Any:
+        """The values of *params*; raises ``BadParameter`` on the first unusable one."""
+        p = Params(params)
+        values = {f.key: f.read(p) if f.name not in self.fixed else f.empty
+                  for f in self.filters}
+        for check in self.checks:
+            check(values, p)
+        return self.values_class(**values)
+
+    def defaults(self, **values: Any) -> Any:
+        """The values of an empty query, with *values* set."""
+        return self.values_class(**values)
+
+    def apply(self, qs: QuerySet, values: Any) -> QuerySet:
+        for f in self.filters:
+            if f.apply is not None:
+                qs = f.apply(qs, getattr(values, f.key), values)
+        return qs
+
+    # --- documentation, flags, form -----------------------------------------------------
+    def openapi_parameters(self) -> list[OpenApiParameter]:
+        return [f.openapi() for f in self.parameters]
+
+    def add_arguments(self, parser: argparse.ArgumentParser,
+                      only: Iterable[str] | None = None) -> None:
+        wanted = None if only is None else set(only)
+        for f in self.parameters:
+            if wanted is None or f.name in wanted:
+                f.add_argument(parser)
+
+    def params_of(self, options: Mapping[str, Any]) -> dict[str, str]:
+        """The query parameters of parsed CLI *options* (what the API would be sent)."""
+        params: dict[str, str] = {}
+        for f in self.parameters:
+            value = options.get(f.name)
+            if f.kind == BOOL:
+                if value:
+                    params[f.name] = "true"
+            elif value is not None:
+                params[f.name] = str(value)
+        return params
+
+    def form(self, params: Mapping[str, str], options: Mapping[str, Iterable] | None = None,
+             values: Mapping[str, str] | None = None) -> list[dict]:
+        """The dashboard form's fields, with what *params* chose. *options* gives the
+        choices of a field that has no fixed ones (``[(value, count)]``); *values* the value
+        shown in a field the query left empty (the analytics window)."""
+        p = Params(params)
+        fields_out = []
+        on_form = [f for f in self.parameters if f.widget]
+        for f in sorted(on_form, key=lambda f: WIDGET_ORDER.index(f.widget)):
+            item: dict[str, Any] = {"name": f.name, "label": f.label, "widget": f.widget}
+            if f.widget in (SELECT, MULTI):
+                chosen = set(p.items(f.name)) if f.widget == MULTI else {p.text(f.name)}
+                found = (options or {}).get(f.name)
+                pairs = list(found) if found is not None else [(c, None) for c in f.choices]
+                item["options"] = [{"value": v, "count": n, "selected": v in chosen}
+                                   for v, n in pairs]
+                item["size"] = min(max(len(pairs), 1), 5)
+            elif f.widget == CHECK:
+                item["checked"] = bool(p.text(f.name))
+            else:
+                item["value"] = p.text(f.name) or (values or {}).get(f.name, "")
+            fields_out.append(item)
+        return fields_out
+
+
+# --- how each filter narrows the queryset -----------------------------------------------------
+
+
+def _in(column: str, *, exclude: bool = False) -> Apply:
+    def apply(qs: QuerySet, value: tuple, values: Any) -> QuerySet:
+        if not value:
+            return qs
+        match = Q(**{f"{column}__in": value})
+        return qs.exclude(match) if exclude else qs.filter(match)
+
+    return apply
+
+
+def _compare(column: str, op: str) -> Apply:
+    def apply(qs: QuerySet, value: int | None, values: Any) -> QuerySet:
+        return qs if value is None else qs.filter(**{f"{column}__{op}": value})
+
+    return apply
+
+
+def _unless(condition: Q) -> Apply:
+    """Keep only the sessions matching *condition* unless the flag includes the others."""
+
+    def apply(qs: QuerySet, include: bool, values: Any) -> QuerySet:
+        return qs if include else qs.filter(condition)
+
+    return apply
+
+
+def branch_filter(tokens: Iterable[str]) -> Q:
+    """Sessions on any of these branches: a plain branch name, or AgentsView's token
+    ``project U+001F branch`` for one project's branch."""
+    match = Q(pk__in=[])
+    for token in tokens:
+        project, sep, branch = token.rpartition(BRANCH_TOKEN_SEPARATOR)
+        match |= Q(project=project, git_branch=branch) if sep else Q(git_branch=token)
+    return match
+
+
+def _branches(qs: QuerySet, tokens: tuple[str, ...], values: Any) -> QuerySet:
+    return qs.filter(branch_filter(tokens)) if tokens else qs
+
+
+def automated_scope(values: Any) -> str:
+    """Which sessions the automated rule keeps: ``automated_scope`` wins over
+    ``include_automated``."""
+    return values.automated_scope or (
+        AutomatedScope.ALL if values.include_automated else AutomatedScope.HUMAN)
+
+
+def _automated(qs: QuerySet, scope: str, values: Any) -> QuerySet:
+    scope = automated_scope(values)
+    if scope == AutomatedScope.HUMAN:
+        return qs.filter(is_automated=False)
+    if scope == AutomatedScope.AUTOMATED:
+        return qs.filter(is_automated=True)
+    return qs
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """Local midnight of *day* in *zone*, in UTC."""
+    return datetime.combine(day, time.min, zone).astimezone(UTC)
+
+
+def _active_from_day(qs: QuerySet, day: date | None, values: Any) -> QuerySet:
+    """Active on or after *day*: the session's window overlaps [day, ...)."""
+    if day is None:
+        return qs
+    return qs.filter(GreaterThanOrEqual(LAST_ACTIVE, day_start(day, values.timezone)))
+
+
+def _active_to_day(qs: QuerySet, day: date | None, values: Any) -> QuerySet:
+    """Active on or before *day*: the session's window overlaps (..., day + 1)."""
+    if day is None:
+        return qs
+    return qs.filter(LessThan(ACTIVE_FROM, day_start(day + timedelta(days=1), values.timezone)))
+
+
+def _active_since(qs: QuerySet, moment: datetime | None, values: Any) -> QuerySet:
+    return qs if moment is None else qs.filter(GreaterThanOrEqual(LAST_ACTIVE, moment))
+
+
+def _one_day(values: dict, p: Params) -> None:
+    single, date_from, date_to = values["date"], values["date_from"], values["date_to"]
+    if single and (date_from or date_to):
+        raise BadParameter("date", single.isoformat(), "date excludes date_from/date_to")
+    if single:
+        values["date_from"] = values["date_to"] = single
+    elif date_from and date_to and date_from > date_to:
+        raise BadParameter("date_from", date_from.isoformat(), "date_from is after date_to")
+
+
+def _message_range(values: dict, p: Params) -> None:
+    low, high = values["min_messages"], values["max_messages"]
+    if low is not None and high is not None and low > high:
+        raise BadParameter("min_messages", str(low), "min_messages exceeds max_messages")
+
+
+class SessionValues:
+    """Methods of the parsed session filters."""
+
+    def key(self) -> str:
+        """A stable text of the filters, so a cursor is only honoured for the same query."""
+        return repr(sorted((f.name, str(getattr(self, f.name))) for f in fields(self)))
+
+
+def _include(what: str) -> str:
+    return f"Include {what} ({{default}} by default)."
+
+
+SESSION_FILTERS = FilterSet("SessionFilters", (
+    Filter("project", LIST, "Only these projects.", attr="projects", apply=_in("project"),
+           label="Project", widget=SELECT),
+    Filter("exclude_project", LIST, "Not these projects.", attr="exclude_projects",
+           apply=_in("project", exclude=True)),
+    Filter("machine", LIST, "Only these machines.", attr="machines", apply=_in("machine"),
+           label="Machines", widget=MULTI),
+    Filter("agent", LIST, "Only these agents.", attr="agents", apply=_in("agent"),
+           label="Agent", widget=SELECT),
+    Filter("date", DAY, "Sessions active on this day (YYYY-MM-DD, in `timezone`); cannot be "
+                        "combined with date_from/date_to."),
+    Filter("date_from", DAY, "Sessions active on or after this day (YYYY-MM-DD, in "
+                             "`timezone`); not after date_to.", apply=_active_from_day,
+           label="From", widget=DATE),
+    Filter("date_to", DAY, "Sessions active on or before this day (YYYY-MM-DD, in "
+                           "`timezone`).", apply=_active_to_day, label="To", widget=DATE),
+    Filter("timezone", ZONE, "IANA time zone of the days, e.g. `Europe/Paris`."),
+    Filter("active_since", MOMENT, "Sessions active at or after this RFC 3339 time (a zone "
+                                   "offset is required).", apply=_active_since),
+    Filter("min_messages", INT, "At least this many messages; not above max_messages.",
+           minimum=0, apply=_compare("message_count", "gte")),
+    Filter("max_messages", INT, "At most this many messages.", minimum=0,
+           apply=_compare("message_count", "lte")),
+    Filter("min_user_messages", INT, "At least this many user messages.", minimum=0,
+           apply=_compare("user_message_count", "gte")),
+    Filter("include_one_shot", BOOL, _include("sessions with at most one user message"),
+           apply=_unless(Q(user_message_count__gt=1)), label="One-shot sessions",
+           widget=CHECK),
+    Filter("include_automated", BOOL, _include("automated runs"), label="Automated runs",
+           widget=CHECK),
+    Filter("include_children", BOOL, _include("subagent and forked sessions"),
+           apply=_unless(Q(parent_session_id__isnull=True)), label="Subagents and forks",
+           widget=CHECK),
+    Filter("outcome", LIST, "Only these outcomes.", attr="outcomes", choices=OUTCOMES,
+           apply=_in("outcome"), label="Outcome", widget=SELECT),
+    Filter("health_grade", LIST, "Only these health grades.", attr="health_grades",
+           choices=HEALTH_GRADES, apply=_in("health_grade"), label="Health grade",
+           widget=SELECT, aliases=("--grade",)),
+    Filter("min_tool_failures", INT, "At least this many tool failure signals.", minimum=0,
+           apply=_compare("tool_failure_signal_count", "gte")),
+    Filter("git_branch", REPEATED, "Only this branch: a branch name, or `project` U+001F "
+                                   "`branch` for one project's branch. Repeat the parameter "
+                                   "for several.", attr="git_branches", apply=_branches),
+    Filter("termination", LIST, "Only these termination states (e.g. `awaiting_user`).",
+           attr="terminations", apply=_in("termination_status")),
+    Filter("automated_scope", CHOICE, "`human` leaves automated runs out, `all` includes "
+                                      "them, `automated` keeps only them; wins over "
+                                      "include_automated.", choices=AUTOMATED_SCOPES,
+           default="", apply=_automated),
+), checks=(_one_day, _message_range), base=SessionValues)
+
+SessionFilters = SESSION_FILTERS.values_class
+
+# Search covers every session unless the caller narrows it.
+SEARCH_FILTERS = SESSION_FILTERS.with_defaults(
+    "SearchFilters", include_one_shot=True, include_automated=True, include_children=True)
+
+
+# --- the list's order and page ----------------------------------------------------------------
 
 SESSION_ORDER_KEYS = (
     "recent", "started", "messages", "user-messages", "output-tokens", "peak-context",
     "failures", "health", "id",
 )
-OUTCOMES = ("completed", "abandoned", "errored", "unknown")
-HEALTH_GRADES = ("A", "B", "C", "D", "F")
-# human: automated runs left out; all: included; automated: only them
-AUTOMATED_SCOPES = ("human", "all", "automated")
-# AgentsView's /branches token: the project and the branch joined by U+001F
-BRANCH_TOKEN_SEPARATOR = "\x1f"
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off"})
-
-
-class BadParameter(ValueError):
-    """A query parameter with an unusable value; ``str()`` is the one-line error."""
-
-    def __init__(self, name: str, value: str, problem: str) -> None:
-        self.name = name
-        self.value = value
-        super().__init__(f"{problem} (query.{name}: {value})")
-
-
-class Params:
-    """Typed reads of a query-string mapping (``request.GET`` or a plain dict)."""
-
-    def __init__(self, data: Mapping[str, str]) -> None:
-        self.data = data
-
-    def text(self, name: str) -> str | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        value = value.strip()
-        return value or None
-
-    def required(self, name: str) -> str:
-        value = self.text(name)
-        if value is None:
-            raise BadParameter(name, "", "required query parameter is missing")
-        return value
-
-    def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None,
-                default: int | None = None) -> int | None:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise BadParameter(name, raw, "invalid integer") from None
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            low = "" if minimum is None else str(minimum)
-            high = "" if maximum is None else str(maximum)
-            raise BadParameter(name, raw, f"expected an integer in [{low}, {high}]")
-        return value
-
-    def boolean(self, name: str, default: bool = False) -> bool:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        if raw.lower() in TRUE_WORDS:
-            return True
-        if raw.lower() in FALSE_WORDS:
-            return False
-        raise BadParameter(name, raw, "expected true or false")
-
-    def day(self, name: str) -> date | None:
-        raw = self.text(name)
-        if raw is None:
-            return None
-        try:
-            if len(raw) != 10:
-                raise ValueError(raw)
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise BadParameter(name, raw, "expected a date YYYY-MM-DD") from None
-
-    def moment(self, name: str) -> datetime | None:
-        raw = self.text(name)
-        if raw is None:
-            return None
-        try:
-            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            raise BadParameter(name, raw, "expected an RFC 3339 time") from None
-        if value.tzinfo is None:
-            raise BadParameter(name, raw, "expected an RFC 3339 time with a time zone")
-        return value.astimezone(UTC)
-
-    def choice(self, name: str, allowed: tuple[str, ...], default: str | None = None
-               ) -> str | None:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        if raw not in allowed:
-            raise BadParameter(name, raw, f'expected value to be one of "{", ".join(allowed)}"')
-        return raw
-
-    def items(self, name: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
-        """A comma list (the parameter may also repeat)."""
-        getlist = getattr(self.data, "getlist", None)
-        raws = getlist(name) if getlist else [self.data.get(name) or ""]
-        values = tuple(v.strip() for raw in raws for v in (raw or "").split(",") if v.strip())
-        if allowed is not None:
-            for value in values:
-                if value not in allowed:
-                    raise BadParameter(name, value,
-                                       f'expected values among "{", ".join(allowed)}"')
-        return values
-
-    def repeated(self, name: str) -> tuple[str, ...]:
-        """Each occurrence of a parameter whose values may contain commas (branch names)."""
-        getlist = getattr(self.data, "getlist", None)
-        raws = getlist(name) if getlist else [self.data.get(name) or ""]
-        return tuple(raw for raw in raws if raw and raw.strip())
-
-    def zone(self, name: str = "timezone") -> ZoneInfo:
-        raw = self.text(name)
-        if raw is None:
-            return ZoneInfo("UTC")
-        try:
-            return ZoneInfo(raw)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise BadParameter(name, raw, "unknown IANA time zone") from None
-
-
-@dataclass(frozen=True)
-class SessionFilters:
-    projects: tuple[str, ...] = ()
-    exclude_projects: tuple[str, ...] = ()
-    machines: tuple[str, ...] = ()
-    agents: tuple[str, ...] = ()
-    date_from: date | None = None
-    date_to: date | None = None
-    timezone: str = "UTC"
-    active_since: datetime | None = None
-    min_messages: int | None = None
-    max_messages: int | None = None
-    min_user_messages: int | None = None
-    include_one_shot: bool = False
-    include_automated: bool = False
-    include_children: bool = False
-    outcomes: tuple[str, ...] = ()
-    health_grades: tuple[str, ...] = ()
-    min_tool_failures: int | None = None
-    git_branches: tuple[str, ...] = ()
-    terminations: tuple[str, ...] = ()
-    automated_scope: str = ""  # one of AUTOMATED_SCOPES; "" = by include_automated
-
-    @property
-    def scope(self) -> str:
-        """Which sessions the automated rule keeps: ``automated_scope`` wins over
-        ``include_automated``."""
-        return self.automated_scope or ("all" if self.include_automated else "human")
-
-    def day_bounds(self) -> tuple[datetime | None, datetime | None]:
-        """[start of date_from, start of the day after date_to) in UTC."""
-        tz = ZoneInfo(self.timezone)
-        start = end = None
-        if self.date_from:
-            start = datetime.combine(self.date_from, time.min, tz).astimezone(UTC)
-        if self.date_to:
-            end = datetime.combine(self.date_to + timedelta(days=1), time.min, tz).astimezone(UTC)
-        return start, end
-
-    def key(self) -> str:
-        """A stable text of the filters, so a cursor is only honoured for the same query."""
-        return repr(sorted((k, str(v)) for k, v in self.__dict__.items()))
+DEFAULT_LIMIT = 200
+MAX_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -190,53 +436,14 @@ class SessionOrder:
 
 @dataclass(frozen=True)
 class SessionQuery:
-    filters: SessionFilters = field(default_factory=SessionFilters)
+    filters: Any = field(default_factory=SESSION_FILTERS.defaults)
     order: SessionOrder = field(default_factory=SessionOrder)
-    limit: int = 200
+    limit: int = DEFAULT_LIMIT
     cursor: str | None = None
 
 
-def parse_session_filters(data: Mapping[str, str]) -> SessionFilters:
-    p = Params(data)
-    single = p.day("date")
-    date_from, date_to = p.day("date_from"), p.day("date_to")
-    if single and (date_from or date_to):
-        raise BadParameter("date", single.isoformat(), "date excludes date_from/date_to")
-    if single:
-        date_from = date_to = single
-    if date_from and date_to and date_from > date_to:
-        raise BadParameter("date_from", date_from.isoformat(), "date_from is after date_to")
-    zone = p.zone()
-    min_messages = p.integer("min_messages", minimum=0)
-    max_messages = p.integer("max_messages", minimum=0)
-    if min_messages is not None and max_messages is not None and min_messages > max_messages:
-        raise BadParameter("min_messages", str(min_messages), "min_messages exceeds max_messages")
-    return SessionFilters(
-        projects=p.items("project"),
-        exclude_projects=p.items("exclude_project"),
-        machines=p.items("machine"),
-        agents=p.items("agent"),
-        date_from=date_from,
-        date_to=date_to,
-        timezone=zone.key,
-        active_since=p.moment("active_since"),
-        min_messages=min_messages,
-        max_messages=max_messages,
-        min_user_messages=p.integer("min_user_messages", minimum=0),
-        include_one_shot=p.boolean("include_one_shot"),
-        include_automated=p.boolean("include_automated"),
-        include_children=p.boolean("include_children"),
-        outcomes=p.items("outcome", OUTCOMES),
-        health_grades=p.items("health_grade", HEALTH_GRADES),
-        min_tool_failures=p.integer("min_tool_failures", minimum=0),
-        git_branches=p.repeated("git_branch"),
-        terminations=p.items("termination"),
-        automated_scope=p.choice("automated_scope", AUTOMATED_SCOPES, "") or "",
-    )
-
-
-def parse_session_order(data: Mapping[str, str]) -> SessionOrder:
-    raw = Params(data).text("order_by")
+def parse_session_order(params: Mapping[str, str]) -> SessionOrder:
+    raw = Params(params).text("order_by")
     if raw is None:
         return SessionOrder()
     key, _, direction = raw.partition(":")
@@ -250,12 +457,44 @@ def parse_session_order(data: Mapping[str, str]) -> SessionOrder:
     return SessionOrder(key, descending)
 
 
-def parse_session_query(data: Mapping[str, str], *, default_limit: int = 200,
-                        max_limit: int = 500) -> SessionQuery:
-    p = Params(data)
+def parse_session_query(params: Mapping[str, str], *, default_limit: int = DEFAULT_LIMIT
+                        ) -> SessionQuery:
+    p = Params(params)
     return SessionQuery(
-        filters=parse_session_filters(data),
-        order=parse_session_order(data),
-        limit=p.integer("limit", minimum=1, maximum=max_limit, default=default_limit),
+        filters=SESSION_FILTERS.parse(params),
+        order=parse_session_order(params),
+        limit=p.integer("limit", minimum=1, maximum=MAX_LIMIT, default=default_limit),
         cursor=p.text("cursor"),
     )
+
+
+ORDER_VALUES = [f"{key}{suffix}" for key in SESSION_ORDER_KEYS for suffix in ("", ":asc", ":desc")]
+PAGE_PARAMETERS = (  # (parameter, CLI help); their OpenAPI below
+    ("order_by", "recent, started, messages, ... (:asc or :desc)"),
+    ("cursor", "the next_cursor of the previous page"),
+    ("limit", f"sessions per page (1-{MAX_LIMIT}, default {DEFAULT_LIMIT})"),
+)
+
+
+def page_openapi_parameters() -> list[OpenApiParameter]:
+    return [
+        openapi.query("order_by", {"type": "string", "enum": ORDER_VALUES, "default": "recent"},
+                      "Sort key, optionally with `:asc` or `:desc`. Without a direction "
+                      "`recent` sorts newest first and every other key ascending."),
+        openapi.int_query("limit", "Sessions per page.", minimum=1, maximum=MAX_LIMIT,
+                          default=DEFAULT_LIMIT),
+        openapi.query("cursor", {"type": "string"},
+                      "`next_cursor` of the previous page; valid only with the same filters "
+                      "and order."),
+    ]
+
+
+def add_page_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--order-by", dest="order_by", help=PAGE_PARAMETERS[0][1])
+    parser.add_argument("--cursor", help=PAGE_PARAMETERS[1][1])
+    parser.add_argument("--limit", type=int, help=PAGE_PARAMETERS[2][1])
+
+
+def page_params_of(options: Mapping[str, Any]) -> dict[str, str]:
+    return {name: str(options[name]) for name, _ in PAGE_PARAMETERS
+            if options.get(name) is not None}

@@ -6,10 +6,15 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
+from sessions_app.choices import HealthGrade, Outcome, OutcomeConfidence
+
 # When a session was last active, and when it started, as every list, filter and index of
 # sessions reads them (an index serves a query only if the expressions are the same).
 LAST_ACTIVE = Coalesce("ended_at", "started_at", "created_at")
 STARTED = Coalesce("started_at", "created_at")
+# When it was first active: the date filters keep the sessions whose active window
+# [ACTIVE_FROM, LAST_ACTIVE] overlaps the days asked for.
+ACTIVE_FROM = Coalesce("started_at", "ended_at", "created_at")
 
 
 class Session(models.Model):
@@ -72,12 +77,14 @@ class Session(models.Model):
     compaction_count = models.IntegerField(default=0)
     mid_task_compaction_count = models.IntegerField(default=0)
     context_pressure_max = models.FloatField(null=True, blank=True)
-    outcome = models.CharField(max_length=32, default="unknown")
-    outcome_confidence = models.CharField(max_length=16, default="low")
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, default=Outcome.UNKNOWN)
+    outcome_confidence = models.CharField(max_length=16, choices=OutcomeConfidence.choices,
+                                          default=OutcomeConfidence.LOW)
     ended_with_role = models.CharField(max_length=16, blank=True, default="")
     signals_pending_since = models.DateTimeField(null=True, blank=True)
     health_score = models.IntegerField(null=True, blank=True)
-    health_grade = models.CharField(max_length=2, null=True, blank=True)
+    health_grade = models.CharField(max_length=2, choices=HealthGrade.choices, null=True,
+                                    blank=True)
     health_score_basis = models.JSONField(default=list, blank=True)
     health_penalties = models.JSONField(default=dict, blank=True)
     quality_signal_version = models.IntegerField(default=0)

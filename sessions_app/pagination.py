@@ -13,11 +13,13 @@ from datetime import datetime
 
 from django.core import signing
 
+from agentsview.api.errors import ApiError
+
 SALT = "agentsview.sessions.cursor"
 
 
-class InvalidCursor(ValueError):
-    pass
+class InvalidCursor(ApiError):
+    """A cursor that is not ours, or not for this query (the API's 400)."""
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,21 @@
 """Reads of the session tables, shared by the HTTP API, the session CLI and the pages.
 
 Every function takes ``using`` (the database this process serves) and returns model rows or
-plain data; turning them into JSON is ``sessions_app.dto``'s job.
+plain data; turning them into JSON is ``sessions_app.serializers``' job.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connections
 from django.db.models import Count, F, IntegerField, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from sessions_app import pagination
-from sessions_app.filters import BRANCH_TOKEN_SEPARATOR, SessionFilters, SessionQuery
+from sessions_app.filters import SESSION_FILTERS, SessionQuery
 from sessions_app.models import (
     LAST_ACTIVE,
     STARTED,
@@ -24,8 +25,6 @@ from sessions_app.models import (
     ToolResultEvent,
 )
 
-DEFAULT_LIMIT = 200
-MAX_LIMIT = 500
 MESSAGES_DEFAULT_LIMIT = 100
 MESSAGES_MAX_LIMIT = 1000
 
@@ -56,77 +55,23 @@ LIST_DEFERRED = (
 )
 
 
+def browsable_sessions(*, using: str = "default") -> QuerySet:
+    """Sessions a person can browse: never soft-deleted or empty."""
+    return Session.objects.using(using).filter(deleted_at__isnull=True, message_count__gt=0)
+
+
+def filtered_sessions(filters: Any, *, using: str = "default") -> QuerySet:
+    """The browsable sessions that *filters* (values of ``filters.SESSION_FILTERS`` or of a
+    set extending it) keep."""
+    return SESSION_FILTERS.apply(browsable_sessions(using=using), filters)
+
+
 def visible_sessions(*, using: str = "default", include_children: bool = False,
                      include_one_shot: bool = True, include_automated: bool = True) -> QuerySet:
-    """Sessions a person browses: never soft-deleted or empty; children, one-shots and
-    automated runs only when asked."""
-    qs = Session.objects.using(using).filter(deleted_at__isnull=True, message_count__gt=0)
-    if not include_children:
-        qs = qs.filter(parent_session_id__isnull=True)
-    if not include_one_shot:
-        qs = qs.filter(user_message_count__gt=1)
-    if not include_automated:
-        qs = qs.filter(is_automated=False)
-    return qs
-
-
-def branch_filter(tokens: tuple[str, ...]) -> Q:
-    """Sessions on any of these branches: a plain branch name, or AgentsView's token
-    ``project U+001F branch`` for one project's branch."""
-    match = Q(pk__in=[])
-    for token in tokens:
-        project, sep, branch = token.rpartition(BRANCH_TOKEN_SEPARATOR)
-        match |= Q(project=project, git_branch=branch) if sep else Q(git_branch=token)
-    return match
-
-
-def filtered_sessions(filters: SessionFilters, *, using: str = "default") -> QuerySet:
-    scope = filters.scope
-    qs = visible_sessions(
-        using=using,
-        include_children=filters.include_children,
-        include_one_shot=filters.include_one_shot,
-        include_automated=scope != "human",
-    )
-    if scope == "automated":
-        qs = qs.filter(is_automated=True)
-    if filters.git_branches:
-        qs = qs.filter(branch_filter(filters.git_branches))
-    if filters.terminations:
-        qs = qs.filter(termination_status__in=filters.terminations)
-    if filters.projects:
-        qs = qs.filter(project__in=filters.projects)
-    if filters.exclude_projects:
-        qs = qs.exclude(project__in=filters.exclude_projects)
-    if filters.machines:
-        qs = qs.filter(machine__in=filters.machines)
-    if filters.agents:
-        qs = qs.filter(agent__in=filters.agents)
-    start, end = filters.day_bounds()
-    if start or end or filters.active_since:
-        qs = qs.annotate(
-            _active_from=Coalesce("started_at", "ended_at", "created_at"),
-            _active_to=LAST_ACTIVE,
-        )
-        if start:  # the session's active window overlaps [start, end)
-            qs = qs.filter(_active_to__gte=start)
-        if end:
-            qs = qs.filter(_active_from__lt=end)
-        if filters.active_since:
-            qs = qs.filter(_active_to__gte=filters.active_since)
-    if filters.min_messages is not None:
-        qs = qs.filter(message_count__gte=filters.min_messages)
-    if filters.max_messages is not None:
-        qs = qs.filter(message_count__lte=filters.max_messages)
-    if filters.min_user_messages is not None:
-        qs = qs.filter(user_message_count__gte=filters.min_user_messages)
-    if filters.outcomes:
-        qs = qs.filter(outcome__in=filters.outcomes)
-    if filters.health_grades:
-        qs = qs.filter(health_grade__in=filters.health_grades)
-    if filters.min_tool_failures is not None:
-        qs = qs.filter(tool_failure_signal_count__gte=filters.min_tool_failures)
-    return qs
+    """Browsable sessions; children, one-shots and automated runs only when asked."""
+    return filtered_sessions(SESSION_FILTERS.defaults(
+        include_children=include_children, include_one_shot=include_one_shot,
+        include_automated=include_automated), using=using)
 
 
 @dataclass
@@ -257,8 +202,9 @@ def messages_around(session_id: str, anchor: int, *, before: int, after: int,
     return _with_tool_calls(session_id, [*reversed(earlier), *later], using)
 
 
-def session_tool_calls(session_id: str, *, using: str = "default") -> list[tuple[ToolCall, object]]:
-    """Every tool call of a session in order, with its message's timestamp."""
+def session_tool_calls(session_id: str, *, using: str = "default") -> list[ToolCall]:
+    """Every tool call of a session in order, each with its message's time
+    (``message_timestamp``)."""
     calls = list(ToolCall.objects.using(using).filter(session_id=session_id)
                  .order_by("message_ordinal", "call_index"))
     times = dict(
@@ -266,7 +212,9 @@ def session_tool_calls(session_id: str, *, using: str = "default") -> list[tuple
         .filter(session_id=session_id, ordinal__in={c.message_ordinal for c in calls})
         .values_list("ordinal", "timestamp")
     )
-    return [(call, times.get(call.message_ordinal)) for call in calls]
+    for call in calls:
+        call.message_timestamp = times.get(call.message_ordinal)
+    return calls
 
 
 def stats(*, using: str = "default", include_one_shot: bool = False,
@@ -302,6 +250,14 @@ def facet_counts(columns: tuple[str, ...], *, using: str = "default",
         for column, value in zip(columns, values, strict=True):
             sums[column][value] += n
     return {column: sorted(found.items()) for column, found in sums.items()}
+
+
+def filter_options(*, using: str = "default") -> dict[str, list[tuple[str, int]]]:
+    """The choices of the dashboard filters that have no fixed ones, by filter name, with
+    their session counts (every browsable top-level session, one-shot and automated runs
+    included), from a single query."""
+    return facet_counts(("project", "agent", "machine"), using=using, include_one_shot=True,
+                        include_automated=True)
 
 
 def count_sessions(*, using: str = "default", include_children: bool = False) -> int:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
-from django.db import connections
+from django.apps import apps
+from django.db import connections, router
 
 from agentsview.schema import ensure_schema, pending_migrations
+from sync_app.pg_connection import PgError
 
 
 def create_pg_schema(sender, using: str, **kwargs) -> None:
@@ -48,3 +50,26 @@ def migrate_pg(using: str, schema: str) -> bool:
             return ensure_schema(using)  # re-checks: the other pusher may have done it
         finally:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def check_compatible(schema: str, *, using: str = "pg") -> None:
+    """Refuse a schema whose session tables lack columns this release reads."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+        for model in apps.get_app_config("sessions_app").get_models():
+            if not router.allow_migrate_model(using, model):
+                continue  # local bookkeeping (source files): not in the shared database
+            table = model._meta.db_table
+            if table not in tables:
+                raise PgError(f"pg serve: schema {schema} has no table {table}; run pg push"
+                              " once (it creates the schema), then start pg serve again")
+            present = {c.name for c in connection.introspection.get_table_description(
+                cursor, table)}
+            missing = sorted({f.column for f in model._meta.concrete_fields} - present)
+            if missing:
+                raise PgError(
+                    f"pg serve: schema {schema} is incompatible: {table} lacks"
+                    f" {', '.join(missing)}; run pg push with a role that can write (it"
+                    " migrates the schema), then start pg serve again"
+                )

@@ -1,12 +1,14 @@
+"""Routes of /api/ (mounted by agentsview/urls.py); any other path is a JSON 404."""
+
 from django.urls import path, re_path
 
-import sessions_app.api.schema  # noqa: F401  (applies the OpenAPI annotations)
+from agentsview.api.views import NotFoundView, PingView
 from sessions_app.api import views
 
 SESSION = "sessions/<str:session_id>"
 
 urlpatterns = [
-    path("ping", views.PingView.as_view()),
+    path("ping", PingView.as_view()),
     path("v1/version", views.VersionView.as_view()),
     path("v1/sessions", views.SessionListView.as_view()),
     path("v1/sessions/sync", views.SessionSyncView.as_view()),
@@ -22,5 +24,5 @@ urlpatterns = [
     path("v1/projects", views.ProjectsView.as_view()),
     path("v1/agents", views.AgentsView.as_view()),
     path("v1/machines", views.MachinesView.as_view()),
-    re_path(r"^.*$", views.NotFoundView.as_view()),
+    re_path(r"^.*$", NotFoundView.as_view()),
 ]

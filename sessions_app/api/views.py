@@ -1,109 +1,172 @@
-"""Thin read-only views: each calls its handler (sessions_app.api.handlers) and returns JSON."""
+"""Thin read-only views of the session API: each calls its endpoint (sessions_app.endpoints)
+and returns its JSON. Each view's OpenAPI operation sits on it; its parameters come from the
+filter declaration and its bodies from the shapes in ``sessions_app.serializers``."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, connections
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.db import connections
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers as drf
 from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
 from agentsview import __version__
-from agentsview.redact import redact_url
-from sessions_app import dto, selectors
-from sessions_app.api import handlers
-from sessions_app.api.errors import SessionNotFound
+from agentsview.api import openapi
+from agentsview.api.errors import SessionMissing
+from agentsview.api.views import ReadOnlyView, json_ok
+from sessions_app import endpoints, selectors, serializers
+from sessions_app.filters import SEARCH_FILTERS, SESSION_FILTERS, page_openapi_parameters
 from sessions_app.parsers.base import PARSER_VERSION
+
+SESSIONS, SEARCH, FACETS, SERVICE = (openapi.SESSIONS, openapi.SEARCH, openapi.FACETS,
+                                     openapi.SERVICE)
+SESSION_ID = openapi.SESSION_ID
+VISIBILITY_PARAMETERS = [
+    openapi.bool_query("include_one_shot", "Count sessions with at most one user message.",
+                       default=False),
+    openapi.bool_query("include_automated", "Count automated runs.", default=False),
+]
+SSE_DESCRIPTION = (
+    "Server-sent events, never closed by the server. `session_ready` first (data: the "
+    "session id); `session_updated` (data: the session id) whenever a sync or push rewrites "
+    "the session (content digest, message count, push time, local modification time, "
+    "deletion or display name change), checked every AGENTSVIEW_SSE_POLL_SECONDS (1.5 s); "
+    "`heartbeat` (data: the RFC 3339 UTC time) every AGENTSVIEW_SSE_HEARTBEAT_SECONDS (30 s)."
+)
+SSE_EXAMPLE = openapi.example(
+    "stream",
+    "event: session_ready\ndata: 8d2f0c1e-1b2a-4c3d-9e8f-0a1b2c3d4e5f\n\n"
+    "event: session_updated\ndata: 8d2f0c1e-1b2a-4c3d-9e8f-0a1b2c3d4e5f\n\n"
+    "event: heartbeat\ndata: 2026-03-02T09:00:30Z\n\n",
+    "text/event-stream",
+)
+MESSAGE_PARAMETERS = [
+    openapi.int_query("around", "Return the message at (or just after) this ordinal with "
+                      "`before` and `after` neighbours; cannot be combined with `from` or "
+                      "`direction`, and `limit` is then ignored.", minimum=0),
+    openapi.int_query("before", "With `around`: messages before the anchor.", minimum=0,
+                      maximum=500, default=5),
+    openapi.int_query("after", "With `around`: messages after the anchor.", minimum=0,
+                      maximum=500, default=5),
+    openapi.int_query("limit", "Messages per page (without `around`).", minimum=1,
+                      maximum=selectors.MESSAGES_MAX_LIMIT,
+                      default=selectors.MESSAGES_DEFAULT_LIMIT),
+    openapi.choice_query("direction", ("asc", "desc"), "asc",
+                         "Ordinal order (without `around`); `desc` starts at the end."),
+    openapi.int_query("from", "First ordinal of the page, inclusive (without `around`).",
+                      minimum=0),
+]
+SEARCH_PARAMETERS = [
+    openapi.query("q", {"type": "string", "minLength": 1}, "Text to search for (not blank).",
+                  required=True),
+    openapi.int_query("limit", "Hits per page.", minimum=1, maximum=endpoints.SEARCH_MAX_LIMIT,
+                      default=endpoints.SEARCH_DEFAULT_LIMIT),
+    openapi.int_query("cursor", "Offset of the page: `next` of the previous page.", minimum=0,
+                      default=0),
+    *SEARCH_FILTERS.openapi_parameters(),
+]
+MARKDOWN_PARAMETERS = [
+    openapi.choice_query("depth", ("1", "all"), None,
+                         "Nest subagent sessions after the tool call that spawned them: `1` "
+                         "direct children, `all` every descendant. Omitted: the session "
+                         "alone."),
+]
+
 
 API_VERSION = 1
 
 
-def json_ok(data: object, status: int = 200, headers: dict | None = None) -> HttpResponse:
-    return HttpResponse(dto.dumps(data), content_type="application/json", status=status,
-                        headers=headers)
-
-
-class ReadOnlyView(APIView):
-    """GET only: any write method is 405, whatever the route."""
-
-    http_method_names = ["get", "head", "options"]
-
-    @property
-    def using(self) -> str:
-        """The database the API reads: the one this process serves."""
-        return settings.AGENTSVIEW_API_DATABASE
-
-    def handle_exception(self, exc):
-        if isinstance(exc, handlers.SessionMissing):
-            exc = SessionNotFound(str(exc))
-        return super().handle_exception(exc)
-
-
-class PingView(ReadOnlyView):
-    def get(self, request):
-        return json_ok({"ok": True, "healthy": True, "service": "agentsview",
-                        "version": __version__, "pid": os.getpid()})
-
-
+@openapi.get("get_version", "Server, API and data versions.", tags=SERVICE,
+             responses=openapi.responses(openapi.ok(serializers.VERSION.serializer(),
+                                                    "Versions.")))
 class VersionView(ReadOnlyView):
     def get(self, request):
-        return json_ok({
+        return json_ok(serializers.VERSION.dump({
             "version": __version__,
             "read_only": bool(settings.AGENTSVIEW_READ_ONLY),
             "api_version": API_VERSION,
             "data_version": PARSER_VERSION,
             "database": connections["default"].vendor,
-        })
+        }))
 
 
-def health_db(request):
-    """Plain Django view: load balancers probe it without a token; it reveals no data."""
-    try:
-        with connections["default"].cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DatabaseError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return JsonResponse({"status": "error", "database": "unreachable",
-                             "error": redact_url(reason)}, status=503)
-    return JsonResponse({"status": "ok", "database": "connected"})
-
-
+@openapi.get(
+    "list_sessions", "List sessions, filtered, sorted and paginated by keyset cursor.",
+    tags=SESSIONS,
+    description="Browsable sessions (never soft-deleted or empty), newest first by default. "
+                "Follow `next_cursor` with the same filters and order.",
+    parameters=[*SESSION_FILTERS.openapi_parameters(), *page_openapi_parameters()],
+    responses=openapi.responses(openapi.ok(serializers.SESSION_LIST.serializer(),
+                                           "A page of sessions."), 400),
+)
 class SessionListView(ReadOnlyView):
     def get(self, request):
-        return json_ok(handlers.session_list(request.query_params, self.using))
+        return json_ok(endpoints.session_list(request.query_params, self.using))
 
 
+@openapi.get("get_session", "One session, with its health basis.", tags=SESSIONS,
+             parameters=[SESSION_ID],
+             responses=openapi.responses(openapi.ok(serializers.SESSION_DETAIL.serializer(),
+                                                    "The session."), 404))
 class SessionDetailView(ReadOnlyView):
     def get(self, request, session_id: str):
-        return json_ok(handlers.session_detail(session_id, self.using))
+        return json_ok(endpoints.session_detail(session_id, self.using))
 
 
+@openapi.get(
+    "list_session_messages", "A page of a session's messages with their tool calls.",
+    tags=SESSIONS,
+    description="By ordinal from the start (or the end with `direction=desc`), or a window "
+                "`around` an ordinal.",
+    parameters=[SESSION_ID, *MESSAGE_PARAMETERS],
+    responses=openapi.responses(openapi.ok(serializers.MESSAGE_PAGE.serializer(),
+                                           "A page of messages."), 400, 404),
+)
 class MessagesView(ReadOnlyView):
     def get(self, request, session_id: str):
-        return json_ok(handlers.session_messages(session_id, request.query_params, self.using))
+        return json_ok(endpoints.session_messages(session_id, request.query_params, self.using))
 
 
+@openapi.get("list_session_tool_calls", "Every tool call of a session, in order.",
+             tags=SESSIONS, parameters=[SESSION_ID],
+             responses=openapi.responses(openapi.ok(serializers.TOOL_CALL_LIST.serializer(),
+                                                    "The tool calls."), 404))
 class ToolCallsView(ReadOnlyView):
     def get(self, request, session_id: str):
-        return json_ok(handlers.session_tool_calls(session_id, self.using))
+        return json_ok(endpoints.session_tool_calls(session_id, self.using))
 
 
+@openapi.get(
+    "list_session_children", "The direct child sessions (subagents, forks) of a session.",
+    tags=SESSIONS, description="A bare array, oldest first; soft-deleted children are left out.",
+    parameters=[SESSION_ID],
+    responses=openapi.responses(openapi.ok(serializers.SESSION.serializer(many=True),
+                                           "The children."), 404),
+)
 class ChildrenView(ReadOnlyView):
     def get(self, request, session_id: str):
-        return json_ok(handlers.session_children(session_id, self.using))
+        return json_ok(endpoints.session_children(session_id, self.using))
 
 
+@openapi.get(
+    "export_session_html", "The whole session as a self-contained HTML page (download).",
+    tags=SESSIONS,
+    parameters=[SESSION_ID, openapi.header("Content-Disposition",
+                                           'attachment; filename="<name>.html"')],
+    responses=openapi.responses(openapi.text_ok("text/html", "The HTML page (UTF-8)."), 404),
+)
 class ExportHtmlView(ReadOnlyView):
     def get(self, request, session_id: str):
         from sessions_app.export import export_filename, session_html
 
-        session = handlers.session_detail(session_id, self.using)
-        body = session_html(session, handlers.full_transcript(session_id, self.using))
+        session = endpoints.session_detail(session_id, self.using)
+        body = session_html(session, endpoints.full_transcript(session_id, self.using))
         response = HttpResponse(body, content_type="text/html; charset=utf-8")
         response["Content-Disposition"] = (
             f'attachment; filename="{export_filename(session, "html")}"'
@@ -111,21 +174,28 @@ class ExportHtmlView(ReadOnlyView):
         return response
 
 
+@openapi.get(
+    "export_session_markdown", "The whole session as XML-tagged Markdown.", tags=SESSIONS,
+    parameters=[SESSION_ID, *MARKDOWN_PARAMETERS,
+                openapi.header("Content-Disposition", 'inline; filename="<name>.md"')],
+    responses=openapi.responses(openapi.text_ok("text/markdown", "The Markdown (UTF-8)."),
+                                400, 404),
+)
 class MarkdownView(ReadOnlyView):
     def get(self, request, session_id: str):
         from sessions_app.export import export_filename, session_markdown
 
-        session = handlers.session_detail(session_id, self.using)
-        depth = handlers.markdown_depth(request.query_params)
+        session = endpoints.session_detail(session_id, self.using)
+        depth = endpoints.markdown_depth(request.query_params)
 
         def load_child(child_id: str):
             child = selectors.get_session(child_id, using=self.using)
             if child is None:
                 return None
-            return (dto.session_dto(child, detail=True),
-                    handlers.full_transcript(child_id, self.using))
+            return (serializers.SESSION_DETAIL.dump(child),
+                    endpoints.full_transcript(child_id, self.using))
 
-        body = session_markdown(session, handlers.full_transcript(session_id, self.using),
+        body = session_markdown(session, endpoints.full_transcript(session_id, self.using),
                                 depth=depth, load_child=load_child)
         response = HttpResponse(body, content_type="text/markdown; charset=utf-8")
         response["Content-Disposition"] = (
@@ -148,20 +218,28 @@ def watch_slots() -> threading.BoundedSemaphore:
         return _watch_slots
 
 
+@openapi.get(
+    "watch_session", "Stream change notifications of a session (server-sent events).",
+    tags=SESSIONS, description=SSE_DESCRIPTION + " The token may be passed as `?token=` here.",
+    parameters=[SESSION_ID, openapi.header("Cache-Control", "`no-cache`."),
+                openapi.header("X-Accel-Buffering", "`no` (no proxy buffering).")],
+    responses=openapi.responses(
+        openapi.text_ok("text/event-stream", "The event stream.", [SSE_EXAMPLE]), 404),
+)
 class WatchView(ReadOnlyView):
-    """Server-sent events (see ``handlers.watch_events``). 404 before the stream opens for an
+    """Server-sent events (see ``endpoints.watch_events``). 404 before the stream opens for an
     unknown session; 503 (retry later) when this worker holds its maximum of streams."""
 
     allow_query_token = True
 
     def get(self, request, session_id: str):
         if not selectors.session_exists(session_id, using=self.using):
-            raise SessionNotFound(f"session not found: {session_id}")
+            raise SessionMissing(session_id, f"session not found: {session_id}")
         slots = watch_slots()
         if not slots.acquire(blocking=False):
             return json_ok({"error": "too many open watch streams; retry shortly"}, status=503,
                            headers={"Retry-After": "5"})
-        events = handlers.watch_events(
+        events = endpoints.watch_events(
             session_id, self.using, poll=float(settings.AGENTSVIEW_SSE_POLL_SECONDS),
             heartbeat=float(settings.AGENTSVIEW_SSE_HEARTBEAT_SECONDS),
         )
@@ -179,42 +257,79 @@ class WatchView(ReadOnlyView):
         return response
 
 
+@openapi.get(
+    "search_messages", "Full-text search over messages, one page of hits.", tags=SEARCH,
+    description="Covers child, one-shot and automated sessions unless narrowed by the session "
+                "filters (whose include_* flags default to true here).",
+    parameters=SEARCH_PARAMETERS,
+    responses=openapi.responses(openapi.ok(serializers.SEARCH_RESULTS.serializer(),
+                                           "A page of hits."), 400),
+)
 class SearchView(ReadOnlyView):
     def get(self, request):
-        return json_ok(handlers.search_results(request.query_params, self.using))
+        return json_ok(endpoints.search_results(request.query_params, self.using))
 
 
+@openapi.get("get_stats", "Totals over the browsable top-level sessions.", tags=FACETS,
+             parameters=VISIBILITY_PARAMETERS,
+             responses=openapi.responses(openapi.ok(serializers.STATS.serializer(),
+                                                    "The totals."), 400))
 class StatsView(ReadOnlyView):
     def get(self, request):
-        return json_ok(handlers.stats(request.query_params, self.using))
+        return json_ok(endpoints.stats(request.query_params, self.using))
 
 
+@openapi.get("list_projects", "Projects with their session counts.", tags=FACETS,
+             parameters=VISIBILITY_PARAMETERS,
+             responses=openapi.responses(openapi.ok(serializers.PROJECT_LIST.serializer(),
+                                                    "The projects."), 400))
 class ProjectsView(ReadOnlyView):
     def get(self, request):
-        return json_ok(handlers.counts("project", "projects", request.query_params, self.using))
+        return json_ok(endpoints.projects(request.query_params, self.using))
 
 
+@openapi.get("list_agents", "Agents with their session counts.", tags=FACETS,
+             parameters=VISIBILITY_PARAMETERS,
+             responses=openapi.responses(openapi.ok(serializers.AGENT_LIST.serializer(),
+                                                    "The agents."), 400))
 class AgentsView(ReadOnlyView):
     def get(self, request):
-        return json_ok(handlers.counts("agent", "agents", request.query_params, self.using))
+        return json_ok(endpoints.agents(request.query_params, self.using))
 
 
+@openapi.get("list_machines", "Machine names that have sessions.", tags=FACETS,
+             parameters=VISIBILITY_PARAMETERS,
+             responses=openapi.responses(openapi.ok(serializers.MACHINE_LIST.serializer(),
+                                                    "The machines."), 400))
 class MachinesView(ReadOnlyView):
     def get(self, request):
-        return json_ok(handlers.machines(request.query_params, self.using))
+        return json_ok(endpoints.machines(request.query_params, self.using))
 
 
-class NotFoundView(ReadOnlyView):
-    """Any other /api/ path: a JSON 404 (for every method, so no write slips through)."""
-
-    http_method_names = ["get", "head", "options", "post", "put", "patch", "delete"]
-
-    def get(self, request):
-        return json_ok({"error": "not found"}, status=404)
-
-    post = put = patch = delete = options = get
+class SessionSyncRequestSerializer(drf.Serializer):
+    path = drf.CharField(required=False, help_text="A transcript file inside the configured "
+                                                   "agent directories.")
+    id = drf.CharField(required=False, help_text="A session already in the archive.")
 
 
+@extend_schema_view(post=extend_schema(
+    operation_id="sync_session",
+    summary="Re-parse one transcript into the local archive (local server only).",
+    description="Give `path` (a file inside the agent directories) or `id`. Answers the "
+                "session. Refused (405) by a read-only server; 409 when the file holds "
+                "several sessions (all stored; name one by id).",
+    tags=SESSIONS, request=SessionSyncRequestSerializer,
+    responses={
+        200: OpenApiResponse(serializers.SESSION_DETAIL.serializer(),
+                             description="The synced session."),
+        400: openapi.error(400, "Missing body, or a path outside the agent directories."),
+        401: openapi.error(401),
+        403: openapi.error(403),
+        404: openapi.error(404, "Not in the archive, or no file."),
+        405: openapi.error(405, "A read-only (pg serve) server."),
+        409: openapi.error(409, "The file holds several sessions."),
+    },
+))
 class SessionSyncView(APIView):
     """``POST /api/v1/sessions/sync`` ``{"path": ...}`` or ``{"id": ...}``: the local
     server re-parses one transcript (what ``session sync`` asks of a running server).
@@ -251,4 +366,4 @@ class SessionSyncView(APIView):
         except SyncTargetError as exc:
             status = 409 if isinstance(exc, AmbiguousSyncTarget) else 404
             return json_ok({"error": str(exc)}, status=status)
-        return json_ok(handlers.session_detail(session_id, using))
+        return json_ok(endpoints.session_detail(session_id, using))

@@ -15,7 +15,6 @@ from enum import Enum
 
 from django.db import connections, transaction
 
-from analytics_app.services import rollup_columns, signal_columns
 from analytics_app.signals import NO_RULES, AutomatedRules
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.parsers.base import PARSER_VERSION, ParsedSession
@@ -30,6 +29,7 @@ from sessions_app.rows import (
     tool_call_rows,
 )
 from sessions_app.sanitize import pg_row, pg_text
+from sessions_app.services.rescore import rollup_columns, signal_columns
 
 
 class Outcome(Enum):

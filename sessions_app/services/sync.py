@@ -17,19 +17,19 @@ from pathlib import Path
 from django.db import DatabaseError, OperationalError, transaction
 
 from agentsview.config import Config
-from analytics_app.services import (
+from sessions_app.models import Session, SourceFile
+from sessions_app.parsers.base import PARSER_VERSION, ParseOptions, ParseResult
+from sessions_app.parsers.jsonl import FileReadError
+from sessions_app.parsers.registry import parsed_agents, parser_for
+from sessions_app.services import search_index
+from sessions_app.services.discovery import Discovery, FoundFile, discover
+from sessions_app.services.ingest import Outcome, SourceInfo, write_session
+from sessions_app.services.rescore import (
     apply_rule_changes,
     backfill_rollups,
     recompute_pending,
     rules_of,
 )
-from sessions_app import search_index
-from sessions_app.discovery import Discovery, FoundFile, discover
-from sessions_app.models import Session, SourceFile
-from sessions_app.parsers.base import PARSER_VERSION, ParseOptions, ParseResult
-from sessions_app.parsers.jsonl import FileReadError
-from sessions_app.parsers.registry import parsed_agents, parser_for
-from sessions_app.services.ingest import Outcome, SourceInfo, write_session
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,9 @@ import orjson
 import pytest
 from django.db import connections
 
-from analytics_app.queries import ENDPOINTS, SIGNAL_VALUES, parse_filters
+from analytics_app.endpoints import ENDPOINTS
+from analytics_app.endpoints.filters import parse_filters
+from analytics_app.endpoints.health import SIGNAL_VALUES
 from sessions_app.models import Message, Session
 from tests.layouts import golden
 from tests.sessions_app.api_fixtures import BACKENDS, HOST, Api, load_archive
@@ -485,8 +487,8 @@ def test_default_range_is_the_thirty_days_up_to_today(api):
     assert api.json(f"{BASE}/summary?from=2026-03-01&{flags}")["total_sessions"] == 5
     zone = ZoneInfo("Pacific/Kiritimati")
     filters = parse_filters({"timezone": "Pacific/Kiritimati"})
-    assert filters.date_to == datetime.now(zone).date()
-    assert filters.date_from == filters.date_to - timedelta(days=30)
+    assert filters.last_day == datetime.now(zone).date()
+    assert filters.first_day == filters.last_day - timedelta(days=30)
 
 
 # --- consistency, shapes, errors ------------------------------------------------------------

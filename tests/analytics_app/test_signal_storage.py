@@ -14,10 +14,10 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from agentsview.config import ConfigError, load_config
-from analytics_app.services import recompute_pending, rules_of
 from sessions_app.models import Session
 from sessions_app.parsers.registry import parser_for
 from sessions_app.services.ingest import SourceInfo, write_session
+from sessions_app.services.rescore import recompute_pending, rules_of
 from tests.layouts import build_claude, golden
 
 pytestmark = pytest.mark.django_db

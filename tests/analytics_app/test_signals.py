@@ -42,9 +42,9 @@ from analytics_app.signals import (
     score,
     tool_health,
 )
-from sessions_app.discovery import discover
 from sessions_app.parsers.base import ParsedSession
 from sessions_app.parsers.registry import parser_for
+from sessions_app.services.discovery import discover
 from tests.layouts import build_claude, build_codex, golden
 
 # Far after every fixture session, so the 10-minute recency rule never holds for them (the

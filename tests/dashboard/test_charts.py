@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.test import Client
 
-from sessions_app.dashboard.charts import (
+from analytics_app.pages.charts import (
     bar_rows,
     column_chart,
     filled_series,

@@ -14,12 +14,16 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
-from analytics_app import queries as analytics
+from analytics_app import endpoints as analytics
 from analytics_app.api import urls as analytics_urls
-from sessions_app import dto
+from analytics_app.endpoints.health import SIGNAL_VALUES
+from analytics_app.endpoints.overview import GRANULARITIES, HEATMAP_METRICS
+from analytics_app.endpoints.timing import TOP_METRICS
+from sessions_app import serializers
 from sessions_app.api import urls as api_urls
 from sessions_app.filters import HEALTH_GRADES, OUTCOMES, SESSION_ORDER_KEYS
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
+from sessions_app.selectors import MessagePage
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 T1 = datetime(2026, 3, 2, 10, 30, 15, 500000, tzinfo=UTC)
@@ -151,13 +155,13 @@ def test_analytics_parameters_match_the_code(schema):
         assert "400" in operation(schema, path)["responses"], path
     signal = parameters(schema, "/api/v1/analytics/signal-sessions")["signal"]
     assert signal["required"] is True
-    assert signal["schema"]["enum"] == list(analytics.SIGNAL_VALUES)
+    assert signal["schema"]["enum"] == list(SIGNAL_VALUES)
     activity = parameters(schema, "/api/v1/analytics/activity")
-    assert activity["granularity"]["schema"]["enum"] == list(analytics.GRANULARITIES)
+    assert activity["granularity"]["schema"]["enum"] == list(GRANULARITIES)
     top = parameters(schema, "/api/v1/analytics/top-sessions")
-    assert top["metric"]["schema"]["enum"] == list(analytics.TOP_METRICS)
+    assert top["metric"]["schema"]["enum"] == list(TOP_METRICS)
     heatmap = parameters(schema, "/api/v1/analytics/heatmap")
-    assert heatmap["metric"]["schema"]["enum"] == list(analytics.HEATMAP_METRICS)
+    assert heatmap["metric"]["schema"]["enum"] == list(HEATMAP_METRICS)
 
 
 def test_bearer_security_scheme(schema):
@@ -220,13 +224,13 @@ def test_documented_session_fields_equal_the_dto_keys(schema):
     full, minimal = full_session(), Session(id="s", project="p", machine="m", agent="a",
                                             created_at=T0)
     detail_props, detail_required = documented(schema, "SessionDetail")
-    assert detail_props == set(dto.session_dto(full, detail=True))
-    assert detail_required == set(dto.session_dto(minimal, detail=True))
+    assert detail_props == set(serializers.SESSION_DETAIL.dump(full))
+    assert detail_required == set(serializers.SESSION_DETAIL.dump(minimal))
     list_props, list_required = documented(schema, "Session")
-    assert list_props == set(dto.session_dto(full))
-    assert list_required == set(dto.session_dto(minimal))
+    assert list_props == set(serializers.SESSION.dump(full))
+    assert list_required == set(serializers.SESSION.dump(minimal))
     signals, _ = documented(schema, "QualitySignals")
-    assert signals == set(dto.session_dto(full)["quality_signals"])
+    assert signals == set(serializers.SESSION.dump(full)["quality_signals"])
 
 
 def test_documented_message_and_tool_call_fields_equal_the_dto_keys(schema):
@@ -240,13 +244,15 @@ def test_documented_message_and_tool_call_fields_equal_the_dto_keys(schema):
     event = ToolResultEvent(session_id="s", tool_call_message_ordinal=3, call_index=0,
                             tool_use_id="tu", source="result", status="ok", content="ok",
                             content_length=2, timestamp=T0)
-    full = dto.message_dto(message, [call], {(3, 0): [event]})
+    page = MessagePage([message], {3: [call]}, {(3, 0): [event]})
+    full = serializers.MESSAGE.dump(message, page)
     bare_call = ToolCall(session_id="s", message_ordinal=0, tool_name="Read", category="read")
-    bare = dto.message_dto(Message(session_id="s", ordinal=0, role="user"))
+    bare = serializers.MESSAGE.dump(Message(session_id="s", ordinal=0, role="user"))
     assert documented(schema, "Message") == (set(full), set(bare))
     assert documented(schema, "ToolCall") == (set(full["tool_calls"][0]),
-                                              set(dto.tool_call_dto(bare_call)))
-    event_keys = set(dto.event_dto(event))
+                                              set(serializers.TOOL_CALL.dump(bare_call)))
+    event_keys = set(serializers.TOOL_RESULT_EVENT.dump(event))
     assert documented(schema, "ToolResultEvent") == (event_keys, event_keys)
-    assert documented(schema, "FlatToolCall") == (set(dto.flat_tool_call_dto(call, T0)),
-                                                  set(dto.flat_tool_call_dto(bare_call, None)))
+    call.message_timestamp, bare_call.message_timestamp = T0, None
+    assert documented(schema, "FlatToolCall") == (set(serializers.FLAT_TOOL_CALL.dump(call)),
+                                                  set(serializers.FLAT_TOOL_CALL.dump(bare_call)))

@@ -7,9 +7,9 @@ from datetime import datetime
 import orjson
 import pytest
 
-from sessions_app.discovery import discover
 from sessions_app.parsers.base import ParsedSession
 from sessions_app.parsers.registry import parser_for
+from sessions_app.services.discovery import discover
 from tests.layouts import build_claude, build_codex, golden
 
 # Where we knowingly differ from the reference (the issues win over its quirks):

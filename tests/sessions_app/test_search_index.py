@@ -16,9 +16,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from sessions_app import search_index
 from sessions_app.models import Message
 from sessions_app.search import matching_session_ids
+from sessions_app.services import search_index
 from tests.layouts import build_claude, build_codex
 from tests.pg_processes import REPO, Machine
 

@@ -12,10 +12,12 @@ from django.core.management.base import CommandError
 
 from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
-from analytics_app.health_render import render_health_detail, render_health_list
-from sessions_app.cli_transport import CliError, add_server_arguments, choose_transport
+from analytics_app.cli.render import render_health_detail, render_health_list
+from sessions_app.cli.transport import CliError, add_server_arguments, choose_transport
+from sessions_app.filters import SESSION_FILTERS
 
 DEFAULT_LIMIT = 20
+HEALTH_FILTERS = [f.name for f in SESSION_FILTERS.parameters if f.name != "include_one_shot"]
 
 
 class Command(AgentsViewCommand):
@@ -28,12 +30,8 @@ class Command(AgentsViewCommand):
         parser.add_argument("session_id", nargs="?", help="one session (default: a list)")
         parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT,
                             help=f"sessions in the list (1-500, default {DEFAULT_LIMIT})")
-        parser.add_argument("--grade", help="only these grades in the list (comma list: A-F)")
-        parser.add_argument("--outcome",
-                            help="only these outcomes (completed, abandoned, errored, unknown)")
-        parser.add_argument("--project", help="only these projects (comma list)")
-        parser.add_argument("--agent", help="only these agents (comma list)")
-        parser.add_argument("--machine", help="only these machines (comma list)")
+        # the session list's filters (one-shot sessions are always listed here)
+        SESSION_FILTERS.add_arguments(parser, only=HEALTH_FILTERS)
         parser.add_argument("--format", choices=("human", "json"), default="human",
                             help="human (default) or json: the session objects of the API")
         add_server_arguments(parser)
@@ -62,10 +60,5 @@ class Command(AgentsViewCommand):
         limit = options["limit"]
         if not 1 <= limit <= 500:
             raise CommandError(f"--limit must be between 1 and 500, not {limit}")
-        params = {"limit": str(limit), "include_one_shot": "true"}
-        for option, name in (("grade", "health_grade"), ("outcome", "outcome"),
-                             ("project", "project"), ("agent", "agent"),
-                             ("machine", "machine")):
-            if options.get(option):
-                params[name] = options[option]
-        return params
+        return {**SESSION_FILTERS.params_of(options), "limit": str(limit),
+                "include_one_shot": "true"}

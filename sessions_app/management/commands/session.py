@@ -15,41 +15,13 @@ from django.core.management.base import CommandError
 from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
 from agentsview.schema import ensure_schema
-from sessions_app.cli_render import render_detail, render_list, render_messages, render_tools
-from sessions_app.cli_transport import CliError, add_server_arguments, choose_transport
+from sessions_app.cli.render import render_detail, render_list, render_messages, render_tools
+from sessions_app.cli.transport import CliError, add_server_arguments, choose_transport
+from sessions_app.filters import SESSION_FILTERS, add_page_arguments, page_params_of
 from sessions_app.models import Session
 
-LIST_FLAGS = (  # (flag, HTTP parameter, type, help)
-    ("--project", "project", str, "only these projects (comma list)"),
-    ("--exclude-project", "exclude_project", str, "leave out these projects (comma list)"),
-    ("--machine", "machine", str, "only these machines (comma list)"),
-    ("--agent", "agent", str, "only these agents (comma list)"),
-    ("--date", "date", str, "sessions active on this day (YYYY-MM-DD)"),
-    ("--date-from", "date_from", str, "active on or after this day (YYYY-MM-DD)"),
-    ("--date-to", "date_to", str, "active on or before this day (YYYY-MM-DD)"),
-    ("--active-since", "active_since", str, "active since this time (RFC 3339)"),
-    ("--min-messages", "min_messages", int, "at least this many messages"),
-    ("--max-messages", "max_messages", int, "at most this many messages"),
-    ("--min-user-messages", "min_user_messages", int, "at least this many prompts"),
-    ("--outcome", "outcome", str, "completed, abandoned, errored, unknown (comma list)"),
-    ("--health-grade", "health_grade", str, "A, B, C, D, F (comma list)"),
-    ("--min-tool-failures", "min_tool_failures", int, "at least this many (0 counts)"),
-    ("--termination", "termination", str, "how the transcript ends, e.g. awaiting_user"
-                                          " (comma list)"),
-    ("--git-branch", "git_branch", str, "only this branch (a branch name, or project"
-                                        " U+001F branch)"),
-    ("--automated-scope", "automated_scope", str, "human, all or automated (wins over"
-                                                  " --include-automated)"),
-    ("--order-by", "order_by", str, "recent, started, messages, ... (:asc or :desc)"),
-    ("--cursor", "cursor", str, "the next_cursor of the previous page"),
-    ("--limit", "limit", int, "sessions per page (1-500, default 200)"),
-)
-INCLUDE_FLAGS = (
-    ("--include-one-shot", "include_one_shot", "sessions with a single prompt"),
-    ("--include-automated", "include_automated", "automated (scripted) runs"),
-    ("--include-children", "include_children", "subagent and fork sessions"),
-)
-
+# The default exclusions the list reports on stderr (and the flags that lift them).
+INCLUDE_FILTERS = ("include_one_shot", "include_automated", "include_children")
 
 def _common(parser: argparse.ArgumentParser, *, formats: bool = True) -> None:
     if formats:
@@ -71,10 +43,8 @@ class Command(AgentsViewCommand):
         ls = subs.add_parser("list", help="sessions, most recently active first",
                              description="List sessions. One-shot, automated and child"
                              " sessions are left out unless an --include flag asks for them.")
-        for flag, _, kind, text in LIST_FLAGS:
-            ls.add_argument(flag, type=kind, help=text)
-        for flag, _, text in INCLUDE_FLAGS:
-            ls.add_argument(flag, action="store_true", help=f"also list {text}")
+        SESSION_FILTERS.add_arguments(ls)
+        add_page_arguments(ls)
         _common(ls)
         get = subs.add_parser("get", help="one session, with its signals")
         get.add_argument("session_id")
@@ -142,15 +112,7 @@ class Command(AgentsViewCommand):
 
     @staticmethod
     def _list_params(options: dict) -> dict:
-        params = {}
-        for flag, name, _, _ in LIST_FLAGS:
-            value = options.get(flag.lstrip("-").replace("-", "_"))
-            if value is not None:
-                params[name] = str(value)
-        for flag, name, _ in INCLUDE_FLAGS:
-            if options.get(flag.lstrip("-").replace("-", "_")):
-                params[name] = "true"
-        return params
+        return {**SESSION_FILTERS.params_of(options), **page_params_of(options)}
 
     # --- output -------------------------------------------------------------------------
     def _human(self, subcommand: str, data, transport, options: dict) -> None:
@@ -173,8 +135,8 @@ class Command(AgentsViewCommand):
     def _advisory(self, transport, options: dict, shown_total: int) -> int:
         """On stderr: how many sessions the default exclusions left out, and the flags.
         Returns how many match when nothing is excluded."""
-        missing = [(flag, name) for flag, name, _ in INCLUDE_FLAGS
-                   if not options.get(flag.lstrip("-").replace("-", "_"))]
+        missing = [(SESSION_FILTERS[name].flag, name) for name in INCLUDE_FILTERS
+                   if not options.get(name)]
         if not missing:
             return shown_total
         params = {**self._list_params(options), "limit": "1"}

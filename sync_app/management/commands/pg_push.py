@@ -10,7 +10,7 @@ from agentsview.config import load_config
 from agentsview.schema import ensure_schema
 from agentsview.terminal import Reporter
 from sessions_app.services.sync import run_sync
-from sync_app.commands import add_scope_arguments, pg_config_or_fail, prepare_pg, scope_from
+from sync_app.cli import add_scope_arguments, pg_config_or_fail, prepare_pg, scope_from
 from sync_app.pg_connection import PgError, describe, target_of
 from sync_app.services.push import Pusher
 

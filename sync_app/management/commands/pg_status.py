@@ -11,7 +11,7 @@ from agentsview.config import load_config
 from agentsview.schema import ensure_schema
 from agentsview.terminal import Reporter
 from agentsview.timefmt import rfc3339
-from sync_app.commands import add_scope_arguments, pg_config_or_fail, prepare_pg, scope_from
+from sync_app.cli import add_scope_arguments, pg_config_or_fail, prepare_pg, scope_from
 from sync_app.models import PushTarget
 from sync_app.pg_connection import PgError, describe, target_of
 from sync_app.services.verify import verify

@@ -1,0 +1,217 @@
+"""Helpers for the OpenAPI annotations that sit on each API view (drf-spectacular).
+
+``get(...)`` is a class decorator for a read-only view; ``query``, ``int_query`` and friends
+build its parameters; ``responses`` adds the JSON error bodies every view can answer. The two
+authentication extensions describe the bearer token and the dashboard cookie.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
+from rest_framework import serializers
+
+SESSIONS, SEARCH, FACETS, SERVICE = ["sessions"], ["search"], ["facets"], ["service"]
+BOOLEAN_WORDS = "Also accepts 1/0, yes/no, on/off."
+
+# ---------------------------------------------------------------------------
+# Authentication
+# ---------------------------------------------------------------------------
+
+
+class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Bearer <token>``; ``?token=`` as well on views that allow it."""
+
+    target_class = "agentsview.auth.BearerAuthentication"
+    name = ["bearerAuth", "queryToken"]
+
+    def get_security_definition(self, auto_schema):
+        bearer = build_bearer_security_scheme_object(header_name="Authorization",
+                                                     token_prefix="Bearer")
+        bearer["description"] = (
+            "The server token (printed once when the server starts) or a person's API token. "
+            "Required when the server is reachable off loopback (AGENTSVIEW_REQUIRE_AUTH); a "
+            "loopback-only server also answers without one. A malformed Authorization header "
+            "or an unknown token is refused with 401 even then."
+        )
+        query_token = {
+            "type": "apiKey",
+            "in": "query",
+            "name": "token",
+            "description": "The same token as a query parameter; honoured only by the watch "
+                           "stream (an EventSource cannot set headers).",
+        }
+        return [bearer, query_token]
+
+    def get_security_requirement(self, auto_schema):
+        requirements = [{"bearerAuth": []}]
+        if getattr(auto_schema.view, "allow_query_token", False):
+            requirements.append({"queryToken": []})
+        requirements.append({})  # auth off: a loopback-only server
+        return requirements
+
+
+class DashboardCookieScheme(OpenApiAuthenticationExtension):
+    """The dashboard's signed session cookie: GET requests of a signed-in browser only."""
+
+    target_class = "agentsview.auth.DashboardSessionAuthentication"
+    name = "dashboardCookie"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "Set by signing in on the dashboard with the server token; "
+                           "accepted for reads only.",
+        }
+
+
+# ---------------------------------------------------------------------------
+# Documentation-only serializers (for bodies not built by a declared shape)
+# ---------------------------------------------------------------------------
+
+
+class Doc(serializers.Serializer):
+    """Base of a serializer that only documents a body; registered as a single object."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        # APIView paths look like lists to drf-spectacular: these bodies are one object
+        extend_schema_serializer(many=False)(cls)
+
+
+def string(help_text: str = "", *, required: bool = True, null: bool = False):
+    return serializers.CharField(help_text=help_text or None, required=required,
+                                 allow_null=null, allow_blank=True)
+
+
+def integer(help_text: str = "", *, required: bool = True, null: bool = False):
+    return serializers.IntegerField(help_text=help_text or None, required=required,
+                                    allow_null=null)
+
+
+def boolean(help_text: str = "", *, required: bool = True):
+    return serializers.BooleanField(help_text=help_text or None, required=required)
+
+
+class ErrorSerializer(Doc):
+    """Every API error: one line naming the problem (and the parameter, for a 400)."""
+
+    error = string("For example `invalid integer (query.limit: abc)`.")
+
+
+# ---------------------------------------------------------------------------
+# Parameters
+# ---------------------------------------------------------------------------
+
+
+def query(name: str, schema: dict, description: str, *, required: bool = False,
+          explode: bool | None = None) -> OpenApiParameter:
+    return OpenApiParameter(name, schema, OpenApiParameter.QUERY, required=required,
+                            description=description, explode=explode,
+                            style="form" if explode is not None else None)
+
+
+def int_query(name: str, description: str, *, minimum: int | None = None,
+              maximum: int | None = None, default: int | None = None) -> OpenApiParameter:
+    schema: dict = {"type": "integer"}
+    for key, value in (("minimum", minimum), ("maximum", maximum), ("default", default)):
+        if value is not None:
+            schema[key] = value
+    return query(name, schema, description)
+
+
+def bool_query(name: str, description: str, *, default: bool) -> OpenApiParameter:
+    return query(name, {"type": "boolean", "default": default},
+                 f"{description} {BOOLEAN_WORDS}")
+
+
+def list_query(name: str, description: str, *, enum: tuple[str, ...] | None = None,
+               repeatable: bool = True) -> OpenApiParameter:
+    items: dict = {"type": "string"}
+    if enum:
+        items["enum"] = list(enum)
+    how = "Comma-separated"
+    if repeatable:
+        how += "; repeating the parameter also works"
+    return query(name, {"type": "array", "items": items}, f"{description} {how}.",
+                 explode=False)
+
+
+def choice_query(name: str, values: tuple[str, ...], default: str | None,
+                 description: str, *, required: bool = False) -> OpenApiParameter:
+    schema: dict = {"type": "string", "enum": list(values)}
+    if default is not None:
+        schema["default"] = default
+    return query(name, schema, description, required=required)
+
+
+def header(name: str, description: str, code: int = 200) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.HEADER,
+                            description=description, response=[code])
+
+
+SESSION_ID = OpenApiParameter(
+    "session_id", OpenApiTypes.STR, OpenApiParameter.PATH,
+    description="Global session id: bare for Claude, `<agent>:<id>` otherwise.",
+)
+ALLOW_HEADER = header("Allow", "`GET, HEAD, OPTIONS`.", 405)
+
+# ---------------------------------------------------------------------------
+# Responses
+# ---------------------------------------------------------------------------
+
+ERRORS = {
+    400: "A query parameter is missing or invalid (the message names it).",
+    401: "No, a malformed or an unknown token while authentication is on; a malformed "
+         "Authorization header or an unknown token also when it is off.",
+    403: "The client address is outside the allowed subnets, or the Host header names a "
+         "host this server does not serve.",
+    404: "Unknown session.",
+    405: "Any method other than GET, HEAD or OPTIONS: the API is read-only.",
+}
+
+
+def error(code: int, description: str | None = None) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description or ERRORS[code])
+
+
+def responses(ok_responses: dict, *codes: int) -> dict:
+    """The success response(s) plus the JSON error bodies for *codes* and 401/403/405."""
+    result = dict(ok_responses)
+    for code in sorted({*codes, 401, 403, 405}):
+        result[code] = error(code)
+    return result
+
+
+def ok(serializer, description: str) -> dict:
+    return {200: OpenApiResponse(serializer, description=description)}
+
+
+def text_ok(media_type: str, description: str, examples=None) -> dict:
+    return {(200, media_type): OpenApiResponse(OpenApiTypes.STR, description=description,
+                                               examples=examples or [])}
+
+
+def example(name: str, value: str, media_type: str) -> OpenApiExample:
+    return OpenApiExample(name, value=value, media_type=media_type, response_only=True)
+
+
+def get(operation_id: str, summary: str, *, tags: list[str], description: str = "",
+        parameters: list | None = None, responses: dict):
+    """Class decorator: the OpenAPI operation of a read-only view's GET."""
+    return extend_schema_view(get=extend_schema(
+        operation_id=operation_id, summary=summary, description=description or None,
+        tags=tags, parameters=[*(parameters or []), ALLOW_HEADER], responses=responses,
+    ))

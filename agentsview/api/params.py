@@ -1,0 +1,132 @@
+"""Typed reads of query parameters, with the one wording of a bad value.
+
+Every bad value raises ``BadParameter`` naming the parameter and the value, in the wording the
+API returns as ``{"error": ...}`` (``invalid integer (query.limit: abc)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agentsview.api.errors import ApiError
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class BadParameter(ApiError, ValueError):
+    """A query parameter with an unusable value; ``str()`` is the one-line error."""
+
+    def __init__(self, name: str, value: str, problem: str) -> None:
+        self.name = name
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{problem} (query.{name}: {value})")
+
+
+class Params:
+    """Typed reads of a query-string mapping (``request.GET`` or a plain dict)."""
+
+    def __init__(self, data: Mapping[str, str]) -> None:
+        self.data = data
+
+    def text(self, name: str) -> str | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise BadParameter(name, "", "required query parameter is missing")
+        return value
+
+    def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None,
+                default: int | None = None) -> int | None:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadParameter(name, raw, "invalid integer") from None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            low = "" if minimum is None else str(minimum)
+            high = "" if maximum is None else str(maximum)
+            raise BadParameter(name, raw, f"expected an integer in [{low}, {high}]")
+        return value
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if raw.lower() in TRUE_WORDS:
+            return True
+        if raw.lower() in FALSE_WORDS:
+            return False
+        raise BadParameter(name, raw, "expected true or false")
+
+    def day(self, name: str) -> date | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            if len(raw) != 10:
+                raise ValueError(raw)
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise BadParameter(name, raw, "expected a date YYYY-MM-DD") from None
+
+    def moment(self, name: str) -> datetime | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadParameter(name, raw, "expected an RFC 3339 time") from None
+        if value.tzinfo is None:
+            raise BadParameter(name, raw, "expected an RFC 3339 time with a time zone")
+        return value.astimezone(UTC)
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str | None = None
+               ) -> str | None:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if raw not in allowed:
+            raise BadParameter(name, raw, f'expected value to be one of "{", ".join(allowed)}"')
+        return raw
+
+    def items(self, name: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        """A comma list (the parameter may also repeat)."""
+        values = tuple(v.strip() for raw in self.all(name) for v in raw.split(",") if v.strip())
+        if allowed is not None:
+            for value in values:
+                if value not in allowed:
+                    raise BadParameter(name, value,
+                                       f'expected values among "{", ".join(allowed)}"')
+        return values
+
+    def repeated(self, name: str) -> tuple[str, ...]:
+        """Each occurrence of a parameter whose values may contain commas (branch names)."""
+        return tuple(raw for raw in self.all(name) if raw.strip())
+
+    def all(self, name: str) -> list[str]:
+        """Every occurrence of *name* (a plain dict has at most one)."""
+        getlist = getattr(self.data, "getlist", None)
+        raws = getlist(name) if getlist else [self.data.get(name) or ""]
+        return [raw for raw in raws if raw]
+
+    def zone(self, name: str = "timezone") -> ZoneInfo:
+        raw = self.text(name)
+        if raw is None:
+            return ZoneInfo("UTC")
+        try:
+            return ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise BadParameter(name, raw, "unknown IANA time zone") from None

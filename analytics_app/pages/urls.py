@@ -1,0 +1,12 @@
+"""Routes of the analytics pages (mounted at the site root)."""
+
+from django.urls import path
+
+from analytics_app.pages import views
+
+app_name = "analytics"
+
+urlpatterns = [
+    path("analytics", views.analytics_page, name="page"),
+    path("analytics/signal", views.signal_page, name="signal"),
+]

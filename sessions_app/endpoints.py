@@ -1,0 +1,159 @@
+"""What each read endpoint answers, as plain functions: query parameters in, JSON-ready data
+out. The DRF views, the session CLI (when no server runs) and the pages all call these, so the
+CLI's JSON is the API's JSON, byte for byte.
+
+They raise ``BadParameter`` (400) and ``SessionMissing`` (404).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from agentsview.api.errors import SessionMissing
+from agentsview.api.params import BadParameter, Params
+from agentsview.timefmt import rfc3339
+from sessions_app import selectors, serializers
+from sessions_app.filters import SEARCH_FILTERS, parse_session_query
+from sessions_app.search import SearchHit, search
+
+SEARCH_DEFAULT_LIMIT = 50
+SEARCH_MAX_LIMIT = 500
+
+
+def _require(session_id: str, using: str) -> None:
+    if not selectors.session_exists(session_id, using=using):
+        raise SessionMissing(session_id)
+
+
+def session_list(params: Mapping[str, str], using: str) -> dict:
+    query = parse_session_query(params)
+    return serializers.SESSION_LIST.dump(selectors.list_sessions(query, using=using))
+
+
+def session_detail(session_id: str, using: str) -> dict:
+    session = selectors.get_session(session_id, using=using)
+    if session is None:
+        raise SessionMissing(session_id)
+    return serializers.SESSION_DETAIL.dump(session)
+
+
+def session_messages(session_id: str, params: Mapping[str, str], using: str) -> dict:
+    _require(session_id, using)
+    p = Params(params)
+    around = p.integer("around", minimum=0)
+    if around is not None:
+        for name in ("from", "direction"):
+            if p.text(name) is not None:
+                raise BadParameter(name, p.text(name), "cannot be combined with around")
+        page = selectors.messages_around(
+            session_id, around,
+            before=p.integer("before", minimum=0, maximum=500, default=5),
+            after=p.integer("after", minimum=0, maximum=500, default=5),
+            using=using,
+        )
+    else:
+        page = selectors.session_messages(
+            session_id,
+            limit=p.integer("limit", minimum=1, maximum=selectors.MESSAGES_MAX_LIMIT,
+                            default=selectors.MESSAGES_DEFAULT_LIMIT),
+            descending=p.choice("direction", ("asc", "desc"), "asc") == "desc",
+            from_ordinal=p.integer("from", minimum=0),
+            using=using,
+        )
+    return serializers.message_page(page)
+
+
+def session_tool_calls(session_id: str, using: str) -> dict:
+    _require(session_id, using)
+    return serializers.TOOL_CALL_LIST.dump(selectors.session_tool_calls(session_id, using=using))
+
+
+def session_children(session_id: str, using: str) -> list:
+    _require(session_id, using)
+    return serializers.SESSION.dump_all(selectors.child_sessions(session_id, using=using))
+
+
+def full_transcript(session_id: str, using: str) -> list[dict]:
+    page = selectors.session_messages(session_id, limit=10**9, using=using)
+    return serializers.message_page(page)["messages"]
+
+
+def markdown_depth(params: Mapping[str, str]) -> int | str | None:
+    raw = Params(params).text("depth")
+    if raw not in (None, "1", "all"):
+        raise BadParameter("depth", raw, 'expected value to be one of "1, all"')
+    return None if raw is None else (1 if raw == "1" else "all")
+
+
+def search_results(params: Mapping[str, str], using: str) -> dict:
+    p = Params(params)
+    q = p.required("q")
+    limit = p.integer("limit", minimum=1, maximum=SEARCH_MAX_LIMIT, default=SEARCH_DEFAULT_LIMIT)
+    offset = p.integer("cursor", minimum=0, default=0)
+    filters = SEARCH_FILTERS.parse(params)
+    hits, more = search(q, filters, using=using, limit=limit, offset=offset)
+    return serializers.SEARCH_RESULTS.dump(
+        SearchPage(query=q, hits=hits, next=offset + limit if more else None))
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    query: str
+    hits: list[SearchHit]
+    next: int | None  # offset of the next page
+
+
+def _visibility(params: Mapping[str, str]) -> dict:
+    p = Params(params)
+    return {"include_one_shot": p.boolean("include_one_shot"),
+            "include_automated": p.boolean("include_automated")}
+
+
+def stats(params: Mapping[str, str], using: str) -> dict:
+    return serializers.STATS.dump(selectors.stats(using=using, **_visibility(params)))
+
+
+def projects(params: Mapping[str, str], using: str) -> dict:
+    rows = selectors.counts_by("project", using=using, **_visibility(params))
+    return serializers.PROJECT_LIST.dump(rows)
+
+
+def agents(params: Mapping[str, str], using: str) -> dict:
+    rows = selectors.counts_by("agent", using=using, **_visibility(params))
+    return serializers.AGENT_LIST.dump(rows)
+
+
+def machines(params: Mapping[str, str], using: str) -> dict:
+    rows = selectors.counts_by("machine", using=using, **_visibility(params))
+    return serializers.MACHINE_LIST.dump([name for name, _ in rows])
+
+
+def session_version(session_id: str, using: str) -> tuple | None:
+    """What changes whenever a sync or a push rewrites the session."""
+    return (
+        selectors.Session.objects.using(using).filter(pk=session_id)
+        .values_list("content_digest", "message_count", "pushed_at", "local_modified_at",
+                     "deleted_at", "display_name")
+        .first()
+    )
+
+
+def watch_events(session_id: str, using: str, *, poll: float, heartbeat: float
+                 ) -> Iterator[tuple[str, str]]:
+    """``(event, data)`` forever: session_ready, then session_updated on every change and a
+    heartbeat on an interval. The SSE stream and ``session watch`` both read this."""
+    last = session_version(session_id, using)
+    yield "session_ready", session_id
+    next_beat = time.monotonic() + heartbeat
+    while True:
+        time.sleep(poll)
+        current = session_version(session_id, using)
+        if current != last:
+            last = current
+            yield "session_updated", session_id
+        if time.monotonic() >= next_beat:
+            next_beat = time.monotonic() + heartbeat
+            yield "heartbeat", rfc3339(datetime.now(UTC).replace(microsecond=0))

@@ -1,0 +1,151 @@
+"""The session pages: the list, one session, its live messages, search. Thin views over
+the same endpoints and selectors as the API, rendered by the templates in ``sessions/``."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+
+from agentsview.api.errors import ApiError
+from agentsview.api.params import BadParameter
+from agentsview.web import page, page_context, page_database, without
+from sessions_app import endpoints, selectors, serializers
+from sessions_app.filters import SESSION_FILTERS, parse_session_query
+from sessions_app.pages.markdown import render as markdown
+
+PAGE_SIZE = 50
+MESSAGES_PER_PAGE = 200
+
+
+@page
+def sessions_page(request):
+    using = page_database()
+    error = ""
+    params = request.GET.copy()
+    params.setdefault("limit", str(PAGE_SIZE))
+    try:
+        result = selectors.list_sessions(parse_session_query(params), using=using)
+    except ApiError as exc:
+        error = str(exc)
+        result = selectors.SessionPage([], 0, None)
+    next_params = request.GET.copy()
+    if result.next_cursor:
+        next_params["cursor"] = result.next_cursor
+    return render(request, "sessions/list.html", page_context(
+        request,
+        sessions=result.sessions,
+        total=result.total,
+        next_url=f"?{next_params.urlencode()}" if result.next_cursor else "",
+        first_url=without(request.GET, "cursor") if request.GET.get("cursor") else "",
+        error=error,
+        q=request.GET,
+        form=SESSION_FILTERS.form(request.GET, options=selectors.filter_options(using=using)),
+    ))
+
+
+def _message_items(session_id: str, messages: list[dict]) -> list[dict]:
+    """Message DTOs with their markdown rendered (thinking shown apart, collapsed)."""
+    for message in messages:
+        text = message["content"]
+        if message["thinking_text"]:
+            text = _strip_thinking(text)
+        message["html"] = markdown(text)
+    return messages
+
+
+def _strip_thinking(content: str) -> str:
+    out, keep = [], True
+    for line in content.split("\n"):
+        if line == "[Thinking]":
+            keep = False
+        elif line == "[/Thinking]":
+            keep = True
+        elif keep:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _message_page(session_id: str, request, using: str) -> tuple[dict, str, str]:
+    """The requested window of messages (from=N, or around=N), and prev/next links."""
+    params = {"limit": str(MESSAGES_PER_PAGE)}
+    if request.GET.get("around"):
+        params = {"around": request.GET["around"], "before": "20",
+                  "after": str(MESSAGES_PER_PAGE - 21)}
+    elif request.GET.get("from"):
+        params["from"] = request.GET["from"]
+    data = endpoints.session_messages(session_id, params, using)
+    messages = _message_items(session_id, data["messages"])
+    prev_url = next_url = ""
+    if messages:
+        first, last = messages[0]["ordinal"], messages[-1]["ordinal"]
+        before = selectors.session_messages(session_id, using=using, descending=True,
+                                            from_ordinal=first - 1, limit=MESSAGES_PER_PAGE)
+        if first > 0 and before.messages:
+            prev_url = f"?from={before.messages[-1].ordinal}"
+        after = selectors.session_messages(session_id, using=using, from_ordinal=last + 1,
+                                           limit=1)
+        if after.messages:
+            next_url = f"?from={last + 1}"
+    data["messages"] = messages
+    return data, prev_url, next_url
+
+
+@page
+def session_page(request, session_id: str):
+    using = page_database()
+    try:
+        session = endpoints.session_detail(session_id, using)
+        data, prev_url, next_url = _message_page(session_id, request, using)
+    except endpoints.SessionMissing:
+        raise Http404("session not found") from None
+    except BadParameter as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    parent = selectors.get_session(session["parent_session_id"], using=using) \
+        if session.get("parent_session_id") else None
+    return render(request, "sessions/session.html", page_context(
+        request,
+        session=session,
+        messages=data["messages"],
+        prev_url=prev_url,
+        next_url=next_url,
+        parent=parent,
+        children=serializers.SESSION.dump_all(selectors.child_sessions(session_id, using=using)),
+        last_ordinal=data.get("last_ordinal", -1),
+        at_end=not next_url,
+    ))
+
+
+@page
+def messages_fragment(request, session_id: str):
+    """New messages after ``from`` as HTML, for the live view to append."""
+    using = page_database()
+    try:
+        data = endpoints.session_messages(
+            session_id, {"from": request.GET.get("from", "0"), "limit": "500"}, using)
+    except endpoints.SessionMissing:
+        raise Http404("session not found") from None
+    except BadParameter as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    messages = _message_items(session_id, data["messages"])
+    response = render(request, "sessions/_messages.html", {"messages": messages,
+                                                             "session_id": session_id})
+    response["X-Last-Ordinal"] = str(messages[-1]["ordinal"]) if messages else ""
+    return response
+
+
+@page
+def search_page(request):
+    using = page_database()
+    results, error, next_url = None, "", ""
+    if request.GET.get("q", "").strip():
+        try:
+            data = endpoints.search_results(request.GET, using)
+            results = data["results"]
+            if data.get("next"):
+                more = request.GET.copy()
+                more["cursor"] = str(data["next"])
+                next_url = f"?{more.urlencode()}"
+        except BadParameter as exc:
+            error = str(exc)
+    return render(request, "sessions/search.html", page_context(
+        request, q=request.GET.get("q", ""), results=results, error=error, next_url=next_url))

@@ -1,0 +1,299 @@
+"""The JSON shapes of the session API: each declared once, here. The API and the session CLI
+write their JSON with ``SHAPE.dump`` and the OpenAPI document describes it with
+``SHAPE.serializer()``, so the two cannot drift apart.
+
+Field names and order follow AgentsView's v1 API. Optional strings are omitted when empty;
+counters and flags are always present; lists are ``[]``, never ``null``; times are RFC 3339
+UTC. Nothing depends on which database the rows came from (a message's ``id`` is its
+ordinal), so the local archive and the shared PostgreSQL give identical JSON.
+"""
+
+from __future__ import annotations
+
+from agentsview.api.shapes import (
+    BOOL,
+    DICT,
+    EMPTY,
+    FALSY,
+    FLOAT,
+    INT,
+    JSON_TEXT,
+    LIST,
+    NONE,
+    OBJECT,
+    OBJECTS,
+    STR,
+    TIME,
+    Field,
+    Shape,
+    constant,
+)
+
+
+def _same(obj, ctx):
+    return obj
+
+
+def _scored(session) -> bool:
+    return session.health_score is not None
+
+
+QUALITY_SIGNALS = Shape("QualitySignals", "Prompt-quality signals of a session.", (
+    Field("version", INT, "Version of the signal computation (0: not computed).",
+          source="quality_signal_version"),
+    Field("short_prompt_count", INT),
+    Field("unstructured_start", BOOL),
+    Field("missing_success_criteria_count", INT),
+    Field("missing_verification_count", INT),
+    Field("duplicate_prompt_count", INT),
+    Field("no_code_context_count", INT),
+    Field("runaway_tool_loop_count", INT),
+))
+
+SESSION = Shape("Session", "A session as lists show it. Optional strings are omitted when "
+                           "empty.", (
+    Field("id", STR, "Global id: bare for Claude, `<agent>:<id>` otherwise."),
+    Field("project", STR),
+    Field("machine", STR),
+    Field("agent", STR),
+    Field("session_kind", STR, "E.g. `non-interactive`; omitted when empty.", omit=EMPTY),
+    Field("first_message", STR),
+    Field("display_name", STR, "Omitted when unset.", omit=EMPTY),
+    Field("started_at", TIME, null=True),
+    Field("ended_at", TIME, null=True),
+    Field("message_count", INT),
+    Field("user_message_count", INT),
+    Field("parent_session_id", STR, "Omitted for a top-level session.", omit=EMPTY),
+    Field("relationship_type", STR, "E.g. `subagent`, `fork`; omitted when empty.",
+          omit=EMPTY),
+    Field("total_output_tokens", INT),
+    Field("peak_context_tokens", INT),
+    Field("has_total_output_tokens", BOOL),
+    Field("has_peak_context_tokens", BOOL),
+    Field("is_automated", BOOL),
+    Field("tool_failure_signal_count", INT),
+    Field("tool_retry_count", INT),
+    Field("edit_churn_count", INT),
+    Field("consecutive_failure_max", INT),
+    Field("outcome", STR, "E.g. `completed`, `abandoned`, `errored`, `unknown`."),
+    Field("outcome_confidence", STR, "E.g. `low`."),
+    Field("ended_with_role", STR, "Role of the last message; may be empty."),
+    Field("final_failure_streak", INT),
+    Field("compaction_count", INT),
+    Field("mid_task_compaction_count", INT),
+    Field("context_pressure_max", FLOAT, "Omitted when not computed.", omit=EMPTY),
+    Field("health_score", INT, "Null when not computed.", null=True),
+    Field("health_grade", STR, "`A`..`F`; null when not computed.", null=True),
+    constant("secret_leak_count", INT, 0, "Always 0 (kept for AgentsView compatibility)."),
+    Field("cwd", STR, "Working directory; may be empty."),
+    Field("git_branch", STR, "Omitted when empty.", omit=EMPTY),
+    constant("project_assigned", BOOL, False,
+             "Always false (kept for AgentsView compatibility)."),
+    constant("pr_links", LIST, [], "Always empty (kept for AgentsView compatibility)."),
+    constant("labels", LIST, [], "Always empty (kept for AgentsView compatibility)."),
+    Field("source_session_id", STR, "The agent's own id; omitted when empty.", omit=EMPTY),
+    Field("source_version", STR, "Agent version; omitted when empty.", omit=EMPTY),
+    Field("termination_status", STR, "Omitted when empty.", omit=EMPTY),
+    Field("parser_malformed_lines", INT, "Present only when non-zero.", omit=FALSY),
+    Field("is_truncated", BOOL, "Present (true) only when the source file was truncated.",
+          omit=FALSY),
+    Field("deleted_at", TIME, "Present only when soft-deleted.", omit=EMPTY),
+    Field("source_missing_at", TIME, "Present only when the source file has gone.",
+          omit=EMPTY),
+    Field("created_at", TIME),
+    Field("quality_signals", OBJECT, shape=QUALITY_SIGNALS, source=_same),
+))
+
+SESSION_DETAIL = SESSION.extend(
+    "SessionDetail", "A single session: the list fields plus the health basis when a score "
+                     "exists.",
+    Field("health_score_basis", LIST, "Present only when health_score is not null.",
+          when=_scored),
+    Field("health_penalties", DICT, "Penalty by name; present only when health_score is not "
+                                    "null.", when=_scored, omit=FALSY),
+)
+
+SESSION_LIST = Shape("SessionList", "One page of sessions.", (
+    Field("sessions", OBJECTS, shape=SESSION),
+    Field("next_cursor", STR, "Opaque cursor of the next page; omitted on the last page.",
+          omit=EMPTY),
+    Field("total", INT, "Sessions matching the filters (all pages)."),
+))
+
+# --- messages ---------------------------------------------------------------------------------
+# A message page is dumped with the page itself as context: its tool calls by ordinal and
+# their result events by (ordinal, call index) (``selectors.MessagePage``).
+
+
+def _events_of(call, page) -> list:
+    return page.events.get((call.message_ordinal, call.call_index), ()) if page else ()
+
+
+def _calls_of(message, page) -> list:
+    return page.tool_calls.get(message.ordinal, ()) if page else ()
+
+
+TOOL_RESULT_EVENT = Shape("ToolResultEvent", "A result delivered to a tool call (progress, "
+                                             "retries, the final result).", (
+    Field("tool_use_id", STR),
+    Field("source", STR),
+    Field("status", STR, "May be empty."),
+    Field("content", STR),
+    Field("content_length", INT),
+    Field("timestamp", TIME, null=True),
+    Field("event_index", INT),
+))
+
+TOOL_CALL = Shape("ToolCall", "A tool call embedded in its message.", (
+    Field("tool_name", STR),
+    Field("category", STR),
+    Field("tool_use_id", STR, "May be empty."),
+    Field("input_json", STR, "The tool input as JSON text; may be empty."),
+    Field("skill_name", STR, "Omitted when empty.", omit=EMPTY),
+    Field("result_content_length", INT, "Omitted while the call has no result.", omit=EMPTY),
+    Field("result_content", STR, "Omitted when empty or withheld for the category.",
+          omit=EMPTY),
+    Field("subagent_session_id", STR, "Session the call spawned; omitted when none.",
+          omit=EMPTY),
+    Field("result_events", OBJECTS, "Omitted when there are none.", shape=TOOL_RESULT_EVENT,
+          source=_events_of, omit=FALSY),
+))
+
+MESSAGE = Shape("Message", "A message with its tool calls; `id` equals `ordinal`.", (
+    Field("id", INT, "Equals ordinal.", source="ordinal"),
+    Field("session_id", STR),
+    Field("ordinal", INT, "Unique within the session; may have gaps."),
+    Field("role", STR),
+    Field("content", STR),
+    Field("thinking_text", STR),
+    Field("timestamp", TIME, null=True),
+    Field("has_thinking", BOOL),
+    Field("has_tool_use", BOOL),
+    Field("content_length", INT, "Bytes of UTF-8 content."),
+    Field("model", STR, "May be empty."),
+    Field("reasoning_effort", STR, "Omitted when empty.", omit=EMPTY),
+    Field("token_usage", JSON_TEXT, "The agent's usage record (parsed JSON); omitted when "
+                                    "none.", omit=EMPTY),
+    Field("context_tokens", INT),
+    Field("output_tokens", INT),
+    Field("has_context_tokens", BOOL),
+    Field("has_output_tokens", BOOL),
+    Field("claude_message_id", STR, "Omitted when empty.", omit=EMPTY),
+    Field("claude_request_id", STR, "Omitted when empty.", omit=EMPTY),
+    Field("tool_calls", OBJECTS, "Omitted when the message has none.", shape=TOOL_CALL,
+          source=_calls_of, omit=FALSY),
+    Field("is_system", BOOL),
+    Field("source_type", STR, "Omitted when empty.", omit=EMPTY),
+    Field("source_subtype", STR, "Omitted when empty.", omit=EMPTY),
+    Field("source_uuid", STR, "Omitted when empty.", omit=EMPTY),
+    Field("source_parent_uuid", STR, "Omitted when empty.", omit=EMPTY),
+    Field("is_sidechain", BOOL),
+    Field("is_compact_boundary", BOOL),
+))
+
+
+def _first_ordinal(page, ctx):
+    return page.messages[0].ordinal if page.messages else None
+
+
+def _last_ordinal(page, ctx):
+    return page.messages[-1].ordinal if page.messages else None
+
+
+MESSAGE_PAGE = Shape("MessagePage", "A page of messages in the requested order.", (
+    Field("messages", OBJECTS, shape=MESSAGE, source=lambda page, ctx: page.messages),
+    Field("count", INT, "Messages in this page.", source=lambda page, ctx: len(page.messages)),
+    Field("first_ordinal", INT, "Ordinal of the first message; omitted when the page is "
+                                "empty.", source=_first_ordinal, omit=NONE),
+    Field("last_ordinal", INT, "Ordinal of the last message; omitted when the page is empty.",
+          source=_last_ordinal, omit=NONE),
+))
+
+
+def message_page(page) -> dict:
+    """A ``selectors.MessagePage`` as the messages endpoint answers it."""
+    return MESSAGE_PAGE.dump(page, page)
+
+
+FLAT_TOOL_CALL = Shape("FlatToolCall", "A tool call with the ordinal and time of its "
+                                       "message.", (
+    Field("ordinal", INT, "Ordinal of the message that made the call.",
+          source="message_ordinal"),
+    Field("timestamp", TIME, "Time of that message.", source="message_timestamp", null=True),
+    Field("tool_use_id", STR, "May be empty."),
+    Field("tool_name", STR),
+    Field("category", STR),
+    Field("input_json", STR, "The tool input as JSON text; may be empty."),
+    Field("skill_name", STR, "Omitted when empty.", omit=EMPTY),
+    Field("subagent_session_id", STR, "Omitted when none.", omit=EMPTY),
+    Field("result_length", INT, "Length of the result; omitted while there is none.",
+          source="result_content_length", omit=EMPTY),
+))
+
+TOOL_CALL_LIST = Shape("ToolCallList", "Every tool call of a session, in order.", (
+    Field("tool_calls", OBJECTS, shape=FLAT_TOOL_CALL, source=lambda calls, ctx: calls),
+    Field("count", INT, source=lambda calls, ctx: len(calls)),
+))
+
+# --- search -----------------------------------------------------------------------------------
+
+SEARCH_HIT = Shape("SearchHit", "A message matching the query.", (
+    Field("session_id", STR, source=lambda h, ctx: h.session.id),
+    Field("project", STR, source=lambda h, ctx: h.session.project),
+    Field("agent", STR, source=lambda h, ctx: h.session.agent),
+    Field("machine", STR, source=lambda h, ctx: h.session.machine),
+    Field("name", STR, "The session's display name, else its first message.",
+          source=lambda h, ctx: h.session.display_name or h.session.first_message),
+    Field("ordinal", INT, "Ordinal of the matching message."),
+    Field("session_ended_at", TIME, source=lambda h, ctx: h.session.ended_at, null=True),
+    Field("snippet", STR),
+))
+
+SEARCH_RESULTS = Shape("SearchResults", "One page of search hits.", (
+    Field("query", STR, "The query, trimmed."),
+    Field("results", OBJECTS, shape=SEARCH_HIT, source="hits"),
+    Field("count", INT, "Hits in this page.", source=lambda page, ctx: len(page.hits)),
+    Field("next", INT, "Offset of the next page (pass it as cursor); omitted on the last "
+                       "page.", omit=EMPTY),
+))
+
+# --- facets and service -----------------------------------------------------------------------
+
+STATS = Shape("Stats", "Totals over the browsable sessions.", (
+    Field("session_count", INT),
+    Field("message_count", INT),
+    Field("project_count", INT),
+    Field("machine_count", INT),
+    Field("earliest_session", TIME, "Start (else creation) of the earliest session; null when "
+                                    "none.", source="earliest", null=True),
+), mapping=True)
+
+NAME_COUNT = Shape("NameCount", "A value and how many browsable sessions have it.", (
+    Field("name", STR, source=lambda row, ctx: row[0]),
+    Field("session_count", INT, source=lambda row, ctx: row[1]),
+))
+
+
+def _counts(key: str, what: str) -> Shape:
+    return Shape(f"{what}List", f"{what}s, sorted by name.", (
+        Field(key, OBJECTS, shape=NAME_COUNT, source=lambda rows, ctx: rows),
+    ))
+
+
+PROJECT_LIST = _counts("projects", "Project")
+AGENT_LIST = _counts("agents", "Agent")
+
+MACHINE_LIST = Shape("MachineList", "Machine names, sorted.", (
+    Field("machines", LIST, source=lambda names, ctx: names),
+    Field("machine_labels", DICT, "Label by machine name (the name itself).",
+          source=lambda names, ctx: {n: n for n in names}),
+    constant("machine_aliases", DICT, {}, "Always empty."),
+))
+
+VERSION = Shape("Version", "Server, API and data versions.", (
+    Field("version", STR, "Server version."),
+    Field("read_only", BOOL, "AGENTSVIEW_READ_ONLY."),
+    Field("api_version", INT, "Version of this API (1)."),
+    Field("data_version", INT, "Parser version that writes the session rows."),
+    Field("database", STR, "Django database vendor, e.g. `sqlite` or `postgresql`."),
+), mapping=True)
