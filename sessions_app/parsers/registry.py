@@ -20,6 +20,11 @@ class AgentSpec:
     legacy_config_key: str  # top-level config.toml list, older AgentsView spelling
     id_prefix: str  # prepended to the agent's own session id ("" for Claude)
     parser_module: str | None = None  # dotted path; None = known agent, not parsed yet
+    short_name: str = ""  # the name the Markdown export prints (AgentsView's); default: display
+
+    @property
+    def export_name(self) -> str:
+        return self.short_name or self.display_name
 
 
 AGENTS: dict[str, AgentSpec] = {
@@ -27,7 +32,7 @@ AGENTS: dict[str, AgentSpec] = {
     for spec in (
         AgentSpec(
             "claude", "Claude Code", "CLAUDE_PROJECTS_DIR", (".claude/projects",),
-            "claude_project_dirs", "", "sessions_app.parsers.claude",
+            "claude_project_dirs", "", "sessions_app.parsers.claude", "Claude",
         ),
         AgentSpec(
             "codex", "Codex", "CODEX_SESSIONS_DIR",
@@ -49,7 +54,7 @@ AGENTS: dict[str, AgentSpec] = {
         AgentSpec("amp", "Amp", "AMP_DIR", (".local/share/amp/threads",), "amp_dirs", "amp:"),
         AgentSpec(
             "vscode-copilot", "VS Code Copilot", "VSCODE_COPILOT_DIR", (".config/Code/User",),
-            "vscode_copilot_dirs", "vscode-copilot:",
+            "vscode_copilot_dirs", "vscode-copilot:", short_name="VSCode Copilot",
         ),
         AgentSpec(
             "openclaw", "OpenClaw", "OPENCLAW_DIR", (".openclaw/agents",), "openclaw_dirs",
@@ -70,3 +75,11 @@ def parser_for(agent: str) -> ModuleType:
     if not spec.parser_module:
         raise LookupError(f"no parser for agent {agent!r}")
     return importlib.import_module(spec.parser_module)
+
+
+def tool_label_heads() -> frozenset[str]:
+    """Every tool name a parser writes as a label line (``[Read: path]``, ``[Bash]``) into a
+    message's content: what the exports recognise as a tool call in the text."""
+    from sessions_app.parsers.tools import LABEL_HEADS
+
+    return LABEL_HEADS

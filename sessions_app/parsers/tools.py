@@ -33,6 +33,13 @@ _CATEGORY_NAMES: dict[str, tuple[str, ...]] = {
         "tts", "message", "nodes", "update_plan",
     ),
 }
+# Heads of the tool labels the parsers append to message content ("[Read: path]", "[Bash]").
+LABEL_HEADS = frozenset({
+    "Tool", "Read", "Write", "Edit", "Bash", "Glob", "Grep", "Task", "Agent", "Skill",
+    "Question", "Todo List", "Entering Plan Mode", "Exiting Plan Mode", "List",
+    "exec_command", "shell_command", "write_stdin", "apply_patch", "shell", "parallel",
+    "view_image", "request_user_input", "update_plan",
+})
 CATEGORY_OF: dict[str, str] = {
     name: category for category, names in _CATEGORY_NAMES.items() for name in names
 }

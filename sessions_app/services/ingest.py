@@ -32,7 +32,7 @@ from sessions_app.sanitize import pg_row, pg_text
 from sessions_app.services.rescore import rollup_columns, signal_columns
 
 
-class Outcome(Enum):
+class WriteResult(Enum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
@@ -92,7 +92,7 @@ def write_session(
     force: bool = False,
     now: datetime | None = None,
     rules: AutomatedRules = NO_RULES,
-) -> Outcome:
+) -> WriteResult:
     """Store *parsed* (replacing what the archive holds for its id) in one transaction,
     with its signals (health, outcome...) computed from the same parse."""
     now = now or datetime.now(UTC)
@@ -119,7 +119,7 @@ def write_session(
             old_path, old_digest = existing["file_path"], existing["content_digest"]
             old_count = existing["message_count"]
             if old_path and old_path != source.path and os.path.exists(old_path):
-                return Outcome.CONFLICT
+                return WriteResult.CONFLICT
             if old_digest == digest and not force:
                 update = dict(file_values)
                 if any(existing[k] != v for k, v in signals.items()
@@ -127,10 +127,10 @@ def write_session(
                     # same transcript, new signals (rules changed, a new signals version)
                     update.update(signals, local_modified_at=now)
                 sessions.filter(pk=parsed.id).update(**update)
-                return Outcome.UNCHANGED
+                return WriteResult.UNCHANGED
             if parsed.message_count < old_count and not force:
                 # Agents append to transcripts; a shorter one was damaged or rewritten.
-                return Outcome.SHRUNK
+                return WriteResult.SHRUNK
             delete_children(using, parsed.id)
 
         row = {
@@ -154,4 +154,4 @@ def write_session(
         insert_rows(using, Message._meta.db_table, MESSAGE_COLUMNS, messages, ("timestamp",))
         insert_rows(using, ToolCall._meta.db_table, TOOL_CALL_COLUMNS, calls)
         insert_rows(using, ToolResultEvent._meta.db_table, EVENT_COLUMNS, events, ("timestamp",))
-    return Outcome.UPDATED if existing is not None else Outcome.CREATED
+    return WriteResult.UPDATED if existing is not None else WriteResult.CREATED

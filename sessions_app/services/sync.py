@@ -23,7 +23,7 @@ from sessions_app.parsers.jsonl import FileReadError
 from sessions_app.parsers.registry import parsed_agents, parser_for
 from sessions_app.services import search_index
 from sessions_app.services.discovery import Discovery, FoundFile, discover
-from sessions_app.services.ingest import Outcome, SourceInfo, write_session
+from sessions_app.services.ingest import SourceInfo, WriteResult, write_session
 from sessions_app.services.rescore import (
     apply_rule_changes,
     backfill_rollups,
@@ -203,7 +203,7 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
     written: list[str] = []
     for parsed in result.sessions:
         try:
-            outcome = write_session(
+            stored = write_session(
                 parsed, source, machine=config.machine_name, using=using, force=force,
                 rules=rules_of(config),
             )
@@ -212,17 +212,17 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
         except DatabaseError as exc:
             report.error(found.path, f"session {parsed.id} not stored: {exc}")
             continue
-        if outcome is Outcome.CONFLICT:
+        if stored is WriteResult.CONFLICT:
             report.conflicts += 1
             report.warning(found.path, f"session id {parsed.id} already archived from another"
                                        " file that still exists; kept that one")
             continue
-        if outcome is Outcome.SHRUNK:
+        if stored is WriteResult.SHRUNK:
             report.warning(found.path, f"session {parsed.id} now has {parsed.message_count}"
                                        " messages, fewer than archived; kept the archived copy"
                                        " (sync --full replaces it)")
         written.append(parsed.id)
-        if outcome in (Outcome.UNCHANGED, Outcome.SHRUNK):
+        if stored in (WriteResult.UNCHANGED, WriteResult.SHRUNK):
             report.sessions_unchanged += 1
         else:
             report.sessions_written += 1
