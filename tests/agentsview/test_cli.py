@@ -9,6 +9,7 @@ from tests.helpers import CONSOLE_SCRIPT, agentsview, cli_env, manage
 from tests.layouts import build_claude, build_codex, golden
 
 
+@pytest.mark.slow
 def test_console_script_is_installed():
     assert CONSOLE_SCRIPT.exists(), "pip install -e . installs the agentsview command"
 
@@ -25,6 +26,7 @@ def test_groups_map_to_management_commands(argv, expected):
     assert translate(argv, {"pg_push", "session", "sync"}) == expected
 
 
+@pytest.mark.slow
 def test_help_lists_the_commands(agent_env):
     proc = agentsview("--help", env=cli_env())
     assert proc.returncode == 0
@@ -33,6 +35,7 @@ def test_help_lists_the_commands(agent_env):
     assert proc.returncode == 0 and "--full" in proc.stdout
 
 
+@pytest.mark.slow
 def test_sync_then_list_through_the_console_script(agent_env):
     build_claude(agent_env["claude"])
     build_codex(agent_env["codex"])
@@ -54,12 +57,14 @@ def test_sync_then_list_through_the_console_script(agent_env):
     assert again.stdout.startswith("Synced 0 sessions (0 messages)")
 
 
+@pytest.mark.slow
 def test_empty_archive_says_what_to_do(agent_env):
     proc = agentsview("session", "list", env=cli_env())
     assert proc.returncode == 0
     assert "No sessions archived yet. Run 'agentsview sync' first." in proc.stdout
 
 
+@pytest.mark.slow
 def test_config_error_is_one_line_exit_2_without_password(agent_env):
     config = agent_env["data"] / "config.toml"
     config.write_text('[pg]\nurl = "postgres://app:hunter2@db:bad/x"\n')
@@ -71,18 +76,21 @@ def test_config_error_is_one_line_exit_2_without_password(agent_env):
         assert "hunter2" not in proc.stderr + proc.stdout
 
 
+@pytest.mark.slow
 def test_unknown_command(agent_env):
     proc = agentsview("frobnicate", env=cli_env())
     assert proc.returncode == 2
     assert "unknown command 'frobnicate'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_bad_limit_is_refused(agent_env):
     proc = agentsview("session", "list", "--limit", "0", env=cli_env())
     assert proc.returncode == 1
     assert "error: expected an integer in [1, 500] (query.limit: 0)" in proc.stderr
 
 
+@pytest.mark.slow
 def test_pg_group_runs_the_pg_commands(agent_env):
     proc = agentsview("pg", "status", env=cli_env())  # cli_env drops AGENTSVIEW_PG_URL
     assert proc.returncode == 1

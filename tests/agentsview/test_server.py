@@ -20,6 +20,9 @@ import pytest
 from tests.layouts import build_claude, build_codex
 from tests.pg_processes import Machine, throwaway_schema, wait_for, write_corpus
 
+# runs real processes (the console script, gunicorn, a browser): not in the fast loop
+pytestmark = pytest.mark.slow
+
 RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
 
 

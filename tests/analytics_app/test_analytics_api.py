@@ -21,9 +21,16 @@ from analytics_app.endpoints.filters import parse_filters
 from analytics_app.endpoints.health import SIGNAL_VALUES
 from sessions_app.models import Message, Session
 from tests.layouts import golden
-from tests.sessions_app.api_fixtures import BACKENDS, HOST, Api, load_archive
+from tests.sessions_app.api_fixtures import (
+    BACKENDS,
+    HOST,
+    Api,
+    available_backends,
+    shared_archive,
+)
 
-pytestmark = pytest.mark.django_db(databases=["default", "pg"], transaction=True)
+# Read-only tests: one archive for the module, each test in a rolled-back transaction.
+pytestmark = pytest.mark.django_db(databases=["default", "pg"])
 
 BASE = "/api/v1/analytics"
 RANGE = "from=2024-01-01&to=2026-03-31"
@@ -74,21 +81,24 @@ def set_signals(alias: str) -> None:
         assert sessions.filter(pk=session_id).update(**values) == 1
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory, django_db_setup, django_db_blocker):
+    """The archive in SQLite and pushed to PostgreSQL, with the signals set by hand."""
+    with shared_archive(tmp_path_factory.mktemp("archive"), django_db_blocker,
+                        backends=available_backends(), after=set_signals) as env:
+        yield env
+
+
 @pytest.fixture(params=BACKENDS)
-def api(request, agent_env, settings, client):
+def api(request, shared, settings, client):
     """The archive served from one database (SQLite, or PostgreSQL after a push)."""
-    load_archive(agent_env, request.param, settings)
-    set_signals(request.param)
+    settings.AGENTSVIEW_API_DATABASE = request.param
     return Api(client)
 
 
 @pytest.fixture
-def both(agent_env, settings, client):
-    """The archive in SQLite and pushed to PostgreSQL: ``both(path)`` gives the two response
-    bodies (SQLite's, PostgreSQL's)."""
-    load_archive(agent_env, "pg", settings)
-    for alias in ("default", "pg"):
-        set_signals(alias)
+def both(shared, settings, client):
+    """``both(path)`` gives the two response bodies (SQLite's, PostgreSQL's)."""
     api = Api(client)
 
     def fetch(path: str) -> tuple[bytes, bytes]:

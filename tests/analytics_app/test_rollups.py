@@ -9,8 +9,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from analytics_app import rollups
-from analytics_app.rollups import compute, epoch_ms
+from analytics_app.scoring import rollups
+from analytics_app.scoring.rollups import compute, epoch_ms
 from sessions_app.models import Message, Session, ToolCall
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

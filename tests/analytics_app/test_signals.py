@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analytics_app.signals import (
+from analytics_app.scoring import (
     BUILTIN_AUTOMATED_EXACT_MATCHES,
     BUILTIN_AUTOMATED_PREFIXES,
     BUILTIN_AUTOMATED_SUBSTRINGS,
     CONTEXT_WINDOWS,
-    QUALITY_SIGNAL_VERSION,
     REFERENCE_CONTEXT_WINDOWS,
+    SCORING_VERSION,
     AutomatedRules,
     QualitySignals,
     ScoreInput,
@@ -785,7 +785,7 @@ def test_signals_columns():
     ]
     columns = Signals().as_columns()
     assert list(columns) == names
-    assert columns["quality_signal_version"] == QUALITY_SIGNAL_VERSION == 6
+    assert columns["quality_signal_version"] == SCORING_VERSION == 6
     assert columns["health_score_basis"] == [] and columns["health_penalties"] == {}
 
 

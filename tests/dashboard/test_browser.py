@@ -14,7 +14,7 @@ from tests.dashboard.hostile import HOSTILE_ID, write_hostile
 from tests.layouts import build_claude, build_codex
 from tests.pg_processes import Machine, throwaway_schema
 
-pytestmark = pytest.mark.pg
+pytestmark = [pytest.mark.pg, pytest.mark.slow]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"

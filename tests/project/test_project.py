@@ -8,17 +8,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import cli_env, manage
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_every_model_change_has_a_migration(agent_env):
     proc = manage("makemigrations", "--check", "--dry-run", env=cli_env())
     assert proc.returncode == 0, f"models changed without a migration:\n{proc.stdout}"
     assert "No changes detected" in proc.stdout
 
 
+@pytest.mark.slow
 def test_ruff_is_clean():
     ruff = Path(sys.executable).with_name("ruff")
     proc = subprocess.run([str(ruff), "check", "."], cwd=REPO, capture_output=True, text=True)

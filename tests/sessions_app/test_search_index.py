@@ -130,6 +130,7 @@ def _sqlite(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
 
 
+@pytest.mark.slow
 def test_a_sync_killed_while_the_index_is_suspended_leaves_it_to_the_next(tmp_path):
     """As processes: SIGKILL a cold sync of 82 files after it dropped the triggers and wrote
     most sessions, then check that the next sync (20-odd files: no bulk mode of its own)

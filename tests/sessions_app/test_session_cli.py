@@ -16,6 +16,9 @@ from tests.agentsview.test_server import running
 from tests.layouts import build_claude, build_codex
 from tests.pg_processes import Machine, throwaway_schema, wait_for
 
+# runs real processes (the console script, gunicorn, a browser): not in the fast loop
+pytestmark = pytest.mark.slow
+
 RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
 CODEX = "codex:0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 FORKED = "-home-dev-projects-cli-tool/9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d.jsonl"

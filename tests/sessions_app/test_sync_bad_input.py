@@ -102,6 +102,7 @@ def test_nul_bytes_inside_strings(agent_env):
     assert contents == ["before\x00after", "raw x\x00y"]
 
 
+@pytest.mark.slow
 def test_a_50_mb_line_is_archived(agent_env):
     big = "x" * (50 * 1024 * 1024)
     call = {"type": "assistant", "timestamp": "2026-01-01T10:00:05Z", "message": {
@@ -205,6 +206,7 @@ def _drop_file_permission_bypass() -> list[str]:
     return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}", "--"]
 
 
+@pytest.mark.slow
 def test_unreadable_file(agent_env, tmp_path):
     write_claude(agent_env, "good", GOOD)
     locked = write_claude(agent_env, "locked", GOOD)

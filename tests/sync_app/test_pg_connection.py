@@ -76,6 +76,7 @@ def test_target_identity_ignores_credentials_and_names_the_schema():
     assert c.key != a.key
 
 
+@pytest.mark.slow
 def test_migration_lock_key_is_stable_across_processes():
     """Two pushers must compute the same key: no per-process salted hash() in it."""
     code = "from sync_app.schema import migration_lock_key; print(migration_lock_key('agentsview'))"

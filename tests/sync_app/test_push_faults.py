@@ -23,7 +23,7 @@ from tests.pg_processes import (
     write_corpus,
 )
 
-pytestmark = pytest.mark.pg
+pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
 
 @pytest.fixture
