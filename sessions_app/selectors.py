@@ -136,6 +136,16 @@ def session_exists(session_id: str, *, using: str = "default") -> bool:
         return cursor.fetchone() is not None
 
 
+def source_file_of(session_id: str, *, using: str = "default") -> str | None:
+    """The transcript file a session was parsed from: None when there is no such session,
+    '' when it has no file."""
+    row = (Session.objects.using(using).filter(pk=session_id)
+           .values_list("file_path", flat=True))
+    for file_path in row:
+        return file_path or ""
+    return None
+
+
 def child_sessions(session_id: str, *, using: str = "default") -> list[Session]:
     return list(
         Session.objects.using(using)

@@ -15,10 +15,10 @@ from django.core.management.base import CommandError
 from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
 from agentsview.schema import ensure_schema
+from sessions_app import selectors
 from sessions_app.cli.render import render_detail, render_list, render_messages, render_tools
 from sessions_app.cli.transport import CliError, add_server_arguments, choose_transport
 from sessions_app.filters import SESSION_FILTERS, add_page_arguments, page_params_of
-from sessions_app.models import Session
 
 # The default exclusions the list reports on stderr (and the flags that lift them).
 INCLUDE_FILTERS = ("include_one_shot", "include_automated", "include_children")
@@ -157,8 +157,8 @@ class Command(AgentsViewCommand):
                                " streams the raw source file from the local archive)")
         ensure_schema("default")
         session_id = options["session_id"]
-        row = Session.objects.filter(pk=session_id).values_list("file_path", flat=True).first()
-        if row is None and not Session.objects.filter(pk=session_id).exists():
+        row = selectors.source_file_of(session_id)
+        if row is None:
             raise CommandError(f"session not in local archive: {session_id}")
         if not row:
             raise CommandError(f"source file not found for session {session_id}")

@@ -4,7 +4,7 @@ exactly what this archive has."""
 from __future__ import annotations
 
 from django.core.management.base import CommandError
-from django.db import DatabaseError, connections
+from django.db import DatabaseError
 
 from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
@@ -14,21 +14,10 @@ from agentsview.timefmt import rfc3339
 from sync_app.cli import add_scope_arguments, pg_config_or_fail, prepare_pg, scope_from
 from sync_app.models import PushTarget
 from sync_app.pg_connection import PgError, describe, target_of
+from sync_app.services.status import archive_counts
 from sync_app.services.verify import verify
 
 MAX_LISTED = 100
-
-
-def _pg_counts(using: str) -> tuple[int, int] | None:
-    """Sessions and messages of every machine; None when the tables do not exist yet."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        tables = set(connection.introspection.table_names(cursor))
-        if not {"sessions", "messages"} <= tables:
-            return None
-        cursor.execute("SELECT (SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM messages)")
-        sessions, messages = cursor.fetchone()
-    return sessions, messages
 
 
 class Command(AgentsViewCommand):
@@ -55,7 +44,7 @@ class Command(AgentsViewCommand):
             ensure_schema("default")
             prepare_pg(pg, "pg status", reporter, migrate=False)
             state = PushTarget.objects.filter(target=target_of(pg).key, scope=scope.key).first()
-            counts = _pg_counts("pg")
+            counts = archive_counts("pg")
             sessions, messages = counts or (0, 0)
             self.stdout.write(f"Machine:     {pg.machine_name}")
             last = rfc3339(state.last_push_at) if state and state.last_push_at else "never"
