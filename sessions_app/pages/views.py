@@ -10,6 +10,7 @@ from agentsview.api.errors import ApiError
 from agentsview.api.params import BadParameter
 from agentsview.web import page, page_context, page_database, without
 from sessions_app import endpoints, selectors, serializers
+from sessions_app.export.segments import without_thinking
 from sessions_app.filters import SESSION_FILTERS, parse_session_query
 from sessions_app.pages.markdown import render as markdown
 
@@ -48,21 +49,9 @@ def _message_items(session_id: str, messages: list[dict]) -> list[dict]:
     for message in messages:
         text = message["content"]
         if message["thinking_text"]:
-            text = _strip_thinking(text)
+            text = without_thinking(message)
         message["html"] = markdown(text)
     return messages
-
-
-def _strip_thinking(content: str) -> str:
-    out, keep = [], True
-    for line in content.split("\n"):
-        if line == "[Thinking]":
-            keep = False
-        elif line == "[/Thinking]":
-            keep = True
-        elif keep:
-            out.append(line)
-    return "\n".join(out)
 
 
 def _message_page(session_id: str, request, using: str) -> tuple[dict, str, str]:

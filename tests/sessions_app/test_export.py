@@ -2,7 +2,7 @@
 
 Golden inputs and outputs live in tests/fixtures/golden/export/ (copied from the reference's
 HTTP goldens: `*.json` are the API DTOs, `export-md*.md` / `export-html.html` the bodies).
-No database and no Django settings are needed.
+No database is needed (the HTML page is a Django template).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sessions_app.export import export_filename, session_html, session_markdown
+from sessions_app.export.segments import message_segments, split_content, without_thinking
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GOLDEN = FIXTURES / "golden" / "export"
@@ -589,3 +590,82 @@ def test_export_filename_is_header_safe():
     name = export_filename({"project": "../../etc/passwd \u202e\"x"}, ".ht\"ml")
     assert re.fullmatch(r"[A-Za-z0-9_.\-]+", name)
     assert name.endswith(".ht_ml")
+
+
+# --- Segments: one reading of stored content for both exports and the dashboard ------------
+
+HEADS = frozenset({"Bash", "Read", "Todo", "Todo List"})
+
+
+def _kinds(segments) -> list[tuple[str, str]]:
+    return [(s.kind, s.label or s.text) for s in segments]
+
+
+def test_segments_never_split_a_fenced_code_block():
+    content = "intro\n```\n[Thinking]\n[Bash: ls]\n\n[/Thinking]\n```\n[Bash: ls]\n$ ls"
+    segments = split_content(content, thinking=True, tools=True, heads=HEADS)
+    assert _kinds(segments) == [
+        ("text", "intro\n```\n[Thinking]\n[Bash: ls]\n\n[/Thinking]\n```"),
+        ("tool", "[Bash: ls]"),
+    ]
+    assert segments[1].text == "$ ls"
+
+
+def test_segments_thinking_without_closing_marker_ends_at_a_blank_line_or_a_label():
+    blank = split_content("[Thinking]\nhmm\nstill\n\nanswer", thinking=True, tools=True,
+                          heads=HEADS)
+    assert _kinds(blank) == [("thinking", "hmm\nstill"), ("text", "answer")]
+    label = split_content("[Thinking]\nhmm\n[Read: a.py]", thinking=True, tools=True,
+                          heads=HEADS)
+    assert _kinds(label) == [("thinking", "hmm"), ("tool", "[Read: a.py]")]
+
+
+def test_segments_closed_thinking_keeps_its_blank_lines():
+    segments = split_content("[Thinking]\na\n\nb\n[/Thinking]\nafter", thinking=True,
+                             tools=False, heads=HEADS)
+    assert _kinds(segments) == [("thinking", "a\n\nb"), ("text", "after")]
+    assert (segments[0].start, segments[0].end) == (0, 5)
+
+
+def test_segments_read_markers_only_where_the_message_allows():
+    content = "[Thinking]\nx\n[/Thinking]\n[Bash]"
+    segments = split_content(content, thinking=False, tools=False, heads=HEADS)
+    assert _kinds(segments) == [("text", content)]
+
+
+def test_segments_tool_body_stops_at_a_blank_line_or_a_fence_and_longest_head_wins():
+    segments = split_content("[Todo List]\n- a\n\ntext\n[Bash]\n$ ls\n```\ncode\n```",
+                             thinking=False, tools=True, heads=HEADS)
+    assert [(s.kind, s.head, s.text) for s in segments] == [
+        ("tool", "Todo List", "- a"),
+        ("text", "", "text"),
+        ("tool", "Bash", "$ ls"),
+        ("text", "", "```\ncode\n```"),
+    ]
+
+
+def test_message_segments_know_the_message_own_tool_names_and_drop_control_characters():
+    message = {"role": "user", "content": "a\x00b\n[frobnicate: x]\nbody",
+               "tool_calls": [{"tool_name": "frobnicate", "category": "Other"}]}
+    assert [(s.kind, s.head, s.text) for s in message_segments(message)] == [
+        ("text", "", "ab"),
+        ("tool", "frobnicate", "body"),
+    ]
+
+
+def test_without_thinking_drops_only_the_thinking_lines():
+    message = {
+        "role": "assistant",
+        "content": "  lead\n\n[Thinking]\nplan\n\nmore\n[/Thinking]\n\n```\n[Thinking]\n```\n",
+        "thinking_text": "plan\n\nmore",
+    }
+    assert without_thinking(message) == "  lead\n\n\n```\n[Thinking]\n```\n"
+
+
+def test_agent_names_come_from_the_registry():
+    session = {"id": "s", "project": "p", "agent": "vscode-copilot"}
+    assert 'agent="VSCode Copilot"' in session_markdown(session, [])
+    assert "<span>VS Code Copilot</span>" in session_html(session, [])
+    unknown = {**session, "agent": "brand-new"}
+    assert 'agent="brand-new"' in session_markdown(unknown, [])
+    assert "<span>brand-new</span>" in session_html(unknown, [])
