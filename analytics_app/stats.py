@@ -18,8 +18,9 @@ from django.db.models.functions import Coalesce
 
 from agentsview.api.params import BadParameter
 from agentsview.timefmt import rfc3339
-from analytics_app import endpoints, rollups
+from analytics_app import endpoints
 from analytics_app.endpoints.filters import analytics_sessions, parse_filters
+from analytics_app.scoring import rollups
 from sessions_app.filters import SESSION_FILTERS
 from sessions_app.models import STARTED
 from sessions_app.selectors import filtered_sessions

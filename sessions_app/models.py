@@ -95,7 +95,7 @@ class Session(models.Model):
     duplicate_prompt_count = models.IntegerField(default=0)
     no_code_context_count = models.IntegerField(default=0)
     runaway_tool_loop_count = models.IntegerField(default=0)
-    # Analytics rollups of the messages and tool calls (analytics_app/rollups.py); JSON kept
+    # Analytics rollups of the messages and tool calls (analytics_app/scoring/rollups.py); JSON kept
     # as compact text, decoded only by the analytics queries.
     rollup_version = models.IntegerField(default=0)
     rollup_messages = models.IntegerField(default=0)

@@ -4,23 +4,7 @@ it reads the same whether a server or the local archive answered) and ``stats``.
 from __future__ import annotations
 
 from agentsview.humanize import table, truncate
-
-PENALTY_LABELS = {
-    "outcome_errored": "ended in an error",
-    "outcome_abandoned": "abandoned",
-    "tool_failure_signals": "tool calls failed",
-    "tool_retries": "tool calls retried",
-    "edit_churn": "same file edited over and over",
-    "consecutive_failures": "failures in a row",
-    "compactions": "context compacted",
-    "mid_task_compactions": "context compacted mid-task",
-    "context_pressure_high": "context window over 90% full",
-    "constraintless_first_prompt": "first prompt without constraints",
-    "missing_success_criteria": "no success criteria given",
-    "stuck_repeated_prompts": "same prompt repeated while stuck",
-    "code_task_without_context": "code task without file or code context",
-    "repeated_failing_tool_cycles": "a failing tool loop",
-}
+from analytics_app.scoring import PENALTY_LABELS
 
 
 def _grade(s: dict) -> str:

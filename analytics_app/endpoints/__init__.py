@@ -4,7 +4,7 @@ JSON-ready data out, like ``sessions_app.endpoints`` (so the pages and the CLI c
 Which sessions count is ``filters``' business. Nothing reads the messages: what the analytics
 need of them (counts by role, tool calls by category, active time, turn cycles, first
 response, models, messages per quarter-hour) is rolled up per session when the session is
-written (``analytics_app/rollups.py``) and pushed with it. Sums are aggregated in the
+written (``analytics_app/scoring/rollups.py``) and pushed with it. Sums are aggregated in the
 database; Python only combines one row per session (medians, percentiles, the JSON rollups).
 Results are identical on SQLite and PostgreSQL: counts come back as integers and every ratio
 is computed here, with Go's rounding (``numbers``) so the numbers match AgentsView's.

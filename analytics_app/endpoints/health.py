@@ -119,7 +119,7 @@ def signals(params: Mapping[str, str], using: str) -> dict:
         aggregates[f"{name}__scored"] = Count("id", filter=predicate & SCORED)
         aggregates[f"{name}__score_sum"] = Sum("health_score", filter=predicate)
     # the grade, outcome and confidence distributions as counts of the same scan (their
-    # values come from fixed sets: signals.py writes no other)
+    # values come from fixed sets: the scoring writes no other)
     for column, values in DISTRIBUTION_VALUES.items():
         for value in values:
             aggregates[f"dist__{column}__{value}"] = Count("id", filter=Q(**{column: value}))

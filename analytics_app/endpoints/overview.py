@@ -11,9 +11,9 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
 from agentsview.api.params import Params
-from analytics_app import rollups
 from analytics_app.endpoints.filters import analytics_sessions, local_day, parse_filters
 from analytics_app.endpoints.numbers import median_int, percentile_index, ratio
+from analytics_app.scoring import rollups
 
 HEATMAP_MAX_DAYS = 366  # the heatmap shows at most this many days, ending at `to`
 GRANULARITIES = ("day", "week", "month")

@@ -12,16 +12,16 @@ from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
 
 from agentsview.api.params import Params
 from agentsview.timefmt import rfc3339
-from analytics_app import rollups
 from analytics_app.endpoints.filters import analytics_sessions, parse_filters
 from analytics_app.endpoints.numbers import Number, go_round, percentile_index, ratio
+from analytics_app.scoring import rollups
 
 TOP_METRICS = ("messages", "duration", "output_tokens")
 TOP_LIMIT = 10
 
 
 # ---------------------------------------------------------------------------------------------
-# Message timing (velocity, active duration): from the sessions' rollups (rollups.py)
+# Message timing (velocity, active duration): from the sessions' rollups (scoring/rollups.py)
 # ---------------------------------------------------------------------------------------------
 
 

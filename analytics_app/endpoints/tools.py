@@ -6,9 +6,9 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date
 
-from analytics_app import rollups
 from analytics_app.endpoints.filters import analytics_sessions, local_day, parse_filters
 from analytics_app.endpoints.numbers import ratio
+from analytics_app.scoring import rollups
 
 # ---------------------------------------------------------------------------------------------
 # tools

@@ -15,7 +15,7 @@ from enum import Enum
 
 from django.db import connections, transaction
 
-from analytics_app.signals import NO_RULES, AutomatedRules
+from analytics_app.scoring import NO_RULES, AutomatedRules
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.parsers.base import PARSER_VERSION, ParsedSession
 from sessions_app.rows import (

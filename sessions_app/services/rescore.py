@@ -1,5 +1,7 @@
 """Session signals as stored columns: computed when a session is written, and recomputed
-later for sessions whose outcome had to wait (the last activity was under 10 minutes old)."""
+later, from the stored rows, for sessions whose outcome had to wait (the last activity was
+under 10 minutes old), when the ``[automated]`` rules change, and when ``SCORING_VERSION``
+does."""
 
 from __future__ import annotations
 
@@ -12,8 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from agentsview.config import Config
-from analytics_app import rollups
-from analytics_app.signals import (
+from analytics_app.scoring import (
     RECENCY_WINDOW,
     AutomatedRules,
     SignalInput,
@@ -21,6 +22,8 @@ from analytics_app.signals import (
     SignalToolCall,
     compute,
     from_parsed,
+    rollups,
+    version,
 )
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.parsers.base import ParsedSession
@@ -148,3 +151,13 @@ def recompute_pending(rules: AutomatedRules, now: datetime, *, using: str = "def
         signals_pending_since__isnull=False, ended_at__lt=now - RECENCY_WINDOW
     )
     return _recompute(waiting, rules, now, using)
+
+
+def rescore_outdated(rules: AutomatedRules, now: datetime, *, using: str = "default") -> int:
+    """Recompute the signals of every session scored by another ``SCORING_VERSION`` than this
+    one, from its stored rows (no transcript is re-read, so sessions whose files are gone are
+    re-scored too); they are pushed at the next push like any change. Returns how many."""
+    outdated = Session.objects.using(using).exclude(
+        quality_signal_version=version.SCORING_VERSION
+    )
+    return _recompute(outdated, rules, now, using)

@@ -28,6 +28,7 @@ from sessions_app.services.rescore import (
     apply_rule_changes,
     backfill_rollups,
     recompute_pending,
+    rescore_outdated,
     rules_of,
 )
 
@@ -170,6 +171,8 @@ def run_sync(
     report.signals_recomputed = apply_rule_changes(
         rules, config.data_dir / "automated-rules.sha256", now, using=using
     ) + recompute_pending(rules, now, using=using)
+    # after the two above, which already re-score what they touch with this version
+    report.signals_recomputed += rescore_outdated(rules, now, using=using)
     report.rollups_backfilled = backfill_rollups(now, using=using)
     report.elapsed = time.monotonic() - started
     return report

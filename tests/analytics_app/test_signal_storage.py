@@ -1,9 +1,11 @@
 """Signals as stored by ``sync``: the reference values for the fixture sessions, the outcome
-that waits for a quiet session, the ``[automated]`` rules of config.toml, the list filters
-and ``manage.py health``."""
+that waits for a quiet session, the ``[automated]`` rules of config.toml, a new scoring
+version, the list filters and ``manage.py health``."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import fields
 from datetime import timedelta
 from io import StringIO
 
@@ -14,10 +16,12 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from agentsview.config import ConfigError, load_config
-from sessions_app.models import Session
+from analytics_app.scoring import SCORING_VERSION, Signals, version
+from sessions_app.models import Session, SourceFile
 from sessions_app.parsers.registry import parser_for
 from sessions_app.services.ingest import SourceInfo, write_session
 from sessions_app.services.rescore import recompute_pending, rules_of
+from sessions_app.services.sync import run_sync
 from tests.layouts import build_claude, golden
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +34,9 @@ STORED = (
     "final_failure_streak", "compaction_count", "mid_task_compaction_count", "health_score",
     "health_grade",
 )
+# every stored signal but the version (and ``pending``, stored as signals_pending_since)
+SIGNAL_COLUMNS = [f.name for f in fields(Signals)
+                  if f.name not in ("pending", "quality_signal_version")]
 
 
 def run(command: str, *args: str) -> str:
@@ -124,6 +131,42 @@ def test_automated_rules_in_config_take_effect_at_the_next_sync(archive):
         run("sync")
 
 
+def signal_values(session: Session) -> dict:
+    return {name: getattr(session, name) for name in SIGNAL_COLUMNS}
+
+
+def test_a_new_scoring_version_rescores_the_archive_from_its_stored_rows(archive, monkeypatch):
+    before = {s.id: s for s in Session.objects.all()}
+    files = list(SourceFile.objects.order_by("path").values())
+    assert {s.quality_signal_version for s in before.values()} == {SCORING_VERSION}
+
+    monkeypatch.setattr(version, "SCORING_VERSION", SCORING_VERSION + 1)
+    report = run_sync(load_config())
+    assert report.files_parsed == 0  # no transcript was read again
+    assert list(SourceFile.objects.order_by("path").values()) == files
+    assert report.signals_recomputed == len(before)
+    for session in Session.objects.all():
+        old = before[session.id]
+        assert session.quality_signal_version == SCORING_VERSION + 1
+        assert signal_values(session) == signal_values(old), session.id  # the same rules
+        assert session.local_modified_at > old.local_modified_at  # so the next push sends it
+    assert run_sync(load_config()).signals_recomputed == 0  # once
+
+
+@pytest.mark.django_db(databases=["default", "pg"], transaction=True)
+def test_the_next_push_sends_the_rescored_sessions(archive, monkeypatch):
+    def pushed(*args: str) -> int:
+        (count,) = re.findall(r"^Pushed (\d+) sessions", run("pg_push", *args), re.MULTILINE)
+        return int(count)
+
+    assert pushed("--no-sync") == Session.objects.count()
+    assert pushed("--no-sync") == 0
+    monkeypatch.setattr(version, "SCORING_VERSION", SCORING_VERSION + 1)
+    assert pushed() == Session.objects.count() > 0  # pg push syncs first, which re-scores
+    assert set(Session.objects.using("pg").values_list("quality_signal_version", flat=True)) == {
+        SCORING_VERSION + 1}
+
+
 def test_health_lists_recent_sessions_with_grades(archive):
     rows = orjson.loads(run("health", "--format", "json", "--limit", "100"))
     by_id = {s["id"]: s for s in rows}
@@ -146,8 +189,9 @@ def test_health_lists_recent_sessions_with_grades(archive):
 def test_health_of_one_session_explains_its_penalties(archive):
     text = run("health", ABANDONED)
     assert "Health:   85 (B)" in text
-    assert "-15  outcome_abandoned" in text
+    assert "-15  outcome_abandoned  abandoned" in text  # with its label (scoring.PENALTIES)
     assert "abandoned (medium confidence)" in text
+    assert "-3   tool_failure_signals  tool calls failed" in run("health", RICH)
     detail = orjson.loads(run("health", RICH, "--format", "json"))
     assert detail["health_penalties"] == {"tool_failure_signals": 3}
 

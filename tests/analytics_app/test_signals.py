@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+import ast
+import sys
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from analytics_app import scoring
 from analytics_app.scoring import (
     BUILTIN_AUTOMATED_EXACT_MATCHES,
     BUILTIN_AUTOMATED_PREFIXES,
     BUILTIN_AUTOMATED_SUBSTRINGS,
     CONTEXT_WINDOWS,
+    PENALTIES,
+    PENALTY_LABELS,
     REFERENCE_CONTEXT_WINDOWS,
     SCORING_VERSION,
     AutomatedRules,
@@ -51,6 +57,26 @@ from tests.layouts import build_claude, build_codex, golden
 # reference ran on 2026-11-22 around 01:26).
 NOW = datetime(2026, 11, 22, 1, 30, tzinfo=UTC)
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_the_scoring_package_stays_pure():
+    """No ORM, no database, no settings: the standard library, orjson, the choices (and the
+    parsers' types, for type hints only)."""
+    allowed = {"orjson", "analytics_app.scoring", "sessions_app.choices",
+               "sessions_app.parsers.base"}
+    for path in Path(scoring.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                targets = [node.module]
+            else:
+                continue
+            for target in targets:
+                top = target.split(".")[0]
+                assert top in sys.stdlib_module_names or any(
+                    target == a or target.startswith(a + ".") for a in allowed
+                ), f"{path.name} imports {target}"
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -725,6 +751,31 @@ def test_stuck_repeated_prompts_only_when_struggling():
                                                      consecutive_failure_max=2)
     assert penalties(duplicate_prompt_count=1, runaway_tool_loop_count=1)[
         "stuck_repeated_prompts"] == 2
+
+
+def test_every_penalty_has_one_name_and_a_label():
+    names = [p.name for p in PENALTIES]
+    assert len(names) == len(set(names)) == 14
+    assert all(p.label.strip() for p in PENALTIES)
+    assert {p.name: p.label for p in PENALTIES} == PENALTY_LABELS  # what `health <id>` prints
+
+
+def test_the_score_follows_the_penalty_table():
+    inp = ScoreInput(outcome="completed", failure_signal_count=2, retry_count=1)
+    result = score(inp)
+    assert (result.score, result.penalties) == (89, {"tool_failure_signals": 6,
+                                                      "tool_retries": 5})
+
+    def variant(name: str, **changes) -> tuple:
+        return tuple(replace(p, **changes) if p.name == name else p for p in PENALTIES)
+
+    heavier = score(inp, variant("tool_failure_signals", weight=10))
+    assert (heavier.score, heavier.grade, heavier.penalties) == (
+        75, "B", {"tool_failure_signals": 20, "tool_retries": 5})
+    capped = score(inp, variant("tool_failure_signals", weight=10, cap=12))
+    assert (capped.score, capped.penalties["tool_failure_signals"]) == (83, 12)
+    dropped = score(inp, tuple(p for p in PENALTIES if p.name != "tool_retries"))
+    assert (dropped.score, dropped.penalties) == (94, {"tool_failure_signals": 6})
 
 
 @pytest.mark.parametrize(("value", "grade"), [

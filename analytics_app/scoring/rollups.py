@@ -15,7 +15,7 @@ Each figure is defined exactly as the analytics queries defined it over the mess
   number of quarter-hours, so a quarter-hour lies in one local hour of any zone);
 - ``rollup_skills``: calls per skill (the ``skill_name`` of Skill tool calls);
 - ``frustration_marker_count``: user prompts (not system rows) that read as frustrated
-  (``signals.is_frustration_marker``: an analytics-only signal, not part of the score).
+  (``quality.is_frustration_marker``: an analytics-only signal, not part of the score).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from analytics_app.signals import is_frustration_marker
+from analytics_app.scoring.quality import is_frustration_marker
 
 ROLLUP_VERSION = 2  # 2: skills and frustration markers
 ACTIVE_GAP_CAP_MS = 300_000
