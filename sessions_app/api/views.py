@@ -22,7 +22,7 @@ from agentsview.api.errors import SessionMissing
 from agentsview.api.views import ReadOnlyView, json_ok
 from sessions_app import endpoints, selectors, serializers
 from sessions_app.filters import SEARCH_FILTERS, SESSION_FILTERS, page_openapi_parameters
-from sessions_app.parsers.base import PARSER_VERSION
+from sessions_app.parsers.registry import data_version
 
 SESSIONS, SEARCH, FACETS, SERVICE = (openapi.SESSIONS, openapi.SEARCH, openapi.FACETS,
                                      openapi.SERVICE)
@@ -91,7 +91,7 @@ class VersionView(ReadOnlyView):
             "version": __version__,
             "read_only": bool(settings.AGENTSVIEW_READ_ONLY),
             "api_version": API_VERSION,
-            "data_version": PARSER_VERSION,
+            "data_version": data_version(),
             "database": connections["default"].vendor,
         }))
 

@@ -1,4 +1,5 @@
-"""What a parser returns, and the helpers every agent parser shares.
+"""The contract every agent parser implements (``AgentParser``), what a parser returns, and
+the helpers every agent parser shares.
 
 Parsers are pure: a file goes in, ``ParseResult`` comes out. No database, no settings.
 """
@@ -6,14 +7,13 @@ Parsers are pure: a file goes in, ``ParseResult`` comes out. No database, no set
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import orjson
-
-# Bump when parsing changes what is stored, so sync re-parses files written by older code.
-PARSER_VERSION = 2  # 2: session signals (health, outcome) computed at sync
 
 FIRST_MESSAGE_MAX_BYTES = 300
 DEFAULT_BLOCKED_RESULT_CATEGORIES = ("Read", "Glob")
@@ -101,6 +101,9 @@ class ParsedSession:
     source_version: str = ""
     termination_status: str = ""
     messages: list[ParsedMessage] = field(default_factory=list)
+    # The parser's rule for user messages that are not prompts (Claude's slash commands):
+    # they are passed over when choosing first_message.
+    not_a_prompt: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
 
     # --- derived from the messages -------------------------------------------------------
     @property
@@ -115,7 +118,7 @@ class ParsedSession:
     def first_message(self) -> str:
         for m in self.messages:
             if m.role == "user" and not m.is_system and m.content.strip():
-                if self.agent == "claude" and is_slash_command(m.content):
+                if self.not_a_prompt is not None and self.not_a_prompt(m.content):
                     continue
                 return truncate_first_message(m.content)
         return ""
@@ -159,6 +162,41 @@ class ParseResult:
     issues: list[str] = field(default_factory=list)
     sha256: str = ""
     size: int = 0
+
+
+@runtime_checkable
+class AgentParser(Protocol):
+    """What the parser of one agent provides. ``registry.AGENTS`` names each agent's parser;
+    discovery, sync, ``session sync`` and the exports ask it, never the agent's name."""
+
+    # Bump when this parser's output changes: sync re-parses this agent's files, no others'
+    # (stored per file in ``SourceFile.parser_version``).
+    version: int
+    # This agent's tool names -> category (Read, Edit, Bash, ...); the registry merges every
+    # parser's into one ``category_of``, so a name means the same whoever called it.
+    tool_categories: Mapping[str, str]
+    # Heads of the labels this parser writes into a message's text ("[Read: path]" -> Read),
+    # which the exports recognise as tool calls.
+    label_heads: frozenset[str]
+
+    def matches(self, rel_parts: tuple[str, ...]) -> bool:
+        """Is this path, as its parts relative to one of the agent's roots, a session file?"""
+        ...
+
+    def sniff(self, path: Path) -> bool:
+        """Does this file, lying outside the agent's directories, look like one of its
+        transcripts? Reads at most a few lines; an unreadable file raises ``OSError``."""
+        ...
+
+    def root_of(self, path: Path) -> Path:
+        """The root a transcript lying outside the agent's directories belongs to (the
+        directory its layout hangs from), passed to ``parse``."""
+        ...
+
+    def parse(self, path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
+        """Every session one file holds (none, one or several), with what was wrong in it.
+        Raises ``FileReadError`` when the file as a whole cannot be read."""
+        ...
 
 
 # --- shared helpers ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 
 from sessions_app.parsers.base import (
+    AgentParser,
     ParsedMessage,
     ParsedSession,
     ParsedToolCall,
@@ -25,25 +26,17 @@ from sessions_app.parsers.base import (
     as_int,
     assign_results,
     compact_json,
+    is_slash_command,
     parse_timestamp,
 )
-from sessions_app.parsers.jsonl import JsonlReader
+from sessions_app.parsers.jsonl import JsonlReader, head_lines
 from sessions_app.parsers.project import project_from_cwd, project_from_encoded_dir
-from sessions_app.parsers.tools import category_of, claude_label
+from sessions_app.parsers.registry import category_of
+from sessions_app.parsers.tools import by_category, claude_label
 
 AGENT = "claude"
 FORK_THRESHOLD = 3  # a first branch with more user turns than this is a fork, not a retry
 SUBAGENT_TOOLS = ("Task", "Agent")
-
-
-def matches(rel_parts: tuple[str, ...]) -> bool:
-    """Is this path (relative to a Claude root) a session transcript?"""
-    name = rel_parts[-1]
-    if not name.endswith(".jsonl"):
-        return False
-    if len(rel_parts) == 2:
-        return not name.startswith("agent-")  # top-level agent-* files are a legacy layout
-    return len(rel_parts) >= 4 and rel_parts[2] == "subagents" and name.startswith("agent-")
 
 
 @dataclass(slots=True)
@@ -535,8 +528,7 @@ def _termination_status(session: ParsedSession, truncated: bool, stop_reason: st
     return "awaiting_user" if stop_reason in ("end_turn", "") else stop_reason
 
 
-def parse(path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
-    options = options or ParseOptions()
+def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
     reader = JsonlReader(path, options.max_line_bytes)
     state = _FileState()
     for lineno, obj in reader:
@@ -603,6 +595,7 @@ def _build_sessions(path: Path, root: Path, state: _FileState, options: ParseOpt
             source_session_id=state.source_session_id,
             source_version=state.version,
             messages=messages,
+            not_a_prompt=is_slash_command,  # /clear, /model: commands, not the opening prompt
         )
         session.fill_bounds_from_messages()
         session.termination_status = _termination_status(
@@ -617,3 +610,59 @@ def _build_sessions(path: Path, root: Path, state: _FileState, options: ParseOpt
 def _only_usage_command(session: ParsedSession) -> bool:
     prompts = [m for m in session.messages if m.role == "user" and not m.is_system]
     return len(prompts) == 1 and prompts[0].content.strip() == "/usage"
+
+
+class ClaudeParser:
+    version = 2  # 2: session signals (health, outcome) computed at sync
+    tool_categories = by_category({
+        "Read": ("Read", "LS"),
+        "Edit": ("Edit", "MultiEdit"),
+        "Write": ("Write", "NotebookEdit"),
+        "Bash": ("Bash", "BashOutput", "KillShell"),
+        "Grep": ("Grep",),
+        "Glob": ("Glob",),
+        "Task": ("Task", "Agent"),
+        "Tool": ("Skill", "TodoWrite", "AskUserQuestion", "WebFetch", "WebSearch"),
+    })
+    label_heads = frozenset({
+        "Tool", "Read", "Write", "Edit", "Bash", "Glob", "Grep", "Task", "Agent", "Skill",
+        "Question", "Todo List", "Entering Plan Mode", "Exiting Plan Mode", "List",
+    })
+
+    def matches(self, rel_parts: tuple[str, ...]) -> bool:
+        """``<project>/<uuid>.jsonl`` or ``<project>/<parent>/subagents/[...]/agent-<id>.jsonl``
+        (top-level ``agent-*`` files are a legacy layout, not read)."""
+        name = rel_parts[-1]
+        if not name.endswith(".jsonl"):
+            return False
+        if len(rel_parts) == 2:
+            return not name.startswith("agent-")
+        return len(rel_parts) >= 4 and rel_parts[2] == "subagents" and name.startswith("agent-")
+
+    def sniff(self, path: Path) -> bool:
+        """A ``user`` or ``assistant`` line carrying its ``message`` object."""
+        for line in head_lines(path):
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if (isinstance(obj, dict) and obj.get("type") in ("user", "assistant")
+                    and isinstance(obj.get("message"), dict)):
+                return True
+        return False
+
+    def root_of(self, path: Path) -> Path:
+        """Two levels up (``<project>/<file>``); for a subagent, three above its
+        ``subagents`` directory."""
+        parents = path.parents
+        if path.name.startswith("agent-"):  # <parent>/subagents/[workflows/<id>/]agent-*.jsonl
+            for index in range(min(3, len(parents) - 3)):
+                if parents[index].name == "subagents":
+                    return parents[index + 3]
+        return path.parent.parent
+
+    def parse(self, path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
+        return _parse(path, root, options or ParseOptions())
+
+
+parser: AgentParser = ClaudeParser()

@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 
 from sessions_app.parsers.base import (
+    AgentParser,
     ParsedMessage,
     ParsedSession,
     ParsedToolCall,
@@ -24,12 +25,14 @@ from sessions_app.parsers.base import (
     compact_json,
     parse_timestamp,
 )
-from sessions_app.parsers.jsonl import JsonlReader
+from sessions_app.parsers.jsonl import JsonlReader, head_lines
 from sessions_app.parsers.project import project_from_cwd
-from sessions_app.parsers.tools import category_of, codex_label, patch_files
+from sessions_app.parsers.registry import AGENTS, category_of
+from sessions_app.parsers.tools import by_category, codex_label, patch_files
 
 AGENT = "codex"
-ID_PREFIX = "codex:"
+ID_PREFIX = AGENTS[AGENT].id_prefix
+RECORD_TYPES = frozenset({"session_meta", "response_item", "turn_context", "event_msg"})
 _UUID_TAIL_RE = re.compile(
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", re.IGNORECASE
 )
@@ -45,15 +48,6 @@ CONTEXT_PREFIXES = (
     "<goal_context>",
 )
 TEXT_BLOCKS = ("input_text", "output_text", "text")
-
-
-def matches(rel_parts: tuple[str, ...]) -> bool:
-    """Flat files (archived sessions) or ``YYYY/MM/DD/<file>.jsonl``."""
-    if not rel_parts[-1].endswith(".jsonl"):
-        return False
-    if len(rel_parts) == 1:
-        return True
-    return len(rel_parts) == 4 and all(p.isdigit() for p in rel_parts[:3])
 
 
 def _str(value: object) -> str:
@@ -278,9 +272,8 @@ def _id_from_filename(path: Path) -> str:
     return match.group(1) if match else path.stem
 
 
-def parse(path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
-    del root  # the layout carries nothing the lines do not
-    options = options or ParseOptions()
+def _parse(path: Path, options: ParseOptions) -> ParseResult:
+    # the root is not needed: the layout carries nothing the lines do not
     reader = JsonlReader(path, options.max_line_bytes)
     rollout = _Rollout(options)
     for _lineno, obj in reader:
@@ -326,3 +319,44 @@ def parse(path: Path, root: Path, options: ParseOptions | None = None) -> ParseR
         session.termination_status = "awaiting_user"
     result.sessions = [session]
     return result
+
+
+class CodexParser:
+    version = 2  # 2: session signals (health, outcome) computed at sync
+    tool_categories = by_category({
+        "Edit": ("apply_patch",),
+        "Bash": ("shell", "shell_command", "exec_command", "write_stdin"),
+        "Task": ("spawn_agent",),
+        "Tool": ("update_plan",),
+    })
+    label_heads = frozenset({
+        "Tool", "Read", "Write", "Edit", "Bash", "Glob", "Grep", "Task", "exec_command",
+        "shell_command", "write_stdin", "apply_patch", "shell", "parallel", "view_image",
+        "request_user_input", "update_plan",
+    })
+
+    def matches(self, rel_parts: tuple[str, ...]) -> bool:
+        """Flat files (archived sessions) or ``YYYY/MM/DD/<file>.jsonl``."""
+        if not rel_parts[-1].endswith(".jsonl"):
+            return False
+        if len(rel_parts) == 1:
+            return True
+        return len(rel_parts) == 4 and all(p.isdigit() for p in rel_parts[:3])
+
+    def sniff(self, path: Path) -> bool:
+        """A line with a typed ``payload`` (``session_meta``, ``response_item``, ...)."""
+        return any(b'"payload"' in line and any(f'"{t}"'.encode() in line for t in RECORD_TYPES)
+                   for line in head_lines(path))
+
+    def root_of(self, path: Path) -> Path:
+        """The directory above ``YYYY/MM/DD``, or the file's own for a flat (archived) one."""
+        parents = path.parents
+        if len(parents) > 3 and all(p.name.isdigit() for p in parents[:3]):
+            return parents[3]
+        return path.parent
+
+    def parse(self, path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
+        return _parse(path, options or ParseOptions())
+
+
+parser: AgentParser = CodexParser()

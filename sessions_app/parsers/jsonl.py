@@ -34,6 +34,19 @@ def open_session_file(path: Path):
         raise FileReadError(exc.strerror or str(exc)) from None
 
 
+def head_lines(path: Path, count: int = 50, max_bytes: int = _READ_CHUNK) -> list[bytes]:
+    """The first *count* lines of *path*, each cut at *max_bytes*: what a parser's ``sniff``
+    looks at. Raises ``OSError`` when the file cannot be read."""
+    lines = []
+    with path.open("rb") as fh:
+        for _ in range(count):
+            line = fh.readline(max_bytes)
+            if not line:
+                break
+            lines.append(line)
+    return lines
+
+
 def _fix_surrogates(value: object) -> object:
     """Replace lone surrogates (from ``\\ud800`` escapes) that UTF-8 cannot store."""
     if isinstance(value, str):

@@ -1,14 +1,21 @@
-"""The agents we know: where their files live, how to override that, and which parser reads them.
+"""The agents we know, each declared once: its names, where its files live, how to override
+that, and which parser reads them.
 
 Pure data and lookups; no Django. ``agentsview.config`` resolves directories from this table,
-``sessions_app.discovery`` walks them, and ``parser_for`` hands out the parser module.
+``sessions_app.services.discovery`` walks them with each parser's ``matches``, and
+``parser_for`` hands out an agent's ``AgentParser`` (loaded on first use). The tool tables of
+every parser are merged here (``category_of``, ``tool_label_heads``).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import ModuleType
+from functools import cache
+from types import MappingProxyType
+
+from sessions_app.parsers.base import AgentParser
 
 
 @dataclass(frozen=True)
@@ -19,7 +26,7 @@ class AgentSpec:
     default_dirs: tuple[str, ...]  # relative to $HOME
     legacy_config_key: str  # top-level config.toml list, older AgentsView spelling
     id_prefix: str  # prepended to the agent's own session id ("" for Claude)
-    parser_module: str | None = None  # dotted path; None = known agent, not parsed yet
+    parser_path: str | None = None  # "module:attribute" of its AgentParser; None = not parsed yet
     short_name: str = ""  # the name the Markdown export prints (AgentsView's); default: display
 
     @property
@@ -32,12 +39,12 @@ AGENTS: dict[str, AgentSpec] = {
     for spec in (
         AgentSpec(
             "claude", "Claude Code", "CLAUDE_PROJECTS_DIR", (".claude/projects",),
-            "claude_project_dirs", "", "sessions_app.parsers.claude", "Claude",
+            "claude_project_dirs", "", "sessions_app.parsers.claude:parser", "Claude",
         ),
         AgentSpec(
             "codex", "Codex", "CODEX_SESSIONS_DIR",
             (".codex/sessions", ".codex/archived_sessions"),
-            "codex_sessions_dirs", "codex:", "sessions_app.parsers.codex",
+            "codex_sessions_dirs", "codex:", "sessions_app.parsers.codex:parser",
         ),
         AgentSpec("gemini", "Gemini CLI", "GEMINI_DIR", (".gemini",), "gemini_dirs", "gemini:"),
         AgentSpec(
@@ -66,20 +73,62 @@ AGENTS: dict[str, AgentSpec] = {
 
 def parsed_agents() -> list[AgentSpec]:
     """Agents whose files we can parse today."""
-    return [spec for spec in AGENTS.values() if spec.parser_module]
+    return [spec for spec in AGENTS.values() if spec.parser_path]
 
 
-def parser_for(agent: str) -> ModuleType:
-    """The parser module of *agent*: it has ``discover(root)`` and ``parse(path, root)``."""
+def parser_for(agent: str) -> AgentParser:
+    """The parser of *agent*; ``LookupError`` for an agent we do not parse yet."""
     spec = AGENTS[agent]
-    if not spec.parser_module:
+    if not spec.parser_path:
         raise LookupError(f"no parser for agent {agent!r}")
-    return importlib.import_module(spec.parser_module)
+    return _load(spec.parser_path)
 
 
+@cache
+def _load(parser_path: str) -> AgentParser:
+    module, _, attribute = parser_path.partition(":")
+    parser = getattr(importlib.import_module(module), attribute)
+    if not isinstance(parser, AgentParser):
+        raise TypeError(f"{parser_path} does not implement AgentParser")
+    return parser
+
+
+def data_version() -> int:
+    """The newest parser version: what the API reports as the archive's data version."""
+    return max(parser_for(spec.key).version for spec in parsed_agents())
+
+
+@cache
+def tool_categories() -> Mapping[str, str]:
+    """Tool name -> category: every parser's own names over AgentsView's shared table. A name
+    two parsers place in different categories is a mistake in one of them."""
+    from sessions_app.parsers.tools import SHARED_CATEGORIES
+
+    merged = dict(SHARED_CATEGORIES)
+    declared_by: dict[str, str] = {}
+    for spec in parsed_agents():
+        for name, category in parser_for(spec.key).tool_categories.items():
+            if merged.get(name, category) != category:
+                where = declared_by.get(name, "the shared table")
+                raise ValueError(f"tool {name!r}: {spec.key} says {category}, {where}"
+                                 f" says {merged[name]}")
+            merged[name] = category
+            declared_by.setdefault(name, spec.key)
+    return MappingProxyType(merged)
+
+
+def category_of(tool_name: str) -> str:
+    """The normalised category of a tool name; unknown names are ``Other``."""
+    category = tool_categories().get(tool_name)
+    if category:
+        return category
+    if "subagent" in tool_name.lower():
+        return "Task"
+    return "Other"
+
+
+@cache
 def tool_label_heads() -> frozenset[str]:
     """Every tool name a parser writes as a label line (``[Read: path]``, ``[Bash]``) into a
     message's content: what the exports recognise as a tool call in the text."""
-    from sessions_app.parsers.tools import LABEL_HEADS
-
-    return LABEL_HEADS
+    return frozenset().union(*(parser_for(spec.key).label_heads for spec in parsed_agents()))

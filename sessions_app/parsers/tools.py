@@ -1,58 +1,49 @@
-"""Tool names → categories, and the one-line labels a tool call adds to its message's text."""
+"""The shared tool-name categories, and the one-line labels a tool call adds to its message's
+text."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 
-_CATEGORY_NAMES: dict[str, tuple[str, ...]] = {
+from sessions_app.parsers.registry import category_of
+
+
+def by_category(groups: Mapping[str, tuple[str, ...]]) -> Mapping[str, str]:
+    """``{category: names}`` written the readable way round, as ``{name: category}``."""
+    return MappingProxyType({name: category for category, names in groups.items()
+                             for name in names})
+
+
+# AgentsView gives a tool name the same category whichever agent called it. These are the names
+# no parser here declares (agents not parsed yet, names any agent may call); each parser
+# declares its agent's own names (``tool_categories``) and ``registry.category_of`` merges them.
+SHARED_CATEGORIES = by_category({
     "Read": (
-        "Read", "read", "view", "read_file", "list_directory", "list_files", "look_at",
-        "read_web_page", "LS", "ls", "find", "fetch", "ReadFile", "view_file",
+        "read", "view", "read_file", "list_directory", "list_files", "look_at", "read_web_page",
+        "ls", "find", "fetch", "ReadFile", "view_file",
     ),
     "Edit": (
-        "Edit", "edit", "MultiEdit", "apply_patch", "ApplyPatch", "StrReplace", "str_replace",
-        "undo_edit", "edit_file", "replace", "patch", "EditFile",
+        "edit", "ApplyPatch", "StrReplace", "str_replace", "undo_edit", "edit_file", "replace",
+        "patch", "EditFile",
     ),
-    "Write": ("Write", "write", "NotebookEdit", "write_file", "create_file", "WriteFile",
-              "write_to_file"),
+    "Write": ("write", "write_file", "create_file", "WriteFile", "write_to_file"),
     "Bash": (
-        "Bash", "bash", "shell", "shell_command", "exec_command", "write_stdin", "run_command",
-        "execute_command", "run_shell_command", "Shell", "exec", "process", "terminal",
-        "BashOutput", "KillShell",
+        "bash", "run_command", "execute_command", "run_shell_command", "Shell", "exec", "process",
+        "terminal",
     ),
-    "Grep": ("Grep", "grep", "search_files", "grep_search", "finder", "fs_search"),
-    "Glob": ("Glob", "glob"),
+    "Grep": ("grep", "search_files", "grep_search", "finder", "fs_search"),
+    "Glob": ("glob",),
     "Task": (
-        "Task", "Agent", "task", "spawn_agent", "sessions_list", "sessions_history",
-        "sessions_send", "sessions_spawn", "subagents", "agents_list", "session_status",
-        "delegate_task",
+        "task", "sessions_list", "sessions_history", "sessions_send", "sessions_spawn",
+        "subagents", "agents_list", "session_status", "delegate_task",
     ),
     "Tool": (
-        "Skill", "skill", "report_intent", "TodoWrite", "AskUserQuestion", "WebFetch",
-        "WebSearch", "todo_write", "browser", "web_search", "web_fetch", "image", "canvas",
-        "tts", "message", "nodes", "update_plan",
+        "skill", "report_intent", "todo_write", "browser", "web_search", "web_fetch", "image",
+        "canvas", "tts", "message", "nodes",
     ),
-}
-# Heads of the tool labels the parsers append to message content ("[Read: path]", "[Bash]").
-LABEL_HEADS = frozenset({
-    "Tool", "Read", "Write", "Edit", "Bash", "Glob", "Grep", "Task", "Agent", "Skill",
-    "Question", "Todo List", "Entering Plan Mode", "Exiting Plan Mode", "List",
-    "exec_command", "shell_command", "write_stdin", "apply_patch", "shell", "parallel",
-    "view_image", "request_user_input", "update_plan",
 })
-CATEGORY_OF: dict[str, str] = {
-    name: category for category, names in _CATEGORY_NAMES.items() for name in names
-}
-
-
-def category_of(tool_name: str) -> str:
-    """The normalised category of a tool name; unknown names are ``Other``."""
-    category = CATEGORY_OF.get(tool_name)
-    if category:
-        return category
-    if "subagent" in tool_name.lower():
-        return "Task"
-    return "Other"
 
 
 def _s(value: object) -> str:

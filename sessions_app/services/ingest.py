@@ -17,7 +17,8 @@ from django.db import connections, transaction
 
 from analytics_app.scoring import NO_RULES, AutomatedRules
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
-from sessions_app.parsers.base import PARSER_VERSION, ParsedSession
+from sessions_app.parsers.base import ParsedSession
+from sessions_app.parsers.registry import parser_for
 from sessions_app.rows import (
     EVENT_COLUMNS,
     MESSAGE_COLUMNS,
@@ -141,7 +142,7 @@ def write_session(
             "id": parsed.id,
             "created_at": now,
             "local_modified_at": now,
-            "data_version": PARSER_VERSION,
+            "data_version": parser_for(parsed.agent).version,
             "content_digest": digest,
         }
         if connections[using].vendor == "postgresql":

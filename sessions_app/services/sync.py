@@ -1,6 +1,6 @@
 """Local sync: discover agent files, parse the changed ones, write their sessions.
 
-Unchanged files (same size and mtime, parsed by the current parser version) are skipped
+Unchanged files (same size and mtime, parsed by their parser's current version) are skipped
 without being opened. Each session is written in its own transaction. A file that
 disappeared leaves its sessions in the archive, marked ``source_missing_at``.
 """
@@ -18,7 +18,7 @@ from django.db import DatabaseError, OperationalError, transaction
 
 from agentsview.config import Config
 from sessions_app.models import Session, SourceFile
-from sessions_app.parsers.base import PARSER_VERSION, ParseOptions, ParseResult
+from sessions_app.parsers.base import ParseOptions, ParseResult
 from sessions_app.parsers.jsonl import FileReadError
 from sessions_app.parsers.registry import parsed_agents, parser_for
 from sessions_app.services import search_index
@@ -92,7 +92,8 @@ def _changed(found: FoundFile, known: tuple | None) -> bool:
     if known is None:
         return True
     size, mtime_ns, parser_version, _ = known
-    return size != found.size or mtime_ns != found.mtime_ns or parser_version < PARSER_VERSION
+    return (size != found.size or mtime_ns != found.mtime_ns
+            or parser_version < parser_for(found.agent).version)
 
 
 def run_sync(
@@ -251,7 +252,7 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
             "size": found.size,
             "mtime_ns": found.mtime_ns,
             "sha256": result.sha256,
-            "parser_version": PARSER_VERSION,
+            "parser_version": parser.version,
             "session_ids": written,
             "malformed_lines": result.malformed_lines,
             "error": error,
@@ -290,9 +291,6 @@ def _mark_missing(found: Discovery, using: str, report: SyncReport) -> None:
 
 # --- one file or one session (`session sync`) --------------------------------------------------
 
-CODEX_RECORD_TYPES = frozenset({"session_meta", "response_item", "turn_context", "event_msg"})
-
-
 class SyncTargetError(Exception):
     """``session sync`` cannot do what was asked; ``str()`` says why in one line."""
 
@@ -302,8 +300,8 @@ class AmbiguousSyncTarget(SyncTargetError):
 
 
 def agent_of(config: Config, path: Path, known: str | None = None) -> tuple[str, Path]:
-    """``(agent, root)`` of a transcript: from the agent directory holding it, else from
-    what it looks like (Codex lines carry a typed ``payload``)."""
+    """``(agent, root)`` of a transcript: from the agent directory holding it, else (*known*,
+    or the first parser that recognises its lines) with the root its parser places it under."""
     for spec in parsed_agents():
         for root in config.agent_dirs.get(spec.key, ()):
             try:
@@ -312,21 +310,18 @@ def agent_of(config: Config, path: Path, known: str | None = None) -> tuple[str,
                 continue
             if parser_for(spec.key).matches(rel.parts):
                 return spec.key, root
-    agent = known or "claude"
-    if known is None:
+    if known is not None:
+        return known, parser_for(known).root_of(path)
+    for spec in parsed_agents():
+        parser = parser_for(spec.key)
         try:
-            with path.open("rb") as fh:
-                for _ in range(50):
-                    line = fh.readline(1024 * 1024)
-                    if not line:
-                        break
-                    if b'"payload"' in line and any(f'"{t}"'.encode() in line
-                                                    for t in CODEX_RECORD_TYPES):
-                        agent = "codex"
-                        break
+            recognised = parser.sniff(path)
         except OSError as exc:
             raise SyncTargetError(f"cannot read {path}: {exc.strerror}") from None
-    return agent, (path.parent if agent == "codex" else path.parent.parent)
+        if recognised:
+            return spec.key, parser.root_of(path)
+    raise SyncTargetError(f"session sync: {path} is not a transcript of any agent this"
+                          " archive reads")
 
 
 def inside_agent_dirs(config: Config, path: Path) -> bool:
