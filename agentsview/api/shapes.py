@@ -6,6 +6,9 @@ the object and a context), how it is written (a time as RFC 3339, a JSON text pa
 shape) and when it is left out (``omit``: never, when empty, when falsy, or when a condition
 on the object fails). ``dump`` is compiled once per shape into a plain function, as fast as a
 hand-written dict builder: the session list dumps 200 sessions of 50 fields per request.
+
+A MAP field is an object whose keys are data (agent names, days, grades): each value is dumped
+with the field's shape, or written as it is (a count, a name) when the field has none.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from agentsview.timefmt import rfc3339
 STR, INT, BOOL, FLOAT, TIME, JSON_TEXT, LIST, DICT, OBJECT, OBJECTS = (
     "str", "int", "bool", "float", "time", "json_text", "list", "dict", "object", "objects"
 )
+MAP = "map"  # {key: value}, keys being data: values dumped with the field's shape, if any
 # When a field is left out: never, when None or '', when None, when falsy (0, False, [], {}).
 ALWAYS, EMPTY, NONE, FALSY = "", "empty", "none", "falsy"
 TIME_HELP = "RFC 3339 UTC (trailing fraction zeros trimmed)."
@@ -37,10 +41,12 @@ class Field:
     name: str
     kind: str
     help: str = ""
-    source: str | Source | None = None  # attribute (or key) name; default: the field's name
+    # attribute (or key, or a tuple's index) name; default: the field's name
+    source: str | int | Source | None = None
     omit: str = ALWAYS
     null: bool = False  # always present, may be null
-    shape: Shape | None = None  # the nested shape of an OBJECT or OBJECTS field
+    shape: Shape | None = None  # the nested shape of an OBJECT, OBJECTS or MAP field
+    item: str = ""  # the kind of a LIST's items or of a shapeless MAP's values (documentation)
     when: Callable[[Any], bool] | None = None  # present only when this holds for the object
     const: Any = None  # the fixed value of a field that has no source (compatibility fields)
     constant: bool = False
@@ -58,7 +64,8 @@ def constant(name: str, kind: str, value: Any, help: str) -> Field:
 @dataclass(frozen=True, eq=False)
 class Shape:
     """One JSON object: its component name, a one-line description and its fields in order.
-    ``mapping`` shapes read their values by key, others by attribute."""
+    ``mapping`` shapes read their values by key (an int source: by index, for tuples), others
+    by attribute."""
 
     name: str
     doc: str
@@ -111,13 +118,34 @@ def _doc_field(f: Field) -> serializers.Field:
     if f.kind == JSON_TEXT:
         return serializers.JSONField(help_text=text, **common)
     if f.kind == LIST:
-        return serializers.ListField(child=serializers.JSONField(), help_text=text, **common)
+        return serializers.ListField(child=_item_doc(f), help_text=text, **common)
     if f.kind == DICT:
         return serializers.DictField(child=serializers.JSONField(), help_text=text, **common)
     if f.kind in (OBJECT, OBJECTS):
         assert f.shape is not None, f.name
         return f.shape.serializer_class(many=f.kind == OBJECTS, help_text=text, **common)
+    if f.kind == MAP:
+        child = f.shape.serializer_class() if f.shape is not None else _item_doc(f)
+        return serializers.DictField(child=child, help_text=text, **common)
     raise ValueError(f"unknown kind {f.kind!r} of field {f.name}")
+
+
+def _item_doc(f: Field) -> serializers.Field:
+    """The documentation of a LIST's items or a shapeless MAP's values: any JSON by default."""
+    if not f.item:
+        return serializers.JSONField()
+    assert f.item in (STR, INT, BOOL, FLOAT), (f.name, f.item)
+    return _doc_field(Field(f.name, f.item))
+
+
+def _map_dumper(shape: Shape) -> Callable[[Any, Any], dict]:
+    """``{key: shape.dump(value)}`` of a MAP field's dict (None: ``{}``)."""
+    dump = shape._dumper
+
+    def dump_map(values: Any, ctx: Any) -> dict:
+        return {key: dump(value, ctx) for key, value in (values or {}).items()}
+
+    return dump_map
 
 
 def _parse_json_text(text: str | None) -> Any:
@@ -131,7 +159,7 @@ def _parse_json_text(text: str | None) -> Any:
 
 _CONVERT: dict[str, Callable[[Any], Any] | None] = {
     TIME: rfc3339, JSON_TEXT: _parse_json_text, LIST: lambda v: list(v or ()),
-    DICT: lambda v: dict(v or {}),
+    DICT: lambda v: dict(v or {}), MAP: lambda v: dict(v or {}),
 }
 _OMIT_TEST = {
     EMPTY: "v is not None and v != ''",
@@ -154,19 +182,23 @@ def _compile(shape: Shape) -> Callable[[Any, Any], dict]:
         if f.constant:  # a literal (0, False, []): a fresh list or dict for every dump
             lines.append(f"{indent}d[{key}] = {f.const!r}")
             continue
-        source = f.source or f.name
+        source = f.name if f.source is None else f.source
         if callable(source):
             env[f"src{i}"] = source
             value = f"src{i}(o, ctx)"
         elif shape.mapping:
             value = f"o[{source!r}]"
         else:
+            assert isinstance(source, str), f"{shape.name}.{f.name}: an index needs mapping"
             value = f"o.{source}"
         if f.kind == OBJECT:
             env[f"dump{i}"] = f.shape.dump
             value = f"dump{i}({value}, ctx)"
         elif f.kind == OBJECTS:
             env[f"dump{i}"] = f.shape.dump_all
+            value = f"dump{i}({value}, ctx)"
+        elif f.kind == MAP and f.shape is not None:
+            env[f"dump{i}"] = _map_dumper(f.shape)
             value = f"dump{i}({value}, ctx)"
         elif _CONVERT.get(f.kind) is not None:
             env[f"conv{i}"] = _CONVERT[f.kind]

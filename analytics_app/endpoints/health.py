@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from django.db.models import Count, F, Q, Sum
 
 from agentsview.api.params import BadParameter, Params
-from agentsview.timefmt import rfc3339
 from analytics_app.endpoints.filters import analytics_sessions, local_day, parse_filters
 from analytics_app.endpoints.numbers import Number, go_round, ratio
+from analytics_app.serializers import SIGNAL_SESSIONS, SIGNALS
 from sessions_app.choices import HealthGrade, Outcome, OutcomeConfidence
 
 HIGH_PRESSURE = 0.8
@@ -145,7 +145,7 @@ def signals(params: Mapping[str, str], using: str) -> dict:
     by_project = sorted((_group_row("project", r) for r in projects.values()),
                         key=lambda r: (-r["session_count"], r["project"]))
     quality = row["quality"]
-    return {
+    return SIGNALS.dump({
         "scored_sessions": row["scored"],
         "unscored_sessions": n - row["scored"],
         "grade_distribution": dict(sorted(distributions["health_grade"].items())),
@@ -182,7 +182,7 @@ def signals(params: Mapping[str, str], using: str) -> dict:
         "by_agent": [_group_row("agent", r) for r in by_agent],
         "by_project": by_project,
         "calibration": _calibration(row),
-    }
+    })
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,17 +221,5 @@ def signal_sessions(params: Mapping[str, str], using: str) -> dict:
     affected = analytics_sessions(f, using).filter(SIGNAL_PREDICATES[name])
     total = affected.count()
     rows = affected.order_by(F(column).desc(), F("_start").desc(), "id")[:limit]
-    sessions = []
-    for s in rows:
-        value = getattr(s, column)
-        item: dict = {"id": s.id, "project": s.project, "agent": s.agent, "machine": s.machine,
-                      "first_message": s.first_message}
-        if s.display_name:
-            item["display_name"] = s.display_name
-        item.update(started_at=rfc3339(s.started_at),
-                    ended_at=rfc3339(s.ended_at), message_count=s.message_count,
-                    outcome=s.outcome, health_score=s.health_score,
-                    health_grade=s.health_grade,
-                    value=int(value) if isinstance(value, bool) else value)
-        sessions.append(item)
-    return {"signal": name, "total": total, "sessions": sessions}
+    # the session rows as they are; each one's `value` is its *column* (the dump's context)
+    return SIGNAL_SESSIONS.dump({"signal": name, "total": total, "sessions": rows}, column)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Q, Sum
@@ -14,6 +15,7 @@ from agentsview.api.params import Params
 from analytics_app.endpoints.filters import analytics_sessions, local_day, parse_filters
 from analytics_app.endpoints.numbers import median_int, percentile_index, ratio
 from analytics_app.scoring import rollups
+from analytics_app.serializers import ACTIVITY, HEATMAP, HOUR_OF_WEEK, PROJECTS, SUMMARY
 
 HEATMAP_MAX_DAYS = 366  # the heatmap shows at most this many days, ending at `to`
 GRANULARITIES = ("day", "week", "month")
@@ -46,7 +48,7 @@ def summary(params: Mapping[str, str], using: str) -> dict:
                      for model in rollups.loads(text)})
     n, total_messages = totals["sessions"], totals["messages"]
     top3 = sum(m for _, m in by_project[:3])
-    return {
+    return SUMMARY.dump({
         "total_sessions": n,
         "total_messages": total_messages,
         "total_output_tokens": totals["output_tokens"],
@@ -59,14 +61,27 @@ def summary(params: Mapping[str, str], using: str) -> dict:
         "p90_messages": counts[percentile_index(n, 9)] if n else 0,
         "most_active_project": by_project[0][0] if by_project else "",
         "concentration": ratio(top3, total_messages, digits=3),
-        "agents": {a["agent"]: {"sessions": a["sessions"], "messages": a["messages"]}
-                   for a in agents.order_by("agent")},
-    }
+        "agents": {a["agent"]: a for a in agents.order_by("agent")},  # sessions, messages
+    })
 
 
 # ---------------------------------------------------------------------------------------------
 # activity
 # ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """One day, week or month of activity, as ``ACTIVITY_BUCKET`` writes it."""
+
+    date: str
+    sessions: int = 0
+    messages: int = 0
+    user_messages: int = 0
+    assistant_messages: int = 0
+    tool_calls: int = 0
+    thinking_messages: int = 0
+    by_agent: dict[str, int] = field(default_factory=dict)
 
 
 def activity(params: Mapping[str, str], using: str) -> dict:
@@ -75,14 +90,7 @@ def activity(params: Mapping[str, str], using: str) -> dict:
     f = parse_filters(params)
     granularity = Params(params).choice("granularity", GRANULARITIES, "day")
     base = analytics_sessions(f, using)
-    buckets: dict[date, dict] = {}
-
-    def entry(day: date) -> dict:
-        if day not in buckets:
-            buckets[day] = {"date": day.isoformat(), "sessions": 0, "messages": 0,
-                            "user_messages": 0, "assistant_messages": 0, "tool_calls": 0,
-                            "thinking_messages": 0, "by_agent": {}}
-        return buckets[day]
+    buckets: dict[date, _Bucket] = {}
 
     rows = (base.annotate(bucket=local_day("_start", f.timezone, granularity))
             .values("bucket", "agent")
@@ -91,19 +99,21 @@ def activity(params: Mapping[str, str], using: str) -> dict:
                       thinking=Sum("rollup_thinking_messages"), calls=Sum("rollup_tool_calls"))
             .order_by())
     for row in rows:
-        e = entry(row["bucket"])
-        e["sessions"] += row["sessions"]
-        e["messages"] += row["n"]
-        e["user_messages"] += row["user"]
-        e["assistant_messages"] += row["assistant"]
-        e["thinking_messages"] += row["thinking"]
-        e["tool_calls"] += row["calls"]
+        e = buckets.get(row["bucket"])
+        if e is None:
+            e = buckets[row["bucket"]] = _Bucket(row["bucket"].isoformat())
+        e.sessions += row["sessions"]
+        e.messages += row["n"]
+        e.user_messages += row["user"]
+        e.assistant_messages += row["assistant"]
+        e.thinking_messages += row["thinking"]
+        e.tool_calls += row["calls"]
         if row["n"]:
-            e["by_agent"][row["agent"]] = row["n"]
+            e.by_agent[row["agent"]] = row["n"]
     series = [buckets[day] for day in sorted(buckets)]
     for e in series:
-        e["by_agent"] = dict(sorted(e["by_agent"].items()))
-    return {"granularity": granularity, "series": series}
+        e.by_agent = dict(sorted(e.by_agent.items()))
+    return ACTIVITY.dump({"granularity": granularity, "series": series})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,15 +156,16 @@ def heatmap(params: Mapping[str, str], using: str) -> dict:
     by_day = {row["day"]: row["value"] or 0 for row in rows}
     if metric == "output_tokens" and not any(by_day.values()):
         # no session reported tokens: "no data" rather than a grid of zeros
-        return {"metric": metric, "entries": [], "levels": {"l1": 0, "l2": 0, "l3": 0, "l4": 0},
-                "entries_from": entries_from.isoformat()}
+        return HEATMAP.dump({"metric": metric, "entries": [],
+                             "levels": {"l1": 0, "l2": 0, "l3": 0, "l4": 0},
+                             "entries_from": entries_from.isoformat()})
     levels = quartile_levels(sorted(v for v in by_day.values() if v > 0))
     days = (entries_from + timedelta(days=i)
             for i in range((f.last_day - entries_from).days + 1))
-    entries = [{"date": day.isoformat(), "value": by_day.get(day, 0),
-                "level": heat_level(by_day.get(day, 0), levels)} for day in days]
-    return {"metric": metric, "entries": entries, "levels": levels,
-            "entries_from": entries_from.isoformat()}
+    values = ((day, by_day.get(day, 0)) for day in days)
+    entries = [(day.isoformat(), value, heat_level(value, levels)) for day, value in values]
+    return HEATMAP.dump({"metric": metric, "entries": entries, "levels": levels,
+                         "entries_from": entries_from.isoformat()})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,7 +206,7 @@ def projects(params: Mapping[str, str], using: str) -> dict:
             "daily_trend": ratio(p["messages"], len(p["days"])),
         })
     result.sort(key=lambda p: (-p["messages"], p["name"]))
-    return {"projects": result}
+    return PROJECTS.dump({"projects": result})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,5 +225,5 @@ def hour_of_week(params: Mapping[str, str], using: str) -> dict:
     for quarter, n in per_quarter.items():
         local = datetime.fromtimestamp(quarter, f.timezone)
         grid[(local.weekday(), local.hour)] += n
-    return {"cells": [{"day_of_week": d, "hour": h, "messages": grid.get((d, h), 0)}
-                      for d in range(7) for h in range(24)]}
+    return HOUR_OF_WEEK.dump({"cells": [(d, h, grid.get((d, h), 0))
+                                         for d in range(7) for h in range(24)]})

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
 
 from agentsview.api.params import Params
-from agentsview.timefmt import rfc3339
 from analytics_app.endpoints.filters import analytics_sessions, parse_filters
 from analytics_app.endpoints.numbers import Number, go_round, percentile_index, ratio
 from analytics_app.scoring import rollups
+from analytics_app.serializers import SESSION_DISTRIBUTIONS, TOP_SESSIONS, VELOCITY
 
 TOP_METRICS = ("messages", "duration", "output_tokens")
 TOP_LIMIT = 10
@@ -149,11 +149,11 @@ def velocity(params: Mapping[str, str], using: str) -> dict:
         group, cycles = union(lambda k, c=c: k[1] == c)
         by_complexity.append({"label": c, "sessions": group.sessions,
                               "overview": group.overview(cycles)})
-    return {
+    return VELOCITY.dump({
         "overall": (overall or _Velocity()).overview(overall_cycles),
         "by_agent": by_agent,
         "by_complexity": by_complexity,
-    }
+    })
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,22 +183,10 @@ def top_sessions(params: Mapping[str, str], using: str) -> dict:
                         .order_by("-total_output_tokens", "id")[:TOP_LIMIT])
         else:
             rows = list(base.order_by("-message_count", "id")[:TOP_LIMIT])
-    sessions = []
-    for s in rows:
-        item: dict = {"id": s.id, "project": s.project, "first_message": s.first_message}
-        if s.display_name:
-            item["display_name"] = s.display_name
-        active = s.active_ms
-        item.update(message_count=s.message_count, output_tokens=s.total_output_tokens,
-                    duration_min=_minutes(s.started_at, s.ended_at),
-                    active_duration_min=go_round(active / 60_000))
-        for key, value in (("started_at", rfc3339(s.started_at)),
-                           ("ended_at", rfc3339(s.ended_at)),
-                           ("termination_status", s.termination_status)):
-            if value:
-                item[key] = value
-        sessions.append(item)
-    return {"metric": metric, "sessions": sessions}
+    for s in rows:  # the two durations TOP_SESSION writes beside the row's own fields
+        s.duration_min = _minutes(s.started_at, s.ended_at)
+        s.active_duration_min = go_round(s.active_ms / 60_000)
+    return TOP_SESSIONS.dump({"metric": metric, "sessions": rows})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,5 +231,6 @@ def session_shapes(params: Mapping[str, str], using: str) -> dict:
     autonomy = [{"label": label, "count": autonomy_counts[label]}
                 for label in [label for _, label in AUTONOMY_BUCKETS] + ["10+"]
                 if autonomy_counts.get(label)]
-    return {"count": base.count(), "length_distribution": length,
-            "duration_distribution": duration, "autonomy_distribution": autonomy}
+    return SESSION_DISTRIBUTIONS.dump({
+        "count": base.count(), "length_distribution": length,
+        "duration_distribution": duration, "autonomy_distribution": autonomy})

@@ -9,6 +9,7 @@ from datetime import date
 from analytics_app.endpoints.filters import analytics_sessions, local_day, parse_filters
 from analytics_app.endpoints.numbers import ratio
 from analytics_app.scoring import rollups
+from analytics_app.serializers import SKILLS, TOOLS
 
 # ---------------------------------------------------------------------------------------------
 # tools
@@ -52,7 +53,7 @@ def tools(params: Mapping[str, str], using: str) -> dict:
          for (category, name), (calls, sessions) in per_tool.items()),
         key=lambda t: (-t["call_count"], t["tool_name"], t["category"]),
     )
-    return {
+    return TOOLS.dump({
         "total_calls": total,
         "by_category": _category_counts(by_category, total),
         "by_agent": [
@@ -63,7 +64,7 @@ def tools(params: Mapping[str, str], using: str) -> dict:
         "by_tool": by_tool,
         "trend": [{"date": week.isoformat(), "by_category": dict(sorted(cats.items()))}
                   for week, cats in sorted(by_week.items())],
-    }
+    })
 
 
 def skills(params: Mapping[str, str], using: str) -> dict:
@@ -82,7 +83,7 @@ def skills(params: Mapping[str, str], using: str) -> dict:
             counts[1] += 1
             by_week[week][skill] += n
     total = sum(calls for calls, _ in per_skill.values())
-    return {
+    return SKILLS.dump({
         "total_skill_calls": total,
         "distinct_skills": len(per_skill),
         "by_skill": sorted(
@@ -92,4 +93,4 @@ def skills(params: Mapping[str, str], using: str) -> dict:
             key=lambda r: (-r["call_count"], r["skill_name"])),
         "trend": [{"date": week.isoformat(), "by_skill": dict(sorted(counts.items()))}
                   for week, counts in sorted(by_week.items())],
-    }
+    })

@@ -24,6 +24,7 @@ from sessions_app.api import urls as api_urls
 from sessions_app.filters import HEALTH_GRADES, OUTCOMES, SESSION_ORDER_KEYS
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.selectors import MessagePage
+from tests.sessions_app.api_fixtures import Api, shared_archive
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 T1 = datetime(2026, 3, 2, 10, 30, 15, 500000, tzinfo=UTC)
@@ -256,3 +257,92 @@ def test_documented_message_and_tool_call_fields_equal_the_dto_keys(schema):
     call.message_timestamp, bare_call.message_timestamp = T0, None
     assert documented(schema, "FlatToolCall") == (set(serializers.FLAT_TOOL_CALL.dump(call)),
                                                   set(serializers.FLAT_TOOL_CALL.dump(bare_call)))
+
+
+# --- the analytics bodies, key for key, on the fixture archive --------------------------------
+
+ANALYTICS = "/api/v1/analytics"
+ANALYTICS_RANGE = "from=2024-01-01&to=2026-03-31&include_one_shot=true&include_automated=true"
+# the variants of a body that hold what the default one may not
+ANALYTICS_VARIANTS = {"top-sessions": ["", "metric=duration", "metric=output_tokens"]}
+
+
+def invoke_a_skill(alias: str) -> None:
+    # no transcript of the fixtures invokes a skill: give every session one invocation
+    Session.objects.using(alias).update(rollup_skills='[["pdf", 1]]')
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory, django_db_setup, django_db_blocker):
+    """The fixture archive, synced once into SQLite for this module."""
+    with shared_archive(tmp_path_factory.mktemp("archive"), django_db_blocker,
+                        backends=("default",), after=invoke_a_skill) as env:
+        yield env
+
+
+def ref_name(node: dict) -> str | None:
+    """The component a property refers to (directly or as drf-spectacular's ``allOf``)."""
+    node = node["allOf"][0] if "allOf" in node else node
+    return node["$ref"].rsplit("/", 1)[-1] if "$ref" in node else None
+
+
+def observe(schema: dict, node: dict, value: object, seen: dict[str, list[set[str]]],
+            where: str) -> None:
+    """Record under each component the keys of every JSON object it documents in *value*."""
+    name = ref_name(node)
+    if name is not None:
+        assert isinstance(value, dict), where
+        seen.setdefault(name, []).append(set(value))
+        properties = component(schema, name)["properties"]
+        for key, item in value.items():
+            assert key in properties, f"{where}.{key} is not documented in {name}"
+            observe(schema, properties[key], item, seen, f"{where}.{key}")
+    elif node.get("type") == "array":
+        for item in value:
+            observe(schema, node["items"], item, seen, f"{where}[]")
+    elif node.get("type") == "object" and "additionalProperties" in node:
+        for item in value.values():
+            observe(schema, node["additionalProperties"], item, seen, f"{where}{{}}")
+
+
+def referenced(schema: dict, name: str) -> set[str]:
+    """*name* and every component it refers to, transitively."""
+    names, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current in names:
+            continue
+        names.add(current)
+        for node in component(schema, current)["properties"].values():
+            for inner in (node, node.get("items", {}), node.get("additionalProperties", {})):
+                if isinstance(inner, dict) and ref_name(inner):
+                    todo.append(ref_name(inner))
+    return names
+
+
+@pytest.mark.django_db
+def test_documented_analytics_fields_equal_the_json_keys(schema, archive, client):
+    api = Api(client)
+    calibration = api.json(f"{ANALYTICS}/signals?{ANALYTICS_RANGE}")["calibration"]
+    marking = [f"signal={name}&limit=500" for name, entry in calibration.items()
+               if entry["affected_sessions"]]
+    variants = {**ANALYTICS_VARIANTS, "signal-sessions": marking}
+    seen: dict[str, list[set[str]]] = {}
+    documented_names: set[str] = set()
+    for endpoint in analytics.ENDPOINTS:
+        path = f"{ANALYTICS}/{endpoint}"
+        body = operation(schema, path)["responses"]["200"]["content"]["application/json"]
+        name = ref_name(body["schema"])
+        assert name, path
+        documented_names |= referenced(schema, name)
+        for query in variants.get(endpoint, [""]):
+            data = api.json(f"{path}?{ANALYTICS_RANGE}&{query}")
+            assert documented(schema, name)[0] == set(data), (path, query)
+            observe(schema, body["schema"], data, seen, endpoint)
+    # every nested object too: each documented property appears in some answer, and each
+    # required one in every answer
+    assert set(seen) == documented_names
+    for name, key_sets in seen.items():
+        properties, required = documented(schema, name)
+        assert set().union(*key_sets) == properties, name
+        assert all(required <= keys for keys in key_sets), name
