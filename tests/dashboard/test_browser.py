@@ -111,7 +111,8 @@ def test_export_downloads(team, page):
     download = info.value
     assert download.suggested_filename == "webapp-20260302.html"
     body = Path(download.path()).read_text(encoding="utf-8")
-    assert "Login redirect fix" in body or "webapp" in body
+    assert "<h1>webapp</h1>" in body  # the page of this session, every message in it
+    assert body.count('class="message ') == 13
 
 
 def test_hostile_transcript_renders_inert(team, page):

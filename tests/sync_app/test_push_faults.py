@@ -56,7 +56,7 @@ def test_killed_pushes_never_leave_half_a_session(tmp_path, schema):
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    assert 0 < before < len(ids) or before == len(ids)  # some of the --full push had landed
+    assert 0 < before <= len(ids)  # some of the --full push had landed
     assert inconsistent_sessions(url, name) == []
     final = laptop.run("pg_push", "--no-sync")
     assert final.returncode == 0, final.stderr
