@@ -24,6 +24,7 @@ from agentsview.api.shapes import (
     Field,
     Shape,
 )
+from sessions_app.models import QUALITY_SIGNAL_COLUMNS
 
 DAY = "A local day, `YYYY-MM-DD`."
 WEEK = "The Monday of a local ISO week, `YYYY-MM-DD`."
@@ -281,15 +282,8 @@ CONTEXT_HEALTH = Shape("ContextHealth", "Compactions and context pressure.", (
     Field("high_pressure_sessions", INT, "Sessions whose context pressure reached 0.8."),
 ), mapping=True)
 
-QUALITY_COUNTS = Shape("QualityCounts", "One number per prompt-quality signal.", (
-    Field("short_prompt_count", INT),
-    Field("unstructured_start", INT),
-    Field("missing_success_criteria_count", INT),
-    Field("missing_verification_count", INT),
-    Field("duplicate_prompt_count", INT),
-    Field("no_code_context_count", INT),
-    Field("runaway_tool_loop_count", INT),
-    Field("frustration_marker_count", INT),
+QUALITY_COUNTS = Shape("QualityCounts", "One number per prompt-quality signal.", tuple(
+    Field(name, INT) for name in (*QUALITY_SIGNAL_COLUMNS, "frustration_marker_count")
 ), mapping=True)
 
 QUALITY_HEALTH = Shape("QualityHealth", "Prompt-quality signals of the sessions they were "

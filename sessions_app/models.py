@@ -15,6 +15,13 @@ STARTED = Coalesce("started_at", "created_at")
 # When it was first active: the date filters keep the sessions whose active window
 # [ACTIVE_FROM, LAST_ACTIVE] overlaps the days asked for.
 ACTIVE_FROM = Coalesce("started_at", "ended_at", "created_at")
+# The prompt-quality signals stored on a session (section 4.5), one column each: the API's
+# quality_signals object and the analytics' quality totals list them in this order.
+QUALITY_SIGNAL_COLUMNS = (
+    "short_prompt_count", "unstructured_start", "missing_success_criteria_count",
+    "missing_verification_count", "duplicate_prompt_count", "no_code_context_count",
+    "runaway_tool_loop_count",
+)
 
 
 class Session(models.Model):

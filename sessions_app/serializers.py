@@ -28,6 +28,7 @@ from agentsview.api.shapes import (
     Shape,
     constant,
 )
+from sessions_app.models import QUALITY_SIGNAL_COLUMNS, Session
 
 
 def _same(obj, ctx):
@@ -41,13 +42,8 @@ def _scored(session) -> bool:
 QUALITY_SIGNALS = Shape("QualitySignals", "Prompt-quality signals of a session.", (
     Field("version", INT, "Version of the signal computation (0: not computed).",
           source="quality_signal_version"),
-    Field("short_prompt_count", INT),
-    Field("unstructured_start", BOOL),
-    Field("missing_success_criteria_count", INT),
-    Field("missing_verification_count", INT),
-    Field("duplicate_prompt_count", INT),
-    Field("no_code_context_count", INT),
-    Field("runaway_tool_loop_count", INT),
+    *(Field(name, BOOL if Session._meta.get_field(name).get_internal_type() == "BooleanField"
+            else INT) for name in QUALITY_SIGNAL_COLUMNS),
 ))
 
 SESSION = Shape("Session", "A session as lists show it. Optional strings are omitted when "

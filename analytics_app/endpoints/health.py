@@ -12,6 +12,7 @@ from analytics_app.endpoints.filters import analytics_sessions, local_day, parse
 from analytics_app.endpoints.numbers import Number, go_round, ratio
 from analytics_app.serializers import SIGNAL_SESSIONS, SIGNALS
 from sessions_app.choices import HealthGrade, Outcome, OutcomeConfidence
+from sessions_app.models import QUALITY_SIGNAL_COLUMNS
 
 HIGH_PRESSURE = 0.8
 
@@ -20,10 +21,10 @@ HIGH_PRESSURE = 0.8
 # signals
 # ---------------------------------------------------------------------------------------------
 
-QUALITY_COUNTS = ("short_prompt_count", "missing_success_criteria_count",
-                  "missing_verification_count", "duplicate_prompt_count",
-                  "no_code_context_count", "runaway_tool_loop_count", "frustration_marker_count")
-QUALITY_FIELDS = ("short_prompt_count", "unstructured_start", *QUALITY_COUNTS[1:])
+# The stored prompt-quality signals and the analytics-only frustration markers: counts, but
+# for unstructured_start, a flag (its total counts sessions).
+QUALITY_FIELDS = (*QUALITY_SIGNAL_COLUMNS, "frustration_marker_count")
+QUALITY_COUNTS = tuple(name for name in QUALITY_FIELDS if name != "unstructured_start")
 # The calibrated signals and the sessions each marks as affected.
 SIGNAL_PREDICATES: dict[str, Q] = {
     "tool_failure_signals": Q(tool_failure_signal_count__gt=0),

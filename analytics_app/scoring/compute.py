@@ -52,21 +52,15 @@ class Signals:
     health_score_basis: list[str] = field(default_factory=list)
     health_penalties: dict[str, int] = field(default_factory=dict)
     quality_signal_version: int = field(default_factory=_scoring_version)
-    short_prompt_count: int = 0
-    unstructured_start: bool = False
-    missing_success_criteria_count: int = 0
-    missing_verification_count: int = 0
-    duplicate_prompt_count: int = 0
-    no_code_context_count: int = 0
-    runaway_tool_loop_count: int = 0
+    quality: QualitySignals = field(default_factory=QualitySignals)  # stored flat, one column each
 
     def as_columns(self) -> dict[str, Any]:
-        return asdict(self)
+        columns = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "quality"}
+        return {**columns, **asdict(self.quality)}
 
     def quality_signals(self) -> dict[str, Any]:
         """The API's ``quality_signals`` object."""
-        return {"version": self.quality_signal_version,
-                **{f.name: getattr(self, f.name) for f in fields(QualitySignals)}}
+        return {"version": self.quality_signal_version, **asdict(self.quality)}
 
 
 def _first_user_text(messages: Sequence[SignalMessage]) -> str:
@@ -156,5 +150,5 @@ def compute(
         health_grade=result.grade,
         health_score_basis=result.basis,
         health_penalties=result.penalties,
-        **asdict(quality),
+        quality=quality,
     )

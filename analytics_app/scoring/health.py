@@ -41,15 +41,7 @@ class ScoreInput:
             compaction_count=row.get("compaction_count") or 0,
             mid_task_compaction_count=row.get("mid_task_compaction_count") or 0,
             context_pressure_max=row.get("context_pressure_max"),
-            quality=QualitySignals(
-                short_prompt_count=row.get("short_prompt_count") or 0,
-                unstructured_start=bool(row.get("unstructured_start")),
-                missing_success_criteria_count=row.get("missing_success_criteria_count") or 0,
-                missing_verification_count=row.get("missing_verification_count") or 0,
-                duplicate_prompt_count=row.get("duplicate_prompt_count") or 0,
-                no_code_context_count=row.get("no_code_context_count") or 0,
-                runaway_tool_loop_count=row.get("runaway_tool_loop_count") or 0,
-            ),
+            quality=QualitySignals.from_columns(row),
         )
 
 

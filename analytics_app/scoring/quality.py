@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from analytics_app.scoring.inputs import SignalMessage, SignalToolCall
 from analytics_app.scoring.tool_health import is_tool_failure
@@ -283,6 +284,12 @@ class QualitySignals:
     duplicate_prompt_count: int = 0
     no_code_context_count: int = 0
     runaway_tool_loop_count: int = 0
+
+    @classmethod
+    def from_columns(cls, row: Mapping[str, Any]) -> QualitySignals:
+        """From persisted session columns of the same names (a missing one is its default)."""
+        return cls(**{f.name: type(f.default)(row.get(f.name) or f.default)
+                      for f in fields(cls)})
 
     @property
     def has_prompt_quality(self) -> bool:

@@ -5,7 +5,6 @@ version, the list filters and ``manage.py health``."""
 from __future__ import annotations
 
 import re
-from dataclasses import fields
 from datetime import timedelta
 from io import StringIO
 
@@ -35,8 +34,8 @@ STORED = (
     "health_grade",
 )
 # every stored signal but the version (and ``pending``, stored as signals_pending_since)
-SIGNAL_COLUMNS = [f.name for f in fields(Signals)
-                  if f.name not in ("pending", "quality_signal_version")]
+SIGNAL_COLUMNS = [name for name in Signals().as_columns()
+                  if name not in ("pending", "quality_signal_version")]
 
 
 def run(command: str, *args: str) -> str:

@@ -48,6 +48,7 @@ from analytics_app.scoring import (
     score,
     tool_health,
 )
+from sessions_app.models import QUALITY_SIGNAL_COLUMNS, Session
 from sessions_app.parsers.base import ParsedSession
 from sessions_app.parsers.registry import parser_for
 from sessions_app.services.discovery import discover
@@ -822,9 +823,15 @@ def test_score_from_persisted_columns_matches_compute():
     assert rebuilt.penalties == signals.health_penalties
 
 
+def test_the_quality_signals_are_the_stored_columns():
+    assert tuple(f.name for f in fields(QualitySignals)) == QUALITY_SIGNAL_COLUMNS
+    for name in QUALITY_SIGNAL_COLUMNS:
+        assert Session._meta.get_field(name).default == getattr(QualitySignals(), name)
+
+
 def test_signals_columns():
-    names = [f.name for f in fields(Signals)]
-    assert names == [
+    columns = Signals().as_columns()
+    assert list(columns) == [
         "is_automated", "has_tool_calls", "has_context_data", "tool_failure_signal_count",
         "tool_retry_count", "edit_churn_count", "consecutive_failure_max",
         "final_failure_streak", "compaction_count", "mid_task_compaction_count",
@@ -834,8 +841,6 @@ def test_signals_columns():
         "missing_success_criteria_count", "missing_verification_count",
         "duplicate_prompt_count", "no_code_context_count", "runaway_tool_loop_count",
     ]
-    columns = Signals().as_columns()
-    assert list(columns) == names
     assert columns["quality_signal_version"] == SCORING_VERSION == 6
     assert columns["health_score_basis"] == [] and columns["health_penalties"] == {}
 
