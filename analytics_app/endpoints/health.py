@@ -4,6 +4,7 @@ the sessions one signal marks."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, Sum
 
@@ -25,18 +26,52 @@ HIGH_PRESSURE = 0.8
 # for unstructured_start, a flag (its total counts sessions).
 QUALITY_FIELDS = (*QUALITY_SIGNAL_COLUMNS, "frustration_marker_count")
 QUALITY_COUNTS = tuple(name for name in QUALITY_FIELDS if name != "unstructured_start")
-# The calibrated signals and the sessions each marks as affected.
-SIGNAL_PREDICATES: dict[str, Q] = {
-    "tool_failure_signals": Q(tool_failure_signal_count__gt=0),
-    "tool_retries": Q(tool_retry_count__gt=0),
-    "edit_churn": Q(edit_churn_count__gt=0),
-    "sessions_with_compaction": Q(compaction_count__gt=0),
-    "mid_task_compaction_count": Q(mid_task_compaction_count__gt=0),
-    "high_pressure_sessions": Q(context_pressure_max__gte=HIGH_PRESSURE),
-    "short_prompt_count": Q(short_prompt_count__gt=0),
-    "unstructured_start": Q(unstructured_start=True),
-    **{name: Q(**{f"{name}__gt": 0}) for name in QUALITY_COUNTS[1:]},
-}
+
+
+@dataclass(frozen=True)
+class CalibratedSignal:
+    """A signal the signals endpoint calibrates: the sessions it marks (``marks``; by
+    default those whose ``column`` is above 0), the column signal-sessions ranks them by and
+    shows as ``value``, and its name for people (the dashboard)."""
+
+    name: str
+    column: str
+    label: str
+    threshold: Q | None = None
+
+    @property
+    def marks(self) -> Q:
+        return self.threshold if self.threshold is not None else Q(**{f"{self.column}__gt": 0})
+
+
+# The calibrated signals, in the order the API lists them.
+CALIBRATED_SIGNALS: tuple[CalibratedSignal, ...] = (
+    CalibratedSignal("tool_failure_signals", "tool_failure_signal_count", "Tool failures"),
+    CalibratedSignal("tool_retries", "tool_retry_count", "Retried tool calls"),
+    CalibratedSignal("edit_churn", "edit_churn_count", "Edit churn"),
+    CalibratedSignal("sessions_with_compaction", "compaction_count", "Context compacted"),
+    CalibratedSignal("mid_task_compaction_count", "mid_task_compaction_count",
+                     "Compacted mid-task"),
+    CalibratedSignal("high_pressure_sessions", "context_pressure_max", "High context pressure",
+                     Q(context_pressure_max__gte=HIGH_PRESSURE)),
+    CalibratedSignal("short_prompt_count", "short_prompt_count", "Short prompts"),
+    CalibratedSignal("unstructured_start", "unstructured_start", "Unstructured first prompt",
+                     Q(unstructured_start=True)),
+    CalibratedSignal("missing_success_criteria_count", "missing_success_criteria_count",
+                     "No success criteria"),
+    CalibratedSignal("missing_verification_count", "missing_verification_count",
+                     "No verification asked"),
+    CalibratedSignal("duplicate_prompt_count", "duplicate_prompt_count", "Repeated prompts"),
+    CalibratedSignal("no_code_context_count", "no_code_context_count", "No code context"),
+    CalibratedSignal("runaway_tool_loop_count", "runaway_tool_loop_count",
+                     "Runaway tool loop"),
+    CalibratedSignal("frustration_marker_count", "frustration_marker_count",
+                     "Frustrated prompts"),
+)
+SIGNAL_PREDICATES: dict[str, Q] = {s.name: s.marks for s in CALIBRATED_SIGNALS}
+# The column that measures each signal: what signal-sessions shows as `value` and ranks by.
+SIGNAL_VALUES: dict[str, str] = {s.name: s.column for s in CALIBRATED_SIGNALS}
+SIGNAL_LABELS: dict[str, str] = {s.name: s.label for s in CALIBRATED_SIGNALS}
 INCOMPLETE = (Q(outcome__in=(Outcome.ERRORED, Outcome.ABANDONED))
               | Q(health_grade__in=(HealthGrade.D, HealthGrade.F)))
 DISTRIBUTION_VALUES = {"health_grade": tuple(HealthGrade.values),
@@ -190,19 +225,6 @@ def signals(params: Mapping[str, str], using: str) -> dict:
 # signal-sessions, skills
 # ---------------------------------------------------------------------------------------------
 
-# The column that measures each calibrated signal (SIGNAL_PREDICATES): what signal-sessions
-# shows as `value` and ranks by.
-SIGNAL_VALUES: dict[str, str] = {
-    "tool_failure_signals": "tool_failure_signal_count",
-    "tool_retries": "tool_retry_count",
-    "edit_churn": "edit_churn_count",
-    "sessions_with_compaction": "compaction_count",
-    "mid_task_compaction_count": "mid_task_compaction_count",
-    "high_pressure_sessions": "context_pressure_max",
-    "short_prompt_count": "short_prompt_count",
-    "unstructured_start": "unstructured_start",
-    **{name: name for name in QUALITY_COUNTS[1:]},
-}
 SIGNAL_SESSIONS_LIMIT = 50
 SIGNAL_SESSIONS_MAX = 500
 

@@ -11,28 +11,11 @@ from agentsview.api.params import BadParameter
 from agentsview.web import page, page_context, page_database
 from analytics_app import endpoints
 from analytics_app.endpoints.filters import ANALYTICS_FILTERS, parse_filters
+from analytics_app.endpoints.health import SIGNAL_LABELS
 from analytics_app.endpoints.overview import GRANULARITIES
 from analytics_app.pages import charts
 from sessions_app.choices import HealthGrade
 from sessions_app.selectors import filter_options
-
-# The calibrated signals of /api/v1/analytics/signals, as a team lead reads them.
-SIGNAL_LABELS = {
-    "tool_failure_signals": "Tool failures",
-    "tool_retries": "Retried tool calls",
-    "edit_churn": "Edit churn",
-    "sessions_with_compaction": "Context compacted",
-    "mid_task_compaction_count": "Compacted mid-task",
-    "high_pressure_sessions": "High context pressure",
-    "short_prompt_count": "Short prompts",
-    "unstructured_start": "Unstructured first prompt",
-    "missing_success_criteria_count": "No success criteria",
-    "missing_verification_count": "No verification asked",
-    "duplicate_prompt_count": "Repeated prompts",
-    "no_code_context_count": "No code context",
-    "runaway_tool_loop_count": "Runaway tool loop",
-    "frustration_marker_count": "Frustrated prompts",
-}
 
 
 def _signal_rows(calibration: dict, params: QueryDict) -> list[dict]:
