@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count, Q, Sum
@@ -21,9 +22,6 @@ from agentsview.timefmt import rfc3339
 from analytics_app import endpoints
 from analytics_app.endpoints.filters import analytics_sessions, parse_filters
 from analytics_app.scoring import rollups
-from sessions_app.filters import SESSION_FILTERS
-from sessions_app.models import STARTED
-from sessions_app.selectors import filtered_sessions
 
 SCHEMA_VERSION = 1
 RELATIVE = re.compile(r"^(\d{1,4})([dwmy])$")
@@ -42,15 +40,10 @@ def since_day(raw: str, today: date) -> date:
 
 
 def _totals(f, using: str) -> dict:
-    """Every session of the window (children and automated runs too), split by kind."""
-    start, end = f.bounds()
-    everything = filtered_sessions(
-        SESSION_FILTERS.defaults(projects=f.projects, machines=f.machines, agents=f.agents,
-                                 include_one_shot=True, include_automated=True,
-                                 include_children=True),
-        using=using,
-    ).annotate(_start=STARTED).filter(
-        _start__gte=start, _start__lt=end)
+    """Every session of the window the filters keep, children, one-shot and automated runs
+    too, split by kind."""
+    everything = analytics_sessions(replace(f, include_one_shot=True, include_automated=True,
+                                            include_children=True, automated_scope=""), using)
     row = everything.aggregate(
         all=Count("id"),
         subagent=Count("id", filter=Q(parent_session_id__isnull=False)),

@@ -133,10 +133,10 @@ class Filter:
         elif self.kind == INT:
             parser.add_argument(*names, dest=self.name, type=int, metavar="N", help=text)
         else:  # checked by the same parser as the API's, so the errors read the same
-            metavar = {LIST: "A,B", DAY: "YYYY-MM-DD", MOMENT: "TIME", ZONE: "ZONE"}.get(
-                self.kind, self.name.upper())
+            metavar = {LIST: "A,B", DAY: "YYYY-MM-DD", MOMENT: "TIME", ZONE: "ZONE",
+                       CHOICE: "WORD"}.get(self.kind, "TEXT")
             if self.choices:
-                text += f" ({', '.join(self.choices)})"
+                text = f"{text.rstrip('.')} ({', '.join(self.choices)})."
             parser.add_argument(*names, dest=self.name, metavar=metavar, help=text)
 
 
@@ -402,7 +402,8 @@ SESSION_FILTERS = FilterSet("SessionFilters", (
            apply=_compare("tool_failure_signal_count", "gte")),
     Filter("git_branch", REPEATED, "Only this branch: a branch name, or `project` U+001F "
                                    "`branch` for one project's branch. Repeat the parameter "
-                                   "for several.", attr="git_branches", apply=_branches),
+                                   "for several.", attr="git_branches", apply=_branches,
+           flag_help="Only this branch: a branch name, or project U+001F branch."),
     Filter("termination", LIST, "Only these termination states (e.g. `awaiting_user`).",
            attr="terminations", apply=_in("termination_status")),
     Filter("automated_scope", CHOICE, "`human` leaves automated runs out, `all` includes "

@@ -107,3 +107,17 @@ def test_bad_input_is_one_line(agent_env, args, message):
     with pytest.raises(CommandError, match=message) as info:
         run(*args)
     assert "\n" not in str(info.value)
+
+
+def test_every_analytics_filter_is_a_flag_and_narrows_the_totals_too(archive):
+    every = orjson.loads(run(*EVERYTHING, "--format", "json"))["totals"]
+    errored = Session.objects.filter(parent_session_id__isnull=True, outcome="errored")
+    errored.update(outcome="completed")
+    one = Session.objects.filter(parent_session_id__isnull=True, is_automated=False,
+                                 user_message_count__gt=1).order_by("id").first()
+    Session.objects.filter(pk=one.pk).update(outcome="errored")
+    doc = orjson.loads(run(*EVERYTHING, "--outcome", "errored", "--format", "json"))
+    assert doc["totals"]["sessions_all"] == 1 < every["sessions_all"]
+    assert doc["outcomes"]["distribution"] == {"errored": 1}
+    with pytest.raises(CommandError, match=r"^--min-messages -1: expected an integer in \[0, \]$"):
+        run(*EVERYTHING, "--min-messages", "-1")
