@@ -188,7 +188,7 @@ def _command_text(input_json: str) -> str:
     """
     try:
         payload = json.loads(input_json)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: nested ~1,000 deep
         return input_json
     if not isinstance(payload, dict):
         return input_json

@@ -6,6 +6,7 @@ Parsers are pure: a file goes in, ``ParseResult`` comes out. No database, no set
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,16 @@ import orjson
 
 FIRST_MESSAGE_MAX_BYTES = 300
 DEFAULT_BLOCKED_RESULT_CATEGORIES = ("Read", "Glob")
+# What an integer column of SQLite and PostgreSQL (BIGINT) holds: every count a parser
+# returns is clamped into it, so no value in a transcript can fail the write.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Nesting kept in a JSON value a parser stores (a tool input, a usage record); deeper
+# containers are dropped. Below orjson's 254 levels, far above any real tool input.
+MAX_JSON_DEPTH = 200
+
+# Hears one line about a value a parser clamped or dropped ("usage.input_tokens: ..."); the
+# parser adds the line number and puts it in the file's issues.
+Note = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -125,7 +136,7 @@ class ParsedSession:
 
     @property
     def total_output_tokens(self) -> int:
-        return sum(m.output_tokens for m in self.messages)
+        return clamp_int(sum(m.output_tokens for m in self.messages))
 
     @property
     def peak_context_tokens(self) -> int:
@@ -195,7 +206,9 @@ class AgentParser(Protocol):
 
     def parse(self, path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
         """Every session one file holds (none, one or several), with what was wrong in it.
-        Raises ``FileReadError`` when the file as a whole cannot be read."""
+        Raises ``FileReadError`` when the file as a whole cannot be read. Counts are read with
+        ``as_int`` and JSON values stored with ``compact_json``, whose ``Note`` puts what they
+        clamped or dropped in the issues, so that no value can fail the write after it."""
         ...
 
 
@@ -206,19 +219,19 @@ def parse_timestamp(value: object) -> datetime | None:
     """RFC 3339 (any fraction length, Z or offset) or ``YYYY-MM-DD HH:MM:SS``; UTC; else None."""
     if not isinstance(value, str) or not value:
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            seconds = value / 1000 if value > 1e11 else value  # epoch ms or s
             try:
+                seconds = value / 1000 if value > 1e11 else value  # epoch ms or s
                 return datetime.fromtimestamp(seconds, tz=UTC)
             except (OverflowError, OSError, ValueError):
                 return None
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past UTC
         return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def truncate_first_message(text: str) -> str:
@@ -239,28 +252,108 @@ def is_slash_command(text: str) -> bool:
     return bool(_SLASH_COMMAND_RE.match(text.strip()))
 
 
-def compact_json(value: object) -> str:
-    """JSON text without spaces, keys in their original order, non-ASCII kept."""
+def compact_json(value: object, note: Note | None = None, what: str = "JSON value") -> str:
+    """JSON text without spaces, keys in their original order, non-ASCII kept.
+
+    A value orjson cannot write (an integer beyond 64 bits, nesting deeper than it goes) is
+    written cleaned (``clean_json``), and *note* hears what was clamped or dropped."""
     try:
         return orjson.dumps(value).decode("utf-8")
-    except TypeError:  # e.g. integers beyond 64 bits
-        import json
+    except TypeError:  # orjson.JSONEncodeError
+        return orjson.dumps(clean_json(value, note, what)).decode("utf-8")
 
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+def clean_json(value: object, note: Note | None = None, what: str = "JSON value") -> object:
+    """A copy of a decoded JSON value that every store and every JSON writer takes: integers
+    clamped to 64 bits, non-finite numbers and containers nested deeper than
+    ``MAX_JSON_DEPTH`` replaced by null, lone surrogates by U+FFFD. Iterative, so no depth
+    stops it. *note* hears one line per kind of change, naming the value *what*."""
+    changes: dict[str, None] = {}  # ordered set
+    holder: list[object] = [None]
+    stack: list[tuple[object, list | dict, int | str, int]] = [(value, holder, 0, 1)]
+    while stack:
+        item, target, key, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            if depth > MAX_JSON_DEPTH:
+                target[key] = None
+                changes[f"nested deeper than {MAX_JSON_DEPTH} levels; the deeper part is"
+                        " dropped"] = None
+                continue
+            if isinstance(item, dict):
+                out: dict | list = {}
+                for k, v in item.items():
+                    k = _clean_str(k, changes) if isinstance(k, str) else k
+                    out[k] = None  # holds the key's place; filled when popped
+                    stack.append((v, out, k, depth + 1))
+            else:
+                out = [None] * len(item)
+                stack.extend((v, out, i, depth + 1) for i, v in enumerate(item))
+            target[key] = out
+        elif isinstance(item, bool) or item is None:
+            target[key] = item
+        elif isinstance(item, int):
+            target[key] = clamp_int(item)
+            if target[key] != item:
+                changes["numbers beyond 64 bits clamped"] = None
+        elif isinstance(item, float):
+            target[key] = item if math.isfinite(item) else None
+            if target[key] is None:
+                changes["non-finite numbers dropped"] = None
+        elif isinstance(item, str):
+            target[key] = _clean_str(item, changes)
+        else:
+            target[key] = item
+    if note is not None:
+        for change in changes:
+            note(f"{what} {change}")
+    return holder[0]
+
+
+def _clean_str(text: str, changes: dict[str, None]) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        changes["lone surrogates replaced with U+FFFD"] = None
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def text_length(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-def as_int(value: object) -> int:
+def clamp_int(value: int) -> int:
+    """*value* within the signed 64-bit range (for sums of values that each fit)."""
+    return INT64_MIN if value < INT64_MIN else INT64_MAX if value > INT64_MAX else value
+
+
+def as_int(value: object, note: Note | None = None, name: str = "value") -> int:
+    """A count read from a transcript: an integer (a float is truncated, a bool is 0 or 1)
+    clamped to the signed 64-bit range; a non-finite number (``1e400``, ``NaN``) is dropped;
+    anything else is 0. *note* hears what was clamped or dropped, naming the value *name*."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    return 0
+        number = value
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            if note is not None:
+                note(f"{name}: not a finite number ({value}), dropped")
+            return 0
+        number = int(value)
+    else:
+        return 0
+    clamped = clamp_int(number)
+    if clamped != number and note is not None:
+        note(f"{name}: {_shown(value)} does not fit in 64 bits, clamped to {clamped}")
+    return clamped
+
+
+def _shown(number: int | float) -> str:
+    """A number as a warning line shows it: whole, unless it is very long."""
+    if isinstance(number, float):
+        return str(int(number)) if number.is_integer() and abs(number) < 1e30 else repr(number)
+    return str(number) if abs(number) < 10**60 else f"a {number.bit_length()}-bit number"
 
 
 def assign_results(

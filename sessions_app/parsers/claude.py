@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import orjson
 
 from sessions_app.parsers.base import (
     AgentParser,
+    Note,
     ParsedMessage,
     ParsedSession,
     ParsedToolCall,
@@ -25,6 +28,7 @@ from sessions_app.parsers.base import (
     ParseResult,
     as_int,
     assign_results,
+    clamp_int,
     compact_json,
     is_slash_command,
     parse_timestamp,
@@ -325,21 +329,23 @@ def _split_user_content(content: object) -> tuple[str, list[tuple[str, str, bool
     return "\n".join(t for t in texts if t), results
 
 
-def _apply_usage(message: ParsedMessage, usage: object) -> None:
+def _apply_usage(message: ParsedMessage, usage: object, note: Note) -> None:
     if not isinstance(usage, dict) or not usage:
         return
-    message.token_usage = compact_json(usage)
+    message.token_usage = compact_json(usage, note, "usage")
     context_keys = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     if any(k in usage for k in context_keys):
-        message.context_tokens = sum(as_int(usage.get(k)) for k in context_keys)
+        message.context_tokens = clamp_int(
+            sum(as_int(usage.get(k), note, f"usage.{k}") for k in context_keys)
+        )
         message.has_context_tokens = True
     if "output_tokens" in usage:
-        message.output_tokens = as_int(usage.get("output_tokens"))
+        message.output_tokens = as_int(usage.get("output_tokens"), note, "usage.output_tokens")
         message.has_output_tokens = True
 
 
 def _add_assistant_blocks(message: ParsedMessage, content: object, parts: list[str],
-                          thinking: list[str]) -> None:
+                          thinking: list[str], note: Note) -> None:
     if isinstance(content, str):
         if content.strip():
             parts.append(content)
@@ -371,7 +377,8 @@ def _add_assistant_blocks(message: ParsedMessage, content: object, parts: list[s
                     tool_use_id=_str(block.get("id")),
                     tool_name=name,
                     category=category,
-                    input_json=compact_json(inp) if inp is not None else "",
+                    input_json=compact_json(inp, note, "tool input") if inp is not None
+                    else "",
                     skill_name=_str(data.get("skill")) if name in ("Skill", "skill") else "",
                     file_path=_str(data.get("file_path")) or _str(data.get("notebook_path"))
                     if category in ("Read", "Edit", "Write") else "",
@@ -384,9 +391,11 @@ def _add_assistant_blocks(message: ParsedMessage, content: object, parts: list[s
 class _MessageBuilder:
     """Turns one branch's entries into stored messages, pairing tool results with calls."""
 
-    def __init__(self, options: ParseOptions, links: dict[str, str]) -> None:
+    def __init__(self, options: ParseOptions, links: dict[str, str],
+                 issue: Callable[[int, str], None]) -> None:
         self.options = options
         self.links = dict(links)
+        self.issue = issue  # (line, what was clamped or dropped)
         self.messages: list[ParsedMessage] = []
         self.result_only: set[int] = set()  # ids of user rows that only carried tool results
         self.results: list[tuple[str, str, bool, datetime | None]] = []
@@ -424,9 +433,10 @@ class _MessageBuilder:
             self._parts[id(message)] = ([], [])
             self._last_assistant = message
         parts, thinking = self._parts[id(message)]
-        _add_assistant_blocks(message, entry.content, parts, thinking)
+        note = partial(self.issue, entry.line)
+        _add_assistant_blocks(message, entry.content, parts, thinking, note)
         message.model = entry.model or message.model
-        _apply_usage(message, entry.usage)
+        _apply_usage(message, entry.usage, note)
 
     def _user(self, entry: _Entry) -> None:
         self._last_assistant = None
@@ -542,12 +552,13 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
         sha256=reader.sha256,
         size=reader.size,
     )
-    result.sessions = _build_sessions(path, root, state, options, reader.truncated)
+    result.sessions = _build_sessions(path, root, state, options, reader.truncated,
+                                      reader.issue)
     return result
 
 
 def _build_sessions(path: Path, root: Path, state: _FileState, options: ParseOptions,
-                    truncated: bool) -> list[ParsedSession]:
+                    truncated: bool, issue: Callable[[int, str], None]) -> list[ParsedSession]:
     session_id = path.stem
     if _tree_is_usable(state.entries):
         branches = _branches(session_id, state.entries)
@@ -574,7 +585,7 @@ def _build_sessions(path: Path, root: Path, state: _FileState, options: ParseOpt
         is_main = branch_id == session_id
         if is_main:
             entries = _splice_by_time(entries, state.queued)
-        builder = _MessageBuilder(options, state.links)
+        builder = _MessageBuilder(options, state.links, issue)
         for entry in entries:
             builder.add(entry)
         messages = builder.finish()

@@ -8,6 +8,7 @@ without gaps.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from sessions_app.parsers.base import (
     ParseResult,
     as_int,
     assign_results,
+    clamp_int,
     compact_json,
     parse_timestamp,
 )
@@ -55,8 +57,10 @@ def _str(value: object) -> str:
 
 
 class _Rollout:
-    def __init__(self, options: ParseOptions) -> None:
+    def __init__(self, options: ParseOptions, issue: Callable[[int, str], None]) -> None:
         self.options = options
+        self.issue = issue  # (line, what was clamped or dropped)
+        self.line = 0  # the line being fed
         self.meta_seen = False
         self.raw_id = ""
         self.cwd = ""
@@ -83,7 +87,11 @@ class _Rollout:
         if self.ended is None or ts > self.ended:
             self.ended = ts
 
-    def feed(self, obj: dict) -> None:
+    def note(self, message: str) -> None:
+        self.issue(self.line, message)
+
+    def feed(self, lineno: int, obj: dict) -> None:
+        self.line = lineno
         ts = parse_timestamp(obj.get("timestamp"))
         self.bound(ts)
         payload = obj.get("payload")
@@ -135,8 +143,8 @@ class _Rollout:
             self._call(payload, ts, custom=kind == "custom_tool_call")
         elif kind in ("function_call_output", "custom_tool_call_output"):
             output = payload.get("output")
-            text = output if isinstance(output, str) else compact_json(output) \
-                if output is not None else ""
+            text = output if isinstance(output, str) else compact_json(
+                output, self.note, "tool output") if output is not None else ""
             status = "completed" if kind == "custom_tool_call_output" else ""
             self.outputs.append((_str(payload.get("call_id")), text, kind, ts, status))
 
@@ -184,7 +192,7 @@ class _Rollout:
         elif raw_args is None:
             raw, args = "", None
         else:
-            raw, args = compact_json(raw_args), raw_args
+            raw, args = compact_json(raw_args, self.note, "tool input"), raw_args
         category = category_of(name)
         call = ParsedToolCall(
             tool_use_id=_str(payload.get("call_id")),
@@ -221,12 +229,13 @@ class _Rollout:
             return
         for message in reversed(self.messages[self.turn_start:]):
             if message.role == "assistant" and not message.token_usage:
-                total_in = as_int(last.get("input_tokens"))
-                cached = as_int(last.get("cached_input_tokens"))
-                output = as_int(last.get("output_tokens"))
+                total_in, cached, output = (
+                    as_int(last.get(key), self.note, f"last_token_usage.{key}")
+                    for key in ("input_tokens", "cached_input_tokens", "output_tokens")
+                )
                 message.token_usage = compact_json(
                     {
-                        "input_tokens": max(total_in - cached, 0),
+                        "input_tokens": clamp_int(max(total_in - cached, 0)),
                         "cache_read_input_tokens": cached,
                         "output_tokens": output,
                     }
@@ -275,9 +284,9 @@ def _id_from_filename(path: Path) -> str:
 def _parse(path: Path, options: ParseOptions) -> ParseResult:
     # the root is not needed: the layout carries nothing the lines do not
     reader = JsonlReader(path, options.max_line_bytes)
-    rollout = _Rollout(options)
-    for _lineno, obj in reader:
-        rollout.feed(obj)
+    rollout = _Rollout(options, reader.issue)
+    for lineno, obj in reader:
+        rollout.feed(lineno, obj)
     result = ParseResult(
         path=path,
         malformed_lines=reader.malformed,

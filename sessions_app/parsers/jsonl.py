@@ -16,6 +16,7 @@ import orjson
 
 MAX_ISSUES_KEPT = 20
 _READ_CHUNK = 1024 * 1024
+_UNDECODED = object()
 
 
 class FileReadError(Exception):
@@ -47,19 +48,49 @@ def head_lines(path: Path, count: int = 50, max_bytes: int = _READ_CHUNK) -> lis
     return lines
 
 
-def _fix_surrogates(value: object) -> object:
-    """Replace lone surrogates (from ``\\ud800`` escapes) that UTF-8 cannot store."""
-    if isinstance(value, str):
+def _fix_surrogates(value: object) -> bool:
+    """Replace, in place, the lone surrogates (from ``\\ud800`` escapes) that UTF-8 cannot
+    store; True if there were any. Iterative: a line nested as deep as the decoder goes is
+    fixed like any other."""
+    changed = False
+
+    def fixed(text: str) -> str:
+        nonlocal changed
         try:
-            value.encode("utf-8")
-            return value
+            text.encode("utf-8")
+            return text
         except UnicodeEncodeError:
-            return value.encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, dict):
-        return {_fix_surrogates(k): _fix_surrogates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fix_surrogates(v) for v in value]
-    return value
+            changed = True
+            return text.encode("utf-8", "replace").decode("utf-8")
+
+    stack = [value]
+    while stack:
+        container = stack.pop()
+        if isinstance(container, list):
+            for index, item in enumerate(container):
+                if isinstance(item, str):
+                    container[index] = fixed(item)
+                elif isinstance(item, dict | list):
+                    stack.append(item)
+        elif isinstance(container, dict):
+            items = list(container.items())
+            container.clear()
+            for key, item in items:
+                if isinstance(item, str):
+                    item = fixed(item)
+                elif isinstance(item, dict | list):
+                    stack.append(item)
+                container[fixed(key)] = item
+    return changed
+
+
+def _parse_int(digits: str) -> int | float:
+    """An integer literal too long for ``int()`` (over 4300 digits) is infinite, as orjson
+    reads it: the parsers drop it with a warning instead of losing the line."""
+    try:
+        return int(digits)
+    except ValueError:
+        return float("-inf") if digits.startswith("-") else float("inf")
 
 
 class JsonlReader:
@@ -80,9 +111,14 @@ class JsonlReader:
     def sha256(self) -> str:
         return self._hash.hexdigest()
 
-    def _issue(self, lineno: int, message: str) -> None:
+    def issue(self, lineno: int, message: str) -> None:
+        """Note a problem of line *lineno* (the parsers add theirs: a value clamped or
+        dropped); the same line said twice is kept once, and at most MAX_ISSUES_KEPT."""
+        text = f"line {lineno}: {message}"
+        if text in self.issues:
+            return
         if len(self.issues) < MAX_ISSUES_KEPT:
-            self.issues.append(f"line {lineno}: {message}")
+            self.issues.append(text)
         elif len(self.issues) == MAX_ISSUES_KEPT:
             self.issues.append("more issues not shown")
 
@@ -127,7 +163,7 @@ class JsonlReader:
                     self.malformed += 1
                     limit = self.max_line_bytes // (1024 * 1024) or self.max_line_bytes
                     unit = "MiB" if self.max_line_bytes >= 1024 * 1024 else "bytes"
-                    self._issue(lineno, f"line longer than {limit} {unit}, skipped")
+                    self.issue(lineno, f"line longer than {limit} {unit}, skipped")
                     continue
                 stripped = line.strip()
                 if not stripped:
@@ -147,19 +183,33 @@ class JsonlReader:
                 return None
         if not isinstance(obj, dict):
             self.malformed += 1
-            self._issue(lineno, f"not a JSON object ({type(obj).__name__}), skipped")
+            self.issue(lineno, f"not a JSON object ({type(obj).__name__}), skipped")
             return None
         return obj
 
     def _decode_leniently(self, raw: bytes, lineno: int) -> object | None:
-        """Second chance: invalid UTF-8 replaced, raw control characters allowed."""
+        """Second chance: invalid UTF-8 replaced, raw control characters, NaN and lone
+        surrogate escapes allowed."""
         text = raw.decode("utf-8", "replace")
+        bad_utf8 = "\ufffd" in text and b"\xef\xbf\xbd" not in raw
         try:
-            obj = json.loads(text, strict=False)
-        except (json.JSONDecodeError, RecursionError):
-            self.malformed += 1
-            self._issue(lineno, "invalid JSON, skipped")
-            return None
-        if "\ufffd" in text and b"\xef\xbf\xbd" not in raw:
-            self._issue(lineno, "invalid UTF-8 replaced with U+FFFD")
-        return _fix_surrogates(obj)
+            # only the bytes were wrong: orjson reads it, as deep as it reads any line
+            obj = orjson.loads(text) if bad_utf8 else _UNDECODED
+        except orjson.JSONDecodeError:
+            obj = _UNDECODED
+        if obj is _UNDECODED:
+            try:
+                obj = json.loads(text, strict=False, parse_int=_parse_int)
+            except RecursionError:
+                self.malformed += 1
+                self.issue(lineno, "JSON nested too deeply to read, skipped")
+                return None
+            except ValueError:
+                self.malformed += 1
+                self.issue(lineno, "invalid JSON, skipped")
+                return None
+            if _fix_surrogates(obj):
+                self.issue(lineno, "lone surrogate escapes replaced with U+FFFD")
+        if bad_utf8:
+            self.issue(lineno, "invalid UTF-8 replaced with U+FFFD")
+        return obj

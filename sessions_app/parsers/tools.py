@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from sessions_app.parsers.base import clean_json
 from sessions_app.parsers.registry import category_of
 
 
@@ -118,6 +119,8 @@ def _command_text(command: object) -> str:
     if isinstance(command, list):
         import json
 
+        if any(isinstance(part, list | dict) for part in command):
+            command = clean_json(command)  # nested: as deep as json.dumps goes
         return json.dumps(command, ensure_ascii=False)
     return _first_line(_s(command))
 

@@ -53,6 +53,37 @@ class SourceInfo:
     truncated: bool = False
 
 
+@dataclass(frozen=True)
+class SessionRows:
+    """Everything ``write_session`` stores for one parsed session, before it touches the
+    database: the parsed columns, the child rows, their digest, the signals and rollups."""
+
+    values: dict
+    messages: list[tuple]
+    tool_calls: list[tuple]
+    events: list[tuple]
+    digest: str
+    signals: dict
+    rollup: dict
+
+
+def build_rows(parsed: ParsedSession, source: SourceInfo, *, now: datetime,
+               rules: AutomatedRules = NO_RULES) -> SessionRows:
+    """The rows of *parsed*, computed without the database (the parser fuzz test runs this
+    on every mutant transcript)."""
+    values = session_values(parsed, source.path, source.malformed_lines, source.truncated)
+    messages, calls, events = message_rows(parsed), tool_call_rows(parsed), event_rows(parsed)
+    return SessionRows(
+        values=values,
+        messages=messages,
+        tool_calls=calls,
+        events=events,
+        digest=content_digest(values, messages, calls, events),
+        signals=signal_columns(parsed, rules, now),
+        rollup=rollup_columns(messages, calls),
+    )
+
+
 def insert_rows(using: str, table: str, columns: Sequence[str], rows: list[tuple],
                 time_columns: Sequence[str] = ()) -> None:
     """Bulk insert raw row tuples (one executemany), adapting times and text to the backend."""
@@ -97,9 +128,9 @@ def write_session(
     """Store *parsed* (replacing what the archive holds for its id) in one transaction,
     with its signals (health, outcome...) computed from the same parse."""
     now = now or datetime.now(UTC)
-    values = session_values(parsed, source.path, source.malformed_lines, source.truncated)
-    messages, calls, events = message_rows(parsed), tool_call_rows(parsed), event_rows(parsed)
-    digest = content_digest(values, messages, calls, events)
+    rows = build_rows(parsed, source, now=now, rules=rules)
+    values, signals, digest = rows.values, rows.signals, rows.digest
+    messages, calls, events = rows.messages, rows.tool_calls, rows.events
     file_values = {
         "file_size": source.size,
         "file_mtime": source.mtime_ns,
@@ -107,8 +138,6 @@ def write_session(
         "source_missing_at": None,
         "machine": machine,
     }
-    signals = signal_columns(parsed, rules, now)
-    rollup = rollup_columns(messages, calls)
     sessions = Session.objects.using(using)
     with transaction.atomic(using=using):
         existing = (
@@ -137,7 +166,7 @@ def write_session(
         row = {
             **values,
             **signals,
-            **rollup,
+            **rows.rollup,
             **file_values,
             "id": parsed.id,
             "created_at": now,

@@ -151,7 +151,13 @@ def run_sync(
         for index, found_file in enumerate(todo):
             if progress:
                 progress(index, len(todo), str(found_file.path))
-            _sync_file(found_file, options, config, report, using=using, force=full)
+            try:
+                _sync_file(found_file, options, config, report, using=using, force=full)
+            except OperationalError:
+                raise  # the database itself is unusable (locked, full, gone): stop, lose nothing
+            except Exception as exc:  # whatever one file does, the others are archived
+                log.debug("sync failed on %s", found_file.path, exc_info=True)
+                report.error(found_file.path, f"not archived: {_reason(exc)}")
     except BaseException:
         if suspended:
             try:
@@ -189,8 +195,8 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
         report.error(found.path, str(exc))
         return []
     except Exception as exc:  # a parser bug must not stop the sync of other files
-        log.exception("parser failed on %s", found.path)
-        report.error(found.path, f"internal parser error ({type(exc).__name__}: {exc})")
+        log.debug("parser failed on %s", found.path, exc_info=True)
+        report.error(found.path, f"internal parser error ({_reason(exc)})")
         return []
     report.files_parsed += 1
     for issue in result.issues:
@@ -213,8 +219,9 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
             )
         except OperationalError:
             raise  # the database itself is unusable (locked, full, gone): stop, lose nothing
-        except DatabaseError as exc:
-            report.error(found.path, f"session {parsed.id} not stored: {exc}")
+        except Exception as exc:  # a value no check foresaw: this session only is not stored
+            log.debug("writing session %s failed", parsed.id, exc_info=True)
+            report.error(found.path, f"session {parsed.id} not stored: {_reason(exc)}")
             continue
         if stored is WriteResult.CONFLICT:
             report.conflicts += 1
@@ -261,6 +268,12 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
         },
     )
     return written
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as one line of a report: its type and the first line of its message."""
+    message = str(exc).strip().split("\n", 1)[0]
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _mark_missing(found: Discovery, using: str, report: SyncReport) -> None:
@@ -336,7 +349,13 @@ def _sync_path(config: Config, agent: str, root: Path, path: Path, using: str) -
     options = ParseOptions(blocked_result_categories=config.blocked_result_categories,
                            max_line_bytes=config.max_line_bytes)
     report = SyncReport()
-    ids = _sync_file(found, options, config, report, using=using, force=True)
+    try:
+        ids = _sync_file(found, options, config, report, using=using, force=True)
+    except OperationalError:
+        raise
+    except Exception as exc:  # as in run_sync: one line, no traceback
+        log.debug("sync failed on %s", path, exc_info=True)
+        raise SyncTargetError(f"{path}: not archived: {_reason(exc)}") from None
     if report.errors:
         raise SyncTargetError(report.errors[0])
     return ids
