@@ -118,6 +118,9 @@ AGENTSVIEW_REQUIRE_AUTH = env.bool("AGENTSVIEW_REQUIRE_AUTH", default=False)
 AGENTSVIEW_AUTH_TOKEN = env.str("AGENTSVIEW_AUTH_TOKEN", default="")
 AGENTSVIEW_READ_ONLY = env.bool("AGENTSVIEW_READ_ONLY", default=False)
 AGENTSVIEW_API_DATABASE = "default"  # the alias the API reads (tests also point it at "pg")
+# What /health/db reports beyond the database itself: each a callable (params, alias) ->
+# (fields to add, problems that make it 503).
+AGENTSVIEW_HEALTH_CHECKS = ["sync_app.health.push_ages"]
 AGENTSVIEW_ALLOWED_SUBNETS = env.list("AGENTSVIEW_ALLOWED_SUBNETS", default=[])
 AGENTSVIEW_SSE_POLL_SECONDS = env.float("AGENTSVIEW_SSE_POLL_SECONDS", default=1.5)
 AGENTSVIEW_SSE_HEARTBEAT_SECONDS = env.float("AGENTSVIEW_SSE_HEARTBEAT_SECONDS", default=30.0)

@@ -7,14 +7,19 @@ import os
 
 from django.conf import settings
 from django.db import DatabaseError, connections
+from django.db.migrations.recorder import MigrationRecorder
 from django.http import HttpResponse, JsonResponse
+from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
 from agentsview import __version__
 from agentsview.api import openapi
+from agentsview.api.errors import ApiError
+from agentsview.api.params import Params
 from agentsview.api.renderers import dumps
 from agentsview.redact import redact_url
+from agentsview.schema import pending_migrations
 
 
 def json_ok(data: object, status: int = 200, headers: dict | None = None) -> HttpResponse:
@@ -51,16 +56,49 @@ class PingView(ReadOnlyView):
                         "version": __version__, "pid": os.getpid()})
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return redact_url(text.splitlines()[0] if text else type(exc).__name__)
+
+
+def schema_version(using: str) -> dict[str, str]:
+    """The latest migration applied to *using*, per app."""
+    latest: dict[str, str] = {}
+    for app, name in MigrationRecorder(connections[using]).applied_migrations():
+        latest[app] = max(latest.get(app, name), name)
+    return dict(sorted(latest.items()))
+
+
 def health_db(request):
-    """Plain Django view: load balancers probe it without a token; it reveals no data."""
+    """Plain Django view: load balancers and monitors probe it without a token. It reveals
+    no session data: whether the database answers, its schema version and pending
+    migrations, and what each of ``settings.AGENTSVIEW_HEALTH_CHECKS`` adds (on ``pg serve``,
+    each machine's last push). 503, with ``error`` saying why, when anything is wrong."""
+    using = settings.AGENTSVIEW_API_DATABASE
     try:
-        with connections["default"].cursor() as cursor:
+        with connections[using].cursor() as cursor:
             cursor.execute("SELECT 1")
+        body: dict = {"status": "ok", "database": "connected",
+                      "schema_version": schema_version(using)}
+        pending = pending_migrations(using)
     except DatabaseError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return JsonResponse({"status": "error", "database": "unreachable",
-                             "error": redact_url(reason)}, status=503)
-    return JsonResponse({"status": "ok", "database": "connected"})
+                             "error": _first_line(exc)}, status=503)
+    body["migrations_pending"] = bool(pending)
+    body["pending_migrations"] = pending
+    problems = [f"{len(pending)} migration(s) pending: {', '.join(pending)}"] if pending else []
+    for path in settings.AGENTSVIEW_HEALTH_CHECKS:
+        try:
+            fields, found = import_string(path)(Params(request.GET), using)
+        except ApiError as exc:
+            return JsonResponse({"error": str(exc)}, status=exc.status)
+        except DatabaseError as exc:
+            fields, found = {}, [f"{path.rsplit('.', 1)[-1]}: {_first_line(exc)}"]
+        body.update(fields)
+        problems.extend(found)
+    if problems:
+        body.update(status="error", error="; ".join(problems))
+    return JsonResponse(body, status=503 if problems else 200)
 
 
 @extend_schema(exclude=True)  # the catch-all JSON 404 is not an operation

@@ -58,7 +58,7 @@ def forwards(apps, schema_editor):
         if where:
             cursor.execute(
                 f'CREATE INDEX IF NOT EXISTS messages_content_trgm ON messages'
-                f' USING gin (content "{where}".gin_trgm_ops)'
+                f' USING gin (content "{where}".gin_trgm_ops) WITH (fastupdate = off)'
             )
 
 
