@@ -1,21 +1,25 @@
 """Running the HTTP server: gunicorn underneath, a state file beside the archive.
 
-``serve`` and ``pg_serve`` describe the server with ``ServerOptions``; ``run`` turns that into
-the workers' environment, starts ``gunicorn agentsview.wsgi`` with gthread workers (an SSE
-stream holds a thread, not a whole worker), waits until it answers, writes
-``<data dir>/server.<port>.json`` for the session CLI, and stops everything cleanly on
-SIGINT/SIGTERM. A ``tick`` callback runs every few seconds while it serves (the local
-server's background sync).
+``serve`` and ``pg_serve`` describe the server with ``ServerOptions`` and take their port with
+``listen`` before any slow preparation (a port in use is refused in one line, never retried);
+``run`` turns the options into the workers' environment, starts ``gunicorn agentsview.wsgi``
+with gthread workers (an SSE stream holds a thread, not a whole worker) on that very socket,
+waits until a worker answers, then prints the URL and writes ``<data dir>/server.<port>.json``
+for the session CLI, and stops everything cleanly on SIGINT/SIGTERM, removing that file (its
+own, never another server's). A ``tick`` callback runs every few seconds while it serves (the
+local server's background sync).
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -109,11 +113,28 @@ def server_options(options: dict, **extra) -> ServerOptions:
     )
 
 
-def free_port(host: str) -> int:
+def listen(options: ServerOptions) -> socket.socket:
+    """Check the options and take the port: the listening socket gunicorn will serve on
+    (``--port 0`` picks a free one and sets ``options.port``). A port another process holds
+    is refused here, before anything else happens."""
+    _validate(options)
+    host = options.host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as sock:
-        sock.bind((host.strip("[]"), 0))
-        return sock.getsockname()[1]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # as gunicorn does: a connection of our own last run still in TIME_WAIT is no
+        # obstacle, while a listening socket (another server) still is
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, options.port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ServerError(f"port {options.port} is in use; use --port") from None
+        raise ServerError(f"cannot listen on {options.host}:{options.port}:"
+                          f" {exc.strerror or exc}") from None
+    options.port = sock.getsockname()[1]
+    return sock
 
 
 def resolve_token(config: Config) -> tuple[str, bool]:
@@ -178,11 +199,11 @@ def worker_environment(options: ServerOptions, token: str | None) -> dict[str, s
     }
 
 
-def gunicorn_command(options: ServerOptions) -> list[str]:
-    bind = f"[{options.host.strip('[]')}]" if ":" in options.host else options.host
+def gunicorn_command(options: ServerOptions, fd: int) -> list[str]:
+    """gunicorn serving the already listening socket *fd* (``listen``)."""
     command = [
         sys.executable, "-m", "gunicorn", "agentsview.wsgi:application",
-        "--bind", f"{bind}:{options.port}",
+        "--bind", f"fd://{fd}",
         "--worker-class", "gthread",
         "--workers", str(options.workers),
         "--threads", str(options.threads),
@@ -202,11 +223,23 @@ def gunicorn_version() -> tuple[int, ...]:
     return tuple(gunicorn.version_info)
 
 
-def _answers(host: str, port: int) -> bool:
+def _worker_answers(options: ServerOptions) -> bool:
+    """Does a gunicorn worker answer HTTP yet? (The socket accepts connections from the
+    start; only a response says that the server serves.)"""
+    host = options.host
     target = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
+    request = f"GET {options.base_path}/api/ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
     try:
-        with socket.create_connection((target.strip("[]"), port), timeout=0.5):
-            return True
+        with socket.create_connection((target.strip("[]"), options.port), timeout=1) as raw:
+            if options.tls_cert:
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+                with context.wrap_socket(raw) as tls:
+                    tls.sendall(request.encode())
+                    return bool(tls.recv(1))
+            raw.sendall(request.encode())
+            return bool(raw.recv(1))
     except OSError:
         return False
 
@@ -215,12 +248,11 @@ def state_file(config: Config, port: int) -> Path:
     return config.data_dir / f"server.{port}.json"
 
 
-def run(options: ServerOptions, config: Config, *, write: Callable[[str], None],
-        tick: Callable[[], None] | None = None, tick_seconds: float = 5.0) -> int:
-    """Serve until SIGINT/SIGTERM or until gunicorn dies; returns the exit code."""
-    _validate(options)
-    if options.port == 0:
-        options.port = free_port(options.host)
+def run(options: ServerOptions, config: Config, listener: socket.socket, *,
+        write: Callable[[str], None], tick: Callable[[], None] | None = None,
+        tick_seconds: float = 5.0) -> int:
+    """Serve on *listener* (from ``listen``) until SIGINT/SIGTERM or until gunicorn dies;
+    returns the exit code."""
     token = None
     if options.require_auth or not is_loopback(options.host):
         token, created = resolve_token(config)
@@ -230,8 +262,13 @@ def run(options: ServerOptions, config: Config, *, write: Callable[[str], None],
         else:
             write("Auth enabled. Token is configured.")
     env = {**os.environ, **worker_environment(options, token)}
-    child = subprocess.Popen(gunicorn_command(options), env=env)
+    try:
+        child = subprocess.Popen(gunicorn_command(options, listener.fileno()), env=env,
+                                 pass_fds=(listener.fileno(),))
+    finally:
+        listener.close()  # gunicorn holds the port now; it is free again when gunicorn ends
     path = state_file(config, options.port)
+    wrote_state = False
     stopping = False
 
     def stop(signum, frame) -> None:
@@ -241,10 +278,10 @@ def run(options: ServerOptions, config: Config, *, write: Callable[[str], None],
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         deadline = time.monotonic() + READY_TIMEOUT
-        while not _answers(options.host, options.port):
+        while not _worker_answers(options):
             if child.poll() is not None:
                 raise ServerError(f"gunicorn exited with code {child.returncode} before"
-                                  f" serving (is port {options.port} free?)")
+                                  " serving (its output above says why)")
             if time.monotonic() > deadline or stopping:
                 raise ServerError("gunicorn did not start listening in time")
             time.sleep(0.1)
@@ -257,6 +294,7 @@ def run(options: ServerOptions, config: Config, *, write: Callable[[str], None],
             "read_only": options.read_only, "base_path": options.base_path,
             "auth": bool(token), "tls": bool(options.tls_cert),
         }))
+        wrote_state = True
         mode = " (pg read-only)" if options.read_only else ""
         write(f"agentsview {__version__}{mode} at {url}")
         next_tick = time.monotonic() + tick_seconds
@@ -267,7 +305,8 @@ def run(options: ServerOptions, config: Config, *, write: Callable[[str], None],
                 next_tick = time.monotonic() + tick_seconds
         return 0 if stopping else (child.returncode or 1)
     finally:
-        path.unlink(missing_ok=True)
+        if wrote_state:
+            path.unlink(missing_ok=True)
         if child.poll() is None:
             child.terminate()
             try:

@@ -101,7 +101,9 @@ def test_serve_syncs_serves_and_cleans_up(laptop):
         assert state["port"] == server.port and state["read_only"] is False
         assert state["pid"] == server.proc.pid
         assert server.json("/api/ping")["ok"] is True
-        assert server.json("/health/db") == {"status": "ok", "database": "connected"}
+        health = server.json("/health/db")
+        assert health["status"] == "ok" and health["database"] == "connected"
+        assert health["migrations_pending"] is False and "machines" not in health
         assert server.json(f"/api/v1/sessions/{RICH}")["display_name"] == "Login redirect fix"
         # a new agent session appears without a restart
         write_corpus(laptop.claude, sessions=1, messages=4, size=30, prefix="late")
@@ -114,6 +116,21 @@ def test_serve_syncs_serves_and_cleans_up(laptop):
     assert not server.state_file.exists()
     assert subprocess.run(["pgrep", "-f", f"gunicorn.*:{server.port}"],
                           capture_output=True).returncode == 1, f"gunicorn of {pid} still runs"
+
+
+def test_a_busy_port_is_refused_and_the_running_server_kept(laptop):
+    with running(laptop, "serve") as server:
+        state = server.state_file.read_text()
+        for command in ("pg_serve", "serve"):
+            # pg serve is refused before it even tries this (unreachable) database
+            proc = laptop.run(command, "--port", str(server.port), timeout=120,
+                              AGENTSVIEW_PG_URL="postgresql://postgres@127.0.0.1:1/x")
+            assert proc.returncode == 1, proc.stdout + proc.stderr
+            name = command.replace("_", " ")
+            assert proc.stderr == f"error: {name}: port {server.port} is in use; use --port\n"
+            assert proc.stdout == ""  # never the other server's URL
+        assert server.state_file.read_text() == state  # the running server's file is kept
+        assert server.json("/api/ping")["pid"] > 0
 
 
 def test_base_path(laptop):
@@ -214,6 +231,56 @@ def test_pg_serve_is_read_only_and_shows_every_machine(tmp_path):
             assert server.json("/api/v1/stats", headers=headers)["session_count"] >= 1
             assert server_machine.run("token", "revoke", "alice", "--pg").returncode == 0
             assert server.request("GET", "/api/v1/stats", headers)[0] == 401
+
+
+@pytest.mark.pg
+def test_pg_serve_health_names_a_stale_machine_and_a_lost_database(tmp_path):
+    import uuid
+
+    import psycopg
+
+    with throwaway_schema() as (url, schema):
+        alice = Machine(tmp_path / "alice", "alice-laptop", url, schema)
+        write_corpus(alice.claude, sessions=2, messages=2, size=10)
+        assert alice.run("pg_push").returncode == 0
+        role = f"hc_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'CREATE ROLE "{role}" LOGIN')
+            conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+            conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
+        try:
+            team = Machine(tmp_path / "server", "team-server",
+                           url.replace("postgres@", f"{role}@"), schema)
+            # with auth on, the probe still needs no token
+            with running(team, "pg_serve", "--require-auth") as server:
+                assert server.request("GET", "/api/v1/sessions")[0] == 401
+                health = server.json("/health/db")
+                assert set(health) == {"status", "database", "schema_version",
+                                       "migrations_pending", "pending_migrations", "machines"}
+                assert health["status"] == "ok" and health["migrations_pending"] is False
+                assert [m["machine"] for m in health["machines"]] == ["alice-laptop"]
+                assert wait_for(lambda: server.json("/health/db")["machines"][0][
+                    "push_age_seconds"] >= 2, 10)
+                code, body = server.request("GET", "/health/db?max_push_age=1s")
+                assert code == 503, body
+                assert json.loads(body)["error"].startswith("machine alice-laptop last pushed")
+                assert server.request("GET", "/health/db?max_push_age=1h")[0] == 200
+                # the database goes away: the role may no longer log in, its sessions end
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f'ALTER ROLE "{role}" NOLOGIN')
+                    conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                 " WHERE usename = %s", [role])
+                code, body = server.request("GET", "/health/db")
+                assert code == 503, body
+                down = json.loads(body)
+                assert down["status"] == "error" and down["database"] == "unreachable"
+                assert "not permitted to log in" in down["error"]
+        finally:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                             " WHERE usename = %s", [role])
+                conn.execute(f'DROP OWNED BY "{role}" CASCADE')
+                conn.execute(f'DROP ROLE "{role}"')
 
 
 @pytest.mark.pg

@@ -30,6 +30,11 @@ class Command(AgentsViewCommand):
 
     def handle(self, *args, **options):
         config = load_config()
+        try:
+            served = server.server_options(options)
+            listener = server.listen(served)  # the port first: refused before any work
+        except server.ServerError as exc:
+            raise CommandError(f"serve: {exc}", returncode=1) from None
         ensure_schema("default")
         run_sync(config)
 
@@ -40,7 +45,7 @@ class Command(AgentsViewCommand):
                 log.exception("background sync failed")
 
         try:
-            code = server.run(server.server_options(options), config, write=self.stdout.write,
+            code = server.run(served, config, listener, write=self.stdout.write,
                               tick=tick, tick_seconds=options["sync_interval"])
         except server.ServerError as exc:
             raise CommandError(f"serve: {exc}", returncode=1) from None

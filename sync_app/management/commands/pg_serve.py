@@ -36,6 +36,8 @@ class Command(AgentsViewCommand):
         config = load_config()
         try:
             pg = pg_config_or_fail(config, "pg serve")
+            served = server.server_options(options, read_only=True, shared_database=True)
+            listener = server.listen(served)  # the port first: refused before any work
             reporter = Reporter(self.stdout, self.stderr)
             warning = check_transport(pg, "pg serve")
             if warning:
@@ -52,9 +54,7 @@ class Command(AgentsViewCommand):
                 reporter.note("read-only role: pending migrations not applied")
             check_compatible(pg.schema, using="pg")
             connections.close_all()
-            code = server.run(server.server_options(options, read_only=True,
-                                                    shared_database=True),
-                              config, write=self.stdout.write)
+            code = server.run(served, config, listener, write=self.stdout.write)
         except (PgError, server.ServerError) as exc:
             message = str(exc) if str(exc).startswith("pg serve") else f"pg serve: {exc}"
             raise CommandError(message, returncode=1) from None
