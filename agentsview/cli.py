@@ -30,10 +30,20 @@ Every command has --help. Django's own commands (migrate, createsuperuser, ...) 
 """
 
 
-def preflight() -> None:
-    """Load the configuration once before Django does, so errors are one clean line."""
+def only_asks_for_help(argv: list[str]) -> bool:
+    """``--help``, ``-h``, ``--version`` or no command at all: nothing will be written."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    return not words or words[0] in ("help", "version") or any(
+        w in ("-h", "--help", "--version") for w in words)
+
+
+def preflight(argv: list[str]) -> None:
+    """Load the configuration once before Django does, so errors are one clean line; create
+    the data dir unless the command only prints help (which must leave no file behind)."""
     try:
-        ensure_data_dir(load_config())
+        config = load_config()
+        if not only_asks_for_help(argv):
+            ensure_data_dir(config)
     except ConfigError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
@@ -60,7 +70,7 @@ def _run(argv: list[str]) -> int:
 
 def manage_main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentsview.settings")
-    preflight()
+    preflight(argv[1:])
     _setup_django()
     return _run(argv)
 
@@ -93,7 +103,7 @@ def translate(argv: list[str], commands: set[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentsview.settings")
-    preflight()
+    preflight(args)
     _setup_django()
     from django.core.management import get_commands
 

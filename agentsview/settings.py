@@ -2,39 +2,57 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import lazy
 
 from agentsview.config import ConfigError, ensure_data_dir, load_config
 from agentsview.databases import default_database, pg_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The page frame's templates and static files: top level in a source checkout, inside the
+# package once installed from the wheel (setup.py ships them there).
+PACKAGE_DIR = Path(__file__).resolve().parent
+SITE_DIR = PACKAGE_DIR if (PACKAGE_DIR / "templates").is_dir() else BASE_DIR
 env = environ.Env()
 
 try:
+    # Read and checked here; the data dir is created by whatever first writes to it (the
+    # entry points, the archive, the secret key), so that --help leaves no trace.
     AGENTSVIEW = load_config()
-    ensure_data_dir(AGENTSVIEW)
 except ConfigError as exc:  # entry points check first and exit 2; this is for WSGI/pytest
     raise ImproperlyConfigured(str(exc)) from None
 
 
+@functools.cache
 def _secret_key() -> str:
+    """DJANGO_SECRET_KEY, else ``<data dir>/secret_key``, created (mode 0600) at first use."""
     if env.str("DJANGO_SECRET_KEY", default=""):
         return env.str("DJANGO_SECRET_KEY")
     path = AGENTSVIEW.data_dir / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        key = secrets.token_urlsafe(50)
-        path.touch(mode=0o600)
-        path.write_text(key)
-        return key
+    if not path.exists():
+        ensure_data_dir(AGENTSVIEW)
+        fd, temporary = tempfile.mkstemp(dir=AGENTSVIEW.data_dir, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(50))
+            # a link is atomic: of several workers starting at once, the first one's key wins
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
+# Lazy: only what signs something (a cookie, a cursor) reads it, so --help writes no file.
+SECRET_KEY = lazy(_secret_key, str)()
 DEBUG = env.bool("AGENTSVIEW_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("AGENTSVIEW_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
@@ -73,7 +91,7 @@ WSGI_APPLICATION = "agentsview.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SITE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -108,7 +126,7 @@ USE_TZ = True
 # which no longer carries it.
 STATIC_URL = f"{AGENTSVIEW_BASE_PATH.rstrip('/')}/static/" if AGENTSVIEW_BASE_PATH else "static/"
 WHITENOISE_STATIC_PREFIX = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [SITE_DIR / "static"]
 # Served by WhiteNoise straight from the app and project folders: nothing to collect first.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True

@@ -2,7 +2,10 @@
 
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
+
+from agentsview.config import ensure_data_dir
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentsview.settings")
 
@@ -27,5 +30,8 @@ class BasePath:
 
 
 application = get_wsgi_application()
+# The local archive (SQLite) lives in the data dir: a server started without our entry point
+# creates it here, as the entry points do.
+ensure_data_dir(settings.AGENTSVIEW)
 if os.environ.get("AGENTSVIEW_BASE_PATH"):
     application = BasePath(application, os.environ["AGENTSVIEW_BASE_PATH"])
