@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from django.db import DatabaseError
-
 from agentsview.config import Config, PgConfig
 from agentsview.terminal import Reporter
-from sync_app.pg_connection import PgError, check_transport, connect, describe
-from sync_app.schema import migrate_pg
+from sync_app.pg_connection import PgError, check_transport, connect
+from sync_app.schema import open_for_writing
 from sync_app.services.push import Scope
 
 
@@ -49,12 +47,7 @@ def prepare_pg(pg: PgConfig, command: str, reporter: Reporter, *, migrate: bool 
     warning = check_transport(pg, command)
     if warning:
         reporter.stderr.write(warning)
-    connect("pg", pg, command)
-    if not migrate:
-        return
-    try:
-        migrate_pg("pg", pg.schema)
-    except DatabaseError as exc:
-        raise PgError(
-            f"{command}: cannot create or update the schema {pg.schema}: {describe(exc, pg)}"
-        ) from None
+    if migrate:
+        open_for_writing(pg, command)
+    else:
+        connect("pg", pg, command)

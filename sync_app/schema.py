@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 
 from django.apps import apps
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 
+from agentsview.config import PgConfig
 from agentsview.schema import ensure_schema, pending_migrations
-from sync_app.pg_connection import PgError
+from sync_app.pg_connection import PgError, connect, describe
 
 
 def create_pg_schema(sender, using: str, **kwargs) -> None:
@@ -50,6 +51,18 @@ def migrate_pg(using: str, schema: str) -> bool:
             return ensure_schema(using)  # re-checks: the other pusher may have done it
         finally:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def open_for_writing(pg: PgConfig, command: str, using: str = "pg") -> None:
+    """Connect now (a bad host, port or password is one clear line), then apply pending
+    migrations under the lock. Raises ``PgError``."""
+    connect(using, pg, command)
+    try:
+        migrate_pg(using, pg.schema)
+    except DatabaseError as exc:
+        raise PgError(
+            f"{command}: cannot create or update the schema {pg.schema}: {describe(exc, pg)}"
+        ) from None
 
 
 def check_compatible(schema: str, *, using: str = "pg") -> None:

@@ -5,7 +5,8 @@ committed late is not missed), skip those whose fingerprint matches the last suc
 and write the rest in batches of 50 sessions per transaction: the session row (only when this
 archive owns it there), then its messages, tool calls and result events deleted and re-loaded
 with ``COPY``. A failed batch is retried one session per transaction. The watermark and the
-marker row move only when nothing failed.
+marker row move only when nothing failed and nothing was left out (a ``stop`` callback ends
+a run between two batches).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class PushReport:
     full_reason: str = ""
     elapsed: float = 0.0
     watermark: datetime | None = None
+    stopped: bool = False  # asked to stop: the sessions after the last batch were not sent
 
     def summary_line(self) -> str:
         text = f"Pushed {self.sessions} sessions, {self.messages} messages in {self.elapsed:.1f}s"
@@ -88,6 +90,8 @@ class PushReport:
             text += f", {len(self.errors)} error(s)"
         if self.conflicts:
             text += f", {len(self.conflicts)} ownership conflict(s)"
+        if self.stopped:
+            text += "; stopped early, the next push sends the rest"
         return text
 
 
@@ -100,13 +104,15 @@ def session_fingerprint(row: Sequence[object], machine: str) -> str:
 
 class Pusher:
     def __init__(self, pg: PgConfig, target: Target, scope: Scope, *, local: str = "default",
-                 remote: str = "pg", progress: Progress | None = None) -> None:
+                 remote: str = "pg", progress: Progress | None = None,
+                 stop: Callable[[], bool] | None = None) -> None:
         self.pg = pg
         self.target = target
         self.scope = scope
         self.local = local
         self.remote = remote
         self.progress = progress or (lambda done, total, messages: None)
+        self.stop = stop or (lambda: False)
         self.report = PushReport()
 
     # --- state -------------------------------------------------------------------------
@@ -299,6 +305,9 @@ class Pusher:
         done = 0
         self.progress(0, total, 0)
         for start in range(0, total, BATCH_SIZE):
+            if self.stop():
+                self.report.stopped = True
+                break
             batch = todo[start:start + BATCH_SIZE]
             try:
                 self._apply(batch, state.marker_id)
@@ -316,7 +325,7 @@ class Pusher:
 
         if self.report.messages >= ANALYZE_AFTER_MESSAGES:
             self._analyze()
-        if not self.report.errors:
+        if not self.report.errors and not self.report.stopped:
             state.last_push_at = cutoff
             state.save(using=self.local, update_fields=["last_push_at"])
             owned = Session.objects.using(self.remote).filter(push_owner=state.marker_id).count()
