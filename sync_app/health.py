@@ -17,7 +17,7 @@ from sync_app.models import PushMarker
 def push_ages(params: Params, using: str) -> tuple[dict, list[str]]:
     """``machines``: name, last push and its age in seconds, oldest first; a problem per
     machine older than ``max_push_age``. Nothing on a local archive (no one pushes to it)."""
-    raw = params.raw("max_push_age")
+    raw = params.data.get("max_push_age")  # present but empty is refused, like any bad value
     max_age = None
     if raw is not None:
         try:

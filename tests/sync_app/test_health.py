@@ -33,6 +33,7 @@ def test_a_bad_max_push_age_is_a_400(client):
     assert response.status_code == 400
     assert response.json() == {"error": "expected a duration such as 30s, 5m, 2h, 1d or 1h30m"
                                         " (query.max_push_age: soon)"}
+    assert client.get("/health/db?max_push_age=").status_code == 400  # present, so must be valid
 
 
 def markers(**ages: timedelta) -> None:
