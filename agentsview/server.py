@@ -96,8 +96,9 @@ def add_server_arguments(parser) -> None:
                         help="require the bearer token even on loopback")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--threads", type=int, default=32,
-                        help="threads per worker (default 32); an open watch stream holds one,"
-                             " and 4 stay free for other requests")
+                        help="threads per worker (default 32); an open watch stream holds one:"
+                             " the server holds threads - 4 streams in all (28), whichever"
+                             " worker each lands on, so 4 threads stay free for other requests")
 
 
 def server_options(options: dict, **extra) -> ServerOptions:
@@ -173,8 +174,10 @@ def _validate(options: ServerOptions) -> None:
             raise ServerError(f"{url!r} is not an http(s) URL")
 
 
-def worker_environment(options: ServerOptions, token: str | None) -> dict[str, str]:
-    """What the gunicorn workers' settings read (agentsview/settings.py)."""
+def worker_environment(options: ServerOptions, token: str | None,
+                       watch_slots: Path | None = None) -> dict[str, str]:
+    """What the gunicorn workers' settings read (agentsview/settings.py). *watch_slots* is the
+    file through which the workers count their watch streams together."""
     hosts = {"127.0.0.1", "localhost", "[::1]"}
     if not is_loopback(options.host) and options.host not in ("0.0.0.0", "::", ""):
         hosts.add(options.host)
@@ -194,9 +197,16 @@ def worker_environment(options: ServerOptions, token: str | None) -> dict[str, s
         "AGENTSVIEW_REQUIRE_AUTH": "1" if token else "",
         "AGENTSVIEW_AUTH_TOKEN": token or "",
         "AGENTSVIEW_TLS": "1" if options.tls_cert else "",
-        # a worker keeps 4 threads for ordinary requests whatever the number of streams
-        "AGENTSVIEW_MAX_WATCH_STREAMS": str(max(1, options.threads - 4)),
+        # streams in all, counted across the workers: the kernel may hand every stream to
+        # one worker, which then still keeps 4 threads for ordinary requests
+        "AGENTSVIEW_MAX_WATCH_STREAMS": str(watch_capacity(options)),
+        "AGENTSVIEW_WATCH_SLOTS_FILE": str(watch_slots or ""),
     }
+
+
+def watch_capacity(options: ServerOptions) -> int:
+    """Watch streams the server holds open at once, whatever worker each lands on."""
+    return max(1, options.threads - 4)
 
 
 def gunicorn_command(options: ServerOptions, fd: int) -> list[str]:
@@ -261,7 +271,8 @@ def run(options: ServerOptions, config: Config, listener: socket.socket, *,
                   f" {token}")
         else:
             write("Auth enabled. Token is configured.")
-    env = {**os.environ, **worker_environment(options, token)}
+    slots = config.data_dir / f"server.{options.port}.{os.getpid()}.watch"
+    env = {**os.environ, **worker_environment(options, token, slots)}
     try:
         child = subprocess.Popen(gunicorn_command(options, listener.fileno()), env=env,
                                  pass_fds=(listener.fileno(),))
@@ -314,5 +325,6 @@ def run(options: ServerOptions, config: Config, listener: socket.socket, *,
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+        slots.unlink(missing_ok=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

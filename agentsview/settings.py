@@ -142,7 +142,12 @@ AGENTSVIEW_HEALTH_CHECKS = ["sync_app.health.push_ages"]
 AGENTSVIEW_ALLOWED_SUBNETS = env.list("AGENTSVIEW_ALLOWED_SUBNETS", default=[])
 AGENTSVIEW_SSE_POLL_SECONDS = env.float("AGENTSVIEW_SSE_POLL_SECONDS", default=1.5)
 AGENTSVIEW_SSE_HEARTBEAT_SECONDS = env.float("AGENTSVIEW_SSE_HEARTBEAT_SECONDS", default=30.0)
+# watch streams the whole server holds at once (server.py: threads - 4), counted across its
+# workers in this file (none: this process alone counts)
 AGENTSVIEW_MAX_WATCH_STREAMS = env.int("AGENTSVIEW_MAX_WATCH_STREAMS", default=28)
+AGENTSVIEW_WATCH_SLOTS_FILE = env.str("AGENTSVIEW_WATCH_SLOTS_FILE", default="")
+# sign-outs and failed credentials per client address, shared by every server process here
+AGENTSVIEW_ACCESS_STORE = AGENTSVIEW.data_dir / "access.sqlite3"
 CSRF_TRUSTED_ORIGINS = env.list("AGENTSVIEW_TRUSTED_ORIGINS", default=[])
 
 REST_FRAMEWORK = {

@@ -7,17 +7,23 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
-from rest_framework.authtoken.models import Token
 
+from agentsview.auth import (
+    SESSION_KEY,
+    account_credential,
+    locked_out,
+    record_failure,
+    sign_in,
+    sign_out,
+    signed_in,
+    token_credential,
+)
 from agentsview.config import load_config
 
-SESSION_KEY = "agentsview_auth"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
        "form-action 'self'")
@@ -25,12 +31,15 @@ HOME = "sessions:list"
 
 
 def page(view):
-    """Every page: the login gate when auth is on, and a strict Content-Security-Policy
-    (no inline script can run, whatever a transcript contains)."""
+    """Every page: the sign-in gate when auth is on (the sign-in must still hold: see
+    ``agentsview.auth``), and a strict Content-Security-Policy (no inline script can run,
+    whatever a transcript contains)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if settings.AGENTSVIEW_REQUIRE_AUTH and not request.session.get(SESSION_KEY):
+        if settings.AGENTSVIEW_REQUIRE_AUTH and signed_in(request) is None:
+            if SESSION_KEY in request.session:
+                request.session.flush()  # an ended sign-in: the browser drops the cookie
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse('login')}?{query}")
         response = view(request, *args, **kwargs)
@@ -44,10 +53,11 @@ def page(view):
 
 def page_context(request, **extra) -> dict:
     """What the base template shows on every page, plus the page's own *extra*."""
+    credential = signed_in(request) if settings.AGENTSVIEW_REQUIRE_AUTH else None
     return {
         "read_only": settings.AGENTSVIEW_READ_ONLY,
         "this_machine": "" if settings.AGENTSVIEW_READ_ONLY else load_config().machine_name,
-        "signed_in": request.session.get(SESSION_KEY),
+        "signed_in": credential.name if credential is not None else "",
         "auth_on": settings.AGENTSVIEW_REQUIRE_AUTH,
         **extra,
     }
@@ -66,45 +76,42 @@ def without(params, *keys: str) -> str:
     return f"?{copy.urlencode()}"
 
 
-def _valid_token(token: str) -> str | None:
-    """Who a token belongs to: the server token, or a person's DRF token."""
-    server = settings.AGENTSVIEW_AUTH_TOKEN
-    if server and constant_time_compare(token, server):
-        return "token holder"
-    person = Token.objects.select_related("user").filter(key=token).first()
-    if person is not None and person.user.is_active:
-        return person.user.get_username()
-    return None
-
-
 @require_http_methods(["GET", "POST"])
 def login_page(request):
     """Sign in once per browser session: with the server's token, a personal token, or a
-    Django account. Stored in a signed session cookie (nothing written to the database)."""
-    error = ""
+    Django account. Kept in the signed session cookie (nothing written to the database).
+    A client address that sent too many wrong ones lately waits (429) before the next is
+    even checked."""
+    error, status, headers = "", 200, {}
     next_url = request.POST.get("next") or request.GET.get("next") or reverse(HOME)
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = reverse(HOME)
     if request.method == "POST":
-        who = None
-        if request.POST.get("token"):
-            who = _valid_token(request.POST["token"].strip())
-        elif request.POST.get("username"):
-            user = authenticate(request, username=request.POST["username"],
-                                password=request.POST.get("password", ""))
-            who = user.get_username() if user is not None and user.is_active else None
-        if who:
-            request.session.cycle_key()
-            request.session[SESSION_KEY] = who
-            return redirect(next_url)
-        error = "That token, or that user name and password, is not valid."
-    response = render(request, "login.html",
-                      {"error": error, "next": next_url, "auth_on": True}, status=401 if error
-                      else 200)
-    response["Content-Security-Policy"] = CSP
+        wait = locked_out(request)
+        if wait is not None:
+            error = f"Too many failed sign-ins from this address. Try again in {wait} s."
+            status, headers = 429, {"Retry-After": str(wait)}
+        else:
+            credential = None
+            if request.POST.get("token"):
+                credential = token_credential(request.POST["token"].strip())
+            elif request.POST.get("username"):
+                credential = account_credential(request, request.POST["username"],
+                                                request.POST.get("password", ""))
+            if credential is not None:
+                sign_in(request, credential)
+                return redirect(next_url)
+            if request.POST.get("token") or request.POST.get("username"):
+                record_failure(request)
+            error, status = "That token, or that user name and password, is not valid.", 401
+    response = render(request, "login.html", {"error": error, "next": next_url, "auth_on": True},
+                      status=status)
+    for name, value in {**headers, "Content-Security-Policy": CSP}.items():
+        response[name] = value
     return response
 
 
 def logout_page(request):
-    request.session.flush()
+    """Sign out: this sign-in ends everywhere, a copy of its cookie included."""
+    sign_out(request)
     return redirect("login")

@@ -57,6 +57,14 @@ def pytest_runtest_setup(item):
     pytest.skip(problem)
 
 
+@pytest.fixture(autouse=True)
+def access_store(tmp_path, settings):
+    """Each test its own sign-outs and failed-credential counts (every test client is
+    127.0.0.1: one test's wrong tokens must not lock the next one out)."""
+    settings.AGENTSVIEW_ACCESS_STORE = tmp_path / "access.sqlite3"
+    return settings.AGENTSVIEW_ACCESS_STORE
+
+
 @pytest.fixture
 def agent_env(tmp_path, monkeypatch):
     """Fresh, empty agent directories and data dir for one test; returns their paths."""

@@ -48,6 +48,8 @@ def exception_handler(exc, context):
         headers = {}
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):  # 429 (Throttled): when to try again
+            headers["Retry-After"] = str(exc.wait)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return Response(error_body(str(detail)), status=exc.status_code, headers=headers)
     return None

@@ -5,7 +5,7 @@ filter declaration and its bodies from the shapes in ``sessions_app.serializers`
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 from django.conf import settings
@@ -20,6 +20,8 @@ from agentsview import __version__
 from agentsview.api import openapi
 from agentsview.api.errors import SessionMissing
 from agentsview.api.views import ReadOnlyView, json_ok
+from agentsview.auth import cross_site_write
+from agentsview.slots import SharedSlots
 from sessions_app import endpoints, selectors, serializers
 from sessions_app.filters import SEARCH_FILTERS, SESSION_FILTERS, page_openapi_parameters
 from sessions_app.parsers.registry import data_version
@@ -204,18 +206,43 @@ class MarkdownView(ReadOnlyView):
         return response
 
 
-_watch_slots: threading.BoundedSemaphore | None = None
+_watch_slots: SharedSlots | None = None
 _watch_slots_lock = threading.Lock()
 
 
-def watch_slots() -> threading.BoundedSemaphore:
-    """Streams this worker process may hold open: fewer than its threads, so streams can
-    never take every thread and starve ordinary requests."""
+def watch_slots() -> SharedSlots:
+    """The watch streams the server may hold open: AGENTSVIEW_MAX_WATCH_STREAMS in all,
+    counted across its workers (AGENTSVIEW_WATCH_SLOTS_FILE), whichever worker a stream
+    lands on. ``serve`` sets it to threads - 4, so even a worker holding every stream keeps
+    4 threads for ordinary requests."""
     global _watch_slots
     with _watch_slots_lock:
         if _watch_slots is None:
-            _watch_slots = threading.BoundedSemaphore(settings.AGENTSVIEW_MAX_WATCH_STREAMS)
+            _watch_slots = SharedSlots(settings.AGENTSVIEW_MAX_WATCH_STREAMS,
+                                       settings.AGENTSVIEW_WATCH_SLOTS_FILE or None)
         return _watch_slots
+
+
+class _Stream:
+    """The events of one watch stream as SSE bytes; closing it (Django closes the response
+    when the client goes, even one never read) gives its slot back, once."""
+
+    def __init__(self, events: Generator[tuple[str, str]], slots: SharedSlots,
+                 slot: int) -> None:
+        self.events, self.slots, self.slot = events, slots, slot
+
+    def __iter__(self) -> _Stream:
+        return self
+
+    def __next__(self) -> bytes:
+        event, data = next(self.events)
+        return f"event: {event}\ndata: {data}\n\n".encode()
+
+    def close(self) -> None:
+        if self.slot is not None:
+            self.slots.release(self.slot)
+            self.slot = None
+            self.events.close()
 
 
 @openapi.get(
@@ -228,7 +255,7 @@ def watch_slots() -> threading.BoundedSemaphore:
 )
 class WatchView(ReadOnlyView):
     """Server-sent events (see ``endpoints.watch_events``). 404 before the stream opens for an
-    unknown session; 503 (retry later) when this worker holds its maximum of streams."""
+    unknown session; 503 (retry later) when the server holds its maximum of streams."""
 
     allow_query_token = True
 
@@ -236,22 +263,20 @@ class WatchView(ReadOnlyView):
         if not selectors.session_exists(session_id, using=self.using):
             raise SessionMissing(session_id, f"session not found: {session_id}")
         slots = watch_slots()
-        if not slots.acquire(blocking=False):
+        slot = slots.acquire()
+        if slot is None:
             return json_ok({"error": "too many open watch streams; retry shortly"}, status=503,
                            headers={"Retry-After": "5"})
-        events = endpoints.watch_events(
-            session_id, self.using, poll=float(settings.AGENTSVIEW_SSE_POLL_SECONDS),
-            heartbeat=float(settings.AGENTSVIEW_SSE_HEARTBEAT_SECONDS),
-        )
-
-        def stream() -> Iterator[bytes]:
-            try:
-                for event, data in events:
-                    yield f"event: {event}\ndata: {data}\n\n".encode()
-            finally:
-                slots.release()
-
-        response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+        try:
+            events = endpoints.watch_events(
+                session_id, self.using, poll=float(settings.AGENTSVIEW_SSE_POLL_SECONDS),
+                heartbeat=float(settings.AGENTSVIEW_SSE_HEARTBEAT_SECONDS),
+            )
+            response = StreamingHttpResponse(_Stream(events, slots, slot),
+                                             content_type="text/event-stream")
+        except BaseException:
+            slots.release(slot)
+            raise
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response
@@ -316,7 +341,9 @@ class SessionSyncRequestSerializer(drf.Serializer):
     operation_id="sync_session",
     summary="Re-parse one transcript into the local archive (local server only).",
     description="Give `path` (a file inside the agent directories) or `id`. Answers the "
-                "session. Refused (405) by a read-only server; 409 when the file holds "
+                "session. Refused (405) by a read-only server, from a page of another site "
+                "(403: an `Origin` other than the server's own; scripts send none), and with "
+                "a body that is not `application/json` (415); 409 when the file holds "
                 "several sessions (all stored; name one by id).",
     tags=SESSIONS, request=SessionSyncRequestSerializer,
     responses={
@@ -324,17 +351,20 @@ class SessionSyncRequestSerializer(drf.Serializer):
                              description="The synced session."),
         400: openapi.error(400, "Missing body, or a path outside the agent directories."),
         401: openapi.error(401),
-        403: openapi.error(403),
+        403: openapi.error(403, "The host or client is not allowed, or the Origin is "
+                                "another site's."),
         404: openapi.error(404, "Not in the archive, or no file."),
         405: openapi.error(405, "A read-only (pg serve) server."),
         409: openapi.error(409, "The file holds several sessions."),
+        415: openapi.error(415, "The body is not JSON."),
     },
 ))
 class SessionSyncView(APIView):
     """``POST /api/v1/sessions/sync`` ``{"path": ...}`` or ``{"id": ...}``: the local
     server re-parses one transcript (what ``session sync`` asks of a running server).
-    Refused by a read-only server; a path must lie inside the agent directories, so a
-    client cannot make the server read other files."""
+    Refused by a read-only server, from another site's page (403: its Origin is not this
+    server's) and with a body that is not JSON (415); a path must lie inside the agent
+    directories, so a client cannot make the server read other files."""
 
     http_method_names = ["post", "options"]
     parser_classes = [JSONParser]
@@ -351,6 +381,14 @@ class SessionSyncView(APIView):
         if settings.AGENTSVIEW_READ_ONLY:
             return json_ok({"error": "session sync is not available on a read-only server"},
                            status=405)
+        refusal = cross_site_write(request)
+        if refusal:
+            return json_ok({"error": refusal}, status=403)
+        media_type = request.content_type.split(";")[0].strip().lower()
+        if media_type != "application/json":
+            # what a page of another site can send without asking first: a form, plain text
+            return json_ok({"error": "expected a JSON body (Content-Type: application/json),"
+                                     f" not {media_type or 'none'}"}, status=415)
         body = request.data if isinstance(request.data, dict) else {}
         target = body.get("path") or body.get("id")
         if not isinstance(target, str) or not target.strip():

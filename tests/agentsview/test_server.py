@@ -197,6 +197,114 @@ def test_watch_streams_do_not_block_other_requests(laptop):
     assert loaded[5] < max(0.1, 5 * baseline[5]), (baseline, loaded)
 
 
+def open_stream(server: Server) -> tuple[http.client.HTTPConnection, int, str | None]:
+    """A watch stream on a new connection (the kernel picks the worker): the connection, the
+    status, and Retry-After."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("GET", f"/api/v1/sessions/{RICH}/watch")
+    response = conn.getresponse()
+    if response.status == 200:
+        assert response.readline().startswith(b"event: session_ready")
+    else:
+        response.read()
+    return conn, response.status, response.getheader("Retry-After")
+
+
+def test_watch_capacity_is_the_servers_whatever_worker_a_stream_lands_on(laptop):
+    """--threads 8 on 2 workers: 4 streams in all, however the kernel spreads them (each
+    worker alone used to admit 4, so the server admitted 4 to 8 depending on where they
+    landed)."""
+    # a heartbeat every 0.2 s: the server notices a closed stream at its next write
+    with running(laptop, "serve", "--threads", "8", "--workers", "2",
+                 AGENTSVIEW_SSE_HEARTBEAT_SECONDS="0.2") as server:
+        opened = [open_stream(server) for _ in range(12)]
+        statuses = [status for _, status, _ in opened]
+        assert statuses.count(200) == 4, statuses
+        assert all(retry == "5" for _, status, retry in opened if status == 503)
+        assert server.json("/api/ping")["ok"] is True  # threads are left for other requests
+        first_open = next(conn for conn, status, _ in opened if status == 200)
+        first_open.close()  # a closed stream gives its slot back to the whole server
+
+        def reopened() -> bool:
+            opened.append(open_stream(server))
+            return opened[-1][1] == 200
+
+        assert wait_for(reopened, 10)
+        opened.append(open_stream(server))
+        assert opened[-1][1] == 503
+        for conn, _, _ in opened:
+            conn.close()
+        slots_files = list(laptop.data.glob("server.*.watch"))
+        assert len(slots_files) == 1
+    assert not slots_files[0].exists()
+
+
+def with_known_token(machine: Machine, token: str = "known-server-token") -> str:
+    (machine.data / "auth_token").write_text(token + "\n")
+    return token
+
+
+def test_wrong_tokens_are_counted_across_workers(laptop):
+    token = with_known_token(laptop)
+    with running(laptop, "serve", "--require-auth", "--workers", "2") as server:
+        pids = {server.json("/api/ping", headers={"Authorization": f"Bearer {token}"})["pid"]
+                for _ in range(20)}
+        for i in range(10):  # each on a new connection, whichever worker takes it
+            status, _ = server.request("GET", "/api/v1/stats",
+                                       {"Authorization": f"Bearer guess-{i}"})
+            assert status == 401, i
+        for _ in range(6):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conn.request("GET", "/api/v1/stats", headers={"Authorization": f"Bearer {token}"})
+            response = conn.getresponse()
+            body = response.read()
+            conn.close()
+            assert response.status == 429, body
+            assert 1 <= int(response.getheader("Retry-After")) <= 60
+    assert len(pids) == 2, "the requests should have reached both workers"
+
+
+def browser_request(server: Server, method: str, path: str, cookies: dict[str, str],
+                    form: dict[str, str] | None = None) -> http.client.HTTPResponse:
+    """One request on a new connection, as a browser would send it; keeps its cookies."""
+    from urllib.parse import urlencode
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    body = None
+    if form is not None:
+        body = urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    response.body = response.read()
+    conn.close()
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        cookies[name] = rest.split(";")[0]
+    return response
+
+
+def test_sign_out_ends_a_kept_cookie_on_every_worker(laptop):
+    import re
+
+    token = with_known_token(laptop)
+    with running(laptop, "serve", "--require-auth", "--workers", "2") as server:
+        cookies: dict[str, str] = {}
+        form = browser_request(server, "GET", "/login", cookies).body.decode()
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        signed = browser_request(server, "POST", "/login", cookies,
+                                 {"csrfmiddlewaretoken": csrf, "token": token, "next": "/"})
+        assert signed.status == 302, signed.body
+        kept = dict(cookies)
+        assert all(browser_request(server, "GET", "/", dict(kept)).status == 200
+                   for _ in range(6))
+        assert browser_request(server, "GET", "/logout", cookies).status == 302
+        for _ in range(10):  # whichever worker answers
+            assert browser_request(server, "GET", "/", dict(kept)).status == 302
+            assert browser_request(server, "GET", "/api/v1/stats", dict(kept)).status == 401
+
+
 @pytest.mark.pg
 def test_pg_serve_is_read_only_and_shows_every_machine(tmp_path):
     with throwaway_schema() as (url, schema):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agentsview.server import (
@@ -45,7 +47,10 @@ def test_worker_environment_names_hosts_origins_and_auth():
     assert env["AGENTSVIEW_TRUSTED_ORIGINS"] == (
         "https://sessions.example.com,https://proxy.example.com:8443")
     assert env["AGENTSVIEW_REQUIRE_AUTH"] == "1" and env["AGENTSVIEW_AUTH_TOKEN"] == "tok"
-    assert env["AGENTSVIEW_MAX_WATCH_STREAMS"] == "28"
+    assert env["AGENTSVIEW_MAX_WATCH_STREAMS"] == "28"  # in all: the workers share the file
+    assert env["AGENTSVIEW_WATCH_SLOTS_FILE"] == ""
+    assert worker_environment(options, None, Path("/d/server.8080.1.watch"))[
+        "AGENTSVIEW_WATCH_SLOTS_FILE"] == "/d/server.8080.1.watch"
     assert env["AGENTSVIEW_ALLOWED_SUBNETS"] == "10.0.0.0/8"
     plain = worker_environment(ServerOptions(host="10.0.0.5"), None)
     assert "10.0.0.5" in plain["AGENTSVIEW_ALLOWED_HOSTS"].split(",")

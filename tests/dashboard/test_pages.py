@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 import orjson
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from tests.dashboard.hostile import HOSTILE_ID, write_hostile
@@ -176,3 +177,99 @@ def test_sign_in_never_redirects_off_site(site, settings):
     response = site.post("/login", {"token": "server-token", "next": "https://evil.example/"},
                          HTTP_HOST=HOST)
     assert response["Location"] == "/"
+
+
+def signed_in(cookie: str, settings) -> bool:
+    """Whether a browser holding this session cookie reads the pages and the API."""
+    browser = Client()
+    browser.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    page = get(browser, "/")
+    api = get(browser, f"/api/v1/sessions/{RICH}")
+    assert (page.status_code, api.status_code) in ((200, 200), (302, 401)), (page, api)
+    if page.status_code == 302:
+        assert page["Location"].startswith("/login?next=")
+    return page.status_code == 200
+
+
+def sign_in(settings, **form) -> str:
+    """A fresh browser's sign-in; returns its session cookie."""
+    browser = Client()
+    assert browser.post("/login", form, HTTP_HOST=HOST).status_code == 302
+    return browser.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def test_revoking_the_token_or_deactivating_the_user_ends_the_sign_in(site, settings):
+    settings.AGENTSVIEW_REQUIRE_AUTH = True
+    settings.AGENTSVIEW_AUTH_TOKEN = "server-token"
+    user = get_user_model().objects.create_user("alice", password="s3cret-pass")
+    token = Token.objects.create(user=user)
+    cookie = sign_in(settings, token=token.key)
+    assert signed_in(cookie, settings)
+    token.delete()  # agentsview token revoke alice
+    assert not signed_in(cookie, settings)
+    Token.objects.create(user=user)  # a new token for alice does not revive the old sign-in
+    assert not signed_in(cookie, settings)
+
+    cookie = sign_in(settings, token=Token.objects.get(user=user).key)
+    user.is_active = False
+    user.save()
+    assert not signed_in(cookie, settings)
+    user.is_active = True
+    user.save()
+    assert signed_in(cookie, settings)
+
+    cookie = sign_in(settings, username="alice", password="s3cret-pass")
+    user.is_active = False
+    user.save()
+    assert not signed_in(cookie, settings)
+    user.is_active = True
+    user.save()
+    assert signed_in(cookie, settings)
+    user.set_password("changed-pass")
+    user.save()
+    assert not signed_in(cookie, settings)
+
+
+def test_a_new_server_token_ends_the_sign_ins_made_with_the_old_one(site, settings):
+    settings.AGENTSVIEW_REQUIRE_AUTH = True
+    settings.AGENTSVIEW_AUTH_TOKEN = "server-token"
+    cookie = sign_in(settings, token="server-token")
+    assert signed_in(cookie, settings)
+    settings.AGENTSVIEW_AUTH_TOKEN = "rotated-token"
+    assert not signed_in(cookie, settings)
+
+
+def test_a_cookie_kept_from_before_sign_out_is_refused(site, settings):
+    settings.AGENTSVIEW_REQUIRE_AUTH = True
+    settings.AGENTSVIEW_AUTH_TOKEN = "server-token"
+    assert site.post("/login", {"token": "server-token"}, HTTP_HOST=HOST).status_code == 302
+    kept = site.cookies[settings.SESSION_COOKIE_NAME].value
+    other = sign_in(settings, token="server-token")  # another browser, same token
+    assert signed_in(kept, settings)
+    site.get("/logout", HTTP_HOST=HOST)
+    assert get(site, "/").status_code == 302
+    assert not signed_in(kept, settings)
+    assert signed_in(other, settings)  # signing out ends this sign-in only
+
+
+def test_ten_failed_sign_ins_within_a_minute_then_429(site, settings, monkeypatch):
+    from agentsview import access
+
+    settings.AGENTSVIEW_REQUIRE_AUTH = True
+    settings.AGENTSVIEW_AUTH_TOKEN = "server-token"
+    get_user_model().objects.create_user("alice", password="s3cret-pass")
+    now = [5_000.0]
+    monkeypatch.setattr(access, "clock", lambda: now[0])
+    for i in range(10):
+        form = {"token": f"guess-{i}"} if i % 2 else {"username": "alice", "password": "x"}
+        assert site.post("/login", form, HTTP_HOST=HOST).status_code == 401
+    for form in ({"token": "server-token"}, {"username": "alice", "password": "s3cret-pass"}):
+        blocked = site.post("/login", form, HTTP_HOST=HOST)
+        assert blocked.status_code == 429 and blocked["Retry-After"] == "60"
+        assert b"Too many failed sign-ins" in blocked.content
+    assert get(site, "/").status_code == 302  # not signed in
+    # the API's bearer tokens count against the same address
+    api = get(site, "/api/v1/stats", HTTP_AUTHORIZATION="Bearer server-token")
+    assert api.status_code == 429
+    now[0] += 60
+    assert site.post("/login", {"token": "server-token"}, HTTP_HOST=HOST).status_code == 302

@@ -8,10 +8,12 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from agentsview import access
+from agentsview.slots import SharedSlots
 from sessions_app.filters import SessionFilters
 from sessions_app.models import Session
 from sessions_app.search import search
-from tests.sessions_app.api_fixtures import Api, load_archive
+from tests.sessions_app.api_fixtures import HOST, Api, load_archive
 
 RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
 SERVER_TOKEN = "server-token-for-tests"
@@ -152,18 +154,122 @@ def test_search_gives_the_same_sessions_on_both_databases(agent_env, settings):
 
 
 @pytest.mark.django_db
-def test_watch_streams_are_bounded_per_worker(agent_env, settings, client, monkeypatch):
+def test_watch_streams_are_bounded(agent_env, settings, client, monkeypatch):
     from sessions_app.api import views
 
     load_archive(agent_env, "default", settings)
     settings.AGENTSVIEW_SSE_POLL_SECONDS = 0.01
-    monkeypatch.setattr(views, "_watch_slots", __import__("threading").BoundedSemaphore(1))
+    monkeypatch.setattr(views, "_watch_slots", SharedSlots(1))
     api = Api(client)
     first = api.get(f"/api/v1/sessions/{RICH}/watch")
     next(iter(first.streaming_content))
     second = api.get(f"/api/v1/sessions/{RICH}/watch")
     assert second.status_code == 503 and second["Retry-After"] == "5"
     first.close()  # a closed stream frees its slot
+    unread = api.get(f"/api/v1/sessions/{RICH}/watch")
+    assert unread.status_code == 200
+    unread.close()  # ... and so does one closed before a byte was sent
     third = api.get(f"/api/v1/sessions/{RICH}/watch")
     assert third.status_code == 200
     third.close()
+
+
+def test_shared_slots_are_counted_across_processes(tmp_path):
+    """What lets a server's workers hold its watch streams together: a slot taken in one
+    process is taken for the others, and comes back when that process dies."""
+    import multiprocessing
+
+    path = tmp_path / "slots"
+    here = SharedSlots(2, path)
+    assert here.acquire() == 0
+    ready, done = multiprocessing.Event(), multiprocessing.Event()
+    other = multiprocessing.get_context("fork").Process(
+        target=_hold_one_slot, args=(path, ready, done))
+    other.start()
+    try:
+        assert ready.wait(10)
+        assert here.acquire() is None  # slot 1 is the other process's
+    finally:
+        done.set()
+        other.join(10)
+    assert here.acquire() == 1  # its exit gave it back
+    here.release(0)
+    assert here.acquire() == 0
+
+
+def _hold_one_slot(path, ready, done) -> None:
+    slots = SharedSlots(2, path)
+    assert slots.acquire() == 1
+    ready.set()
+    done.wait(10)
+    # exits without releasing: the kernel drops its locks
+
+
+SYNC = "/api/v1/sessions/sync"
+
+
+@pytest.mark.django_db
+def test_writes_from_another_site_or_not_json_are_refused(agent_env, settings, client):
+    """Any page the user visits may POST to a loopback server without asking first, if the
+    body is a form or plain text: it names its own Origin, which is not the server's."""
+    load_archive(agent_env, "default", settings)
+    settings.CSRF_TRUSTED_ORIGINS = ["https://sessions.example.com"]
+    body = orjson.dumps({"id": RICH})
+
+    def sync(content_type="application/json", **headers):
+        return client.post(SYNC, body, content_type=content_type, HTTP_HOST=HOST, **headers)
+
+    for headers in ({"HTTP_ORIGIN": "http://evil.example"}, {"HTTP_ORIGIN": "null"},
+                    {"HTTP_ORIGIN": "http://127.0.0.1:9999"},
+                    {"HTTP_SEC_FETCH_SITE": "cross-site"}):
+        for content_type in ("text/plain", "application/json"):
+            refused = sync(content_type, **headers)
+            assert refused.status_code == 403, (headers, content_type, refused.content)
+            assert "cross-site write refused" in orjson.loads(refused.content)["error"]
+    for content_type in ("text/plain", "application/x-www-form-urlencoded",
+                         "multipart/form-data; boundary=x"):
+        refused = sync(content_type)
+        assert refused.status_code == 415, (content_type, refused.content)
+        assert "application/json" in orjson.loads(refused.content)["error"]
+    # the server's own pages, a --public-url/--public-origin, and scripts (no Origin)
+    assert sync(HTTP_ORIGIN=f"http://{HOST}").status_code == 200
+    assert sync(HTTP_ORIGIN="https://sessions.example.com").status_code == 200
+    assert sync(HTTP_SEC_FETCH_SITE="same-origin", HTTP_ORIGIN=f"http://{HOST}"
+                ).status_code == 200
+    assert orjson.loads(sync("application/json; charset=utf-8").content)["id"] == RICH
+
+
+@pytest.mark.django_db
+def test_ten_wrong_tokens_within_a_minute_then_429(secured, monkeypatch, access_store):
+    now = [1_000.0]
+    monkeypatch.setattr(access, "clock", lambda: now[0])
+    for i in range(10):
+        wrong = secured.get("/api/v1/stats", **bearer(f"guess-{i}"))
+        assert wrong.status_code == 401, i
+        now[0] += 1
+    # the 11th is not even checked, the right token included, until the first ages out
+    for token in ("guess-10", SERVER_TOKEN):
+        blocked = secured.get("/api/v1/stats", **bearer(token))
+        assert blocked.status_code == 429
+        assert blocked["Retry-After"] == "50"
+        assert "too many wrong tokens" in orjson.loads(blocked.content)["error"]
+    watch = secured.get(f"/api/v1/sessions/{RICH}/watch?token=guess-11")
+    assert watch.status_code == 429
+    # counted per client address
+    other = Client(REMOTE_ADDR="10.1.2.3")
+    assert other.get("/api/v1/stats", HTTP_HOST=HOST, **bearer(SERVER_TOKEN)).status_code == 200
+    now[0] = 1_060.5  # the first failure is more than a minute old
+    assert secured.get("/api/v1/stats", **bearer(SERVER_TOKEN)).status_code == 200
+    assert secured.get("/api/v1/stats", **bearer("guess-12")).status_code == 401
+    assert secured.get("/api/v1/stats", **bearer(SERVER_TOKEN)).status_code == 429
+    # only counts per address are kept, never a token
+    stored = b"".join(p.read_bytes() for p in access_store.parent.glob("access.sqlite3*"))
+    assert b"guess-" not in stored and SERVER_TOKEN.encode() not in stored
+
+
+@pytest.mark.django_db
+def test_right_tokens_and_missing_ones_are_not_counted(secured):
+    for _ in range(15):
+        assert secured.get("/api/v1/stats", **bearer(SERVER_TOKEN)).status_code == 200
+        assert secured.get("/api/v1/stats").status_code == 401  # no token: nothing guessed
+    assert secured.get("/api/v1/stats", **bearer("guess")).status_code == 401
