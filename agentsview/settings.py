@@ -74,6 +74,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "agentsview.middleware.AllowedSubnetMiddleware",
     "agentsview.middleware.HostCheckMiddleware",
+    "agentsview.middleware.NulByteMiddleware",
+    # before CsrfViewMiddleware: a write to a read-only route is 405, not a CSRF 403
+    "agentsview.middleware.ReadOnlyMethodsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -43,26 +43,23 @@ def session_detail(session_id: str, using: str) -> dict:
 def session_messages(session_id: str, params: Mapping[str, str], using: str) -> dict:
     _require(session_id, using)
     p = Params(params)
+    # every parameter is checked, also the ones the chosen window ignores
     around = p.integer("around", minimum=0)
+    before = p.integer("before", minimum=0, maximum=500, default=5)
+    after = p.integer("after", minimum=0, maximum=500, default=5)
+    limit = p.integer("limit", minimum=1, maximum=selectors.MESSAGES_MAX_LIMIT,
+                      default=selectors.MESSAGES_DEFAULT_LIMIT)
+    descending = p.choice("direction", ("asc", "desc"), "asc") == "desc"
+    from_ordinal = p.integer("from", minimum=0)
     if around is not None:
         for name in ("from", "direction"):
-            if p.text(name) is not None:
-                raise BadParameter(name, p.text(name), "cannot be combined with around")
-        page = selectors.messages_around(
-            session_id, around,
-            before=p.integer("before", minimum=0, maximum=500, default=5),
-            after=p.integer("after", minimum=0, maximum=500, default=5),
-            using=using,
-        )
+            if p.raw(name) is not None:
+                raise BadParameter(name, p.raw(name), "cannot be combined with around")
+        page = selectors.messages_around(session_id, around, before=before, after=after,
+                                         using=using)
     else:
-        page = selectors.session_messages(
-            session_id,
-            limit=p.integer("limit", minimum=1, maximum=selectors.MESSAGES_MAX_LIMIT,
-                            default=selectors.MESSAGES_DEFAULT_LIMIT),
-            descending=p.choice("direction", ("asc", "desc"), "asc") == "desc",
-            from_ordinal=p.integer("from", minimum=0),
-            using=using,
-        )
+        page = selectors.session_messages(session_id, limit=limit, descending=descending,
+                                          from_ordinal=from_ordinal, using=using)
     return serializers.message_page(page)
 
 
@@ -82,9 +79,7 @@ def full_transcript(session_id: str, using: str) -> list[dict]:
 
 
 def markdown_depth(params: Mapping[str, str]) -> int | str | None:
-    raw = Params(params).text("depth")
-    if raw not in (None, "1", "all"):
-        raise BadParameter("depth", raw, 'expected value to be one of "1, all"')
+    raw = Params(params).choice("depth", ("1", "all"))
     return None if raw is None else (1 if raw == "1" else "all")
 
 

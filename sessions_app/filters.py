@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
+from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter
 
 from agentsview.api import openapi
@@ -108,6 +109,8 @@ class Filter:
         text = self.help
         if self.kind == LIST:
             return openapi.list_query(self.name, text, enum=self.choices or None)
+        if self.kind == REPEATED:
+            return openapi.repeated_query(self.name, text)
         if self.kind == INT:
             return openapi.int_query(self.name, text, minimum=self.minimum,
                                      maximum=self.maximum, default=self.default)
@@ -122,8 +125,8 @@ class Filter:
         if self.kind == CHOICE:
             return openapi.choice_query(self.name, self.choices, self.default, text)
         if self.kind == ZONE:
-            return openapi.query(self.name, {"type": "string", "default": "UTC"}, text)
-        return openapi.query(self.name, {"type": "string"}, text)
+            return openapi.zone_query(self.name, text)
+        return openapi.text_query(self.name, text)
 
     def add_argument(self, parser: argparse.ArgumentParser) -> None:
         text = (self.flag_help or self.help).replace("{default}", "excluded")
@@ -248,6 +251,17 @@ class FilterSet:
                 item["value"] = p.text(f.name) or (values or {}).get(f.name, "")
             fields_out.append(item)
         return fields_out
+
+
+def form_query(params: QueryDict) -> QueryDict:
+    """The query a dashboard form sent, as the API reads it: a GET form sends every field, so
+    a field left empty (``date_from=``) is no parameter rather than a bad value."""
+    query = QueryDict(mutable=True)
+    for name in params:
+        values = [v for v in params.getlist(name) if v.strip()]
+        if values:
+            query.setlist(name, values)
+    return query
 
 
 # --- how each filter narrows the queryset -----------------------------------------------------
@@ -444,7 +458,7 @@ class SessionQuery:
 
 
 def parse_session_order(params: Mapping[str, str]) -> SessionOrder:
-    raw = Params(params).text("order_by")
+    raw = Params(params).raw("order_by")
     if raw is None:
         return SessionOrder()
     key, _, direction = raw.partition(":")
@@ -484,9 +498,8 @@ def page_openapi_parameters() -> list[OpenApiParameter]:
                       "`recent` sorts newest first and every other key ascending."),
         openapi.int_query("limit", "Sessions per page.", minimum=1, maximum=MAX_LIMIT,
                           default=DEFAULT_LIMIT),
-        openapi.query("cursor", {"type": "string"},
-                      "`next_cursor` of the previous page; valid only with the same filters "
-                      "and order."),
+        openapi.text_query("cursor", "`next_cursor` of the previous page; valid only with the "
+                                     "same filters and order (else 400)."),
     ]
 
 

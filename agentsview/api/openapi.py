@@ -1,14 +1,19 @@
 """Helpers for the OpenAPI annotations that sit on each API view (drf-spectacular).
 
 ``get(...)`` is a class decorator for a read-only view; ``query``, ``int_query`` and friends
-build its parameters; ``responses`` adds the JSON error bodies every view can answer. The two
-authentication extensions describe the bearer token and the dashboard cookie.
+build its parameters, each saying exactly what ``agentsview.api.params`` accepts (a bound on
+every integer, no NUL byte in any text, the IANA zone names); ``responses`` adds the JSON error
+bodies every view can answer. The two authentication extensions describe the bearer token and
+the dashboard cookie.
+
+Rules between parameters (``from`` not after ``to``, ``date`` without ``date_from``...) cannot
+be written in a schema: each is stated in the description of the parameters involved.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -21,8 +26,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from agentsview.api.params import INT_MAX, time_zones
+
 SESSIONS, SEARCH, FACETS, SERVICE = ["sessions"], ["search"], ["facets"], ["service"]
 BOOLEAN_WORDS = "Also accepts 1/0, yes/no, on/off."
+# Text parameters: any text without a NUL byte (a NUL in any parameter is a 400); NOT_BLANK
+# also needs a character that is not white space (a blank required parameter is missing).
+NO_NUL = "^[^\\x00]*$"
+NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
 
 # ---------------------------------------------------------------------------
 # Authentication
@@ -116,17 +127,29 @@ class ErrorSerializer(Doc):
 # ---------------------------------------------------------------------------
 
 
-def query(name: str, schema: dict, description: str, *, required: bool = False,
+def query(name: str, schema: dict | type, description: str, *, required: bool = False,
           explode: bool | None = None) -> OpenApiParameter:
     return OpenApiParameter(name, schema, OpenApiParameter.QUERY, required=required,
                             description=description, explode=explode,
                             style="form" if explode is not None else None)
 
 
+def text_schema(*, blank: bool = True) -> dict:
+    return {"type": "string", "pattern": NO_NUL if blank else NOT_BLANK}
+
+
+def text_query(name: str, description: str, *, required: bool = False,
+               blank: bool = True) -> OpenApiParameter:
+    """Free text; with ``blank=False`` it must hold more than white space."""
+    return query(name, text_schema(blank=blank), description, required=required)
+
+
 def int_query(name: str, description: str, *, minimum: int | None = None,
               maximum: int | None = None, default: int | None = None) -> OpenApiParameter:
+    """An integer in ASCII digits; without a *maximum*, at most ``params.INT_MAX``."""
     schema: dict = {"type": "integer"}
-    for key, value in (("minimum", minimum), ("maximum", maximum), ("default", default)):
+    high = INT_MAX if maximum is None else maximum
+    for key, value in (("minimum", minimum), ("maximum", high), ("default", default)):
         if value is not None:
             schema[key] = value
     return query(name, schema, description)
@@ -139,14 +162,36 @@ def bool_query(name: str, description: str, *, default: bool) -> OpenApiParamete
 
 def list_query(name: str, description: str, *, enum: tuple[str, ...] | None = None,
                repeatable: bool = True) -> OpenApiParameter:
-    items: dict = {"type": "string"}
-    if enum:
-        items["enum"] = list(enum)
+    items: dict = {"type": "string", "enum": list(enum)} if enum else text_schema()
     how = "Comma-separated"
     if repeatable:
         how += "; repeating the parameter also works"
     return query(name, {"type": "array", "items": items}, f"{description} {how}.",
                  explode=False)
+
+
+def repeated_query(name: str, description: str) -> OpenApiParameter:
+    """A parameter given once per value (its values may hold commas)."""
+    return query(name, {"type": "array", "items": text_schema()}, description, explode=True)
+
+
+class TimeZoneName(serializers.Serializer):
+    """Marker documented as the ``TimeZone`` component: the IANA names, listed once."""
+
+
+class TimeZoneNameExtension(OpenApiSerializerExtension):
+    target_class = TimeZoneName
+
+    def get_name(self, auto_schema=None, direction=None) -> str:
+        return "TimeZone"
+
+    def map_serializer(self, auto_schema, direction):
+        return {"type": "string", "enum": sorted(time_zones()),
+                "description": "An IANA time zone name, e.g. `Europe/Paris`."}
+
+
+def zone_query(name: str, description: str) -> OpenApiParameter:
+    return query(name, TimeZoneName, f"{description} Default `UTC`.")
 
 
 def choice_query(name: str, values: tuple[str, ...], default: str | None,

@@ -2,18 +2,32 @@
 
 Every bad value raises ``BadParameter`` naming the parameter and the value, in the wording the
 API returns as ``{"error": ...}`` (``invalid integer (query.limit: abc)``).
+
+A typed parameter (integer, boolean, day, time, choice, time zone) that is present must hold a
+valid value, exactly: an empty one (``?to=``) is refused like any other bad value, not read as
+absent. Free text and comma lists ignore blanks. ``agentsview.api.openapi`` documents exactly
+these rules, so the schema and the parsing say the same thing.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from agentsview.api.errors import ApiError
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+# The largest value of an integer parameter without a smaller maximum: the range of the
+# integer columns it is compared with (PostgreSQL ``integer``), so no value (nor an ordinal
+# plus a window) overflows a query on either database.
+INT_MAX = 2**31 - 1
+INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() also reads " 7", "1_0" and "٣"
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+NUL = "\x00"
 
 
 class BadParameter(ApiError, ValueError):
@@ -26,13 +40,36 @@ class BadParameter(ApiError, ValueError):
         super().__init__(f"{problem} (query.{name}: {value})")
 
 
+def refuse_nul(query: Mapping[str, str]) -> None:
+    """The one rule for NUL bytes: a query parameter whose name or value holds one is a 400
+    naming it, whatever the route and the database (PostgreSQL text cannot hold a NUL, so
+    reading it there would fail where SQLite answers)."""
+    getlist = getattr(query, "getlist", None)
+    for name in query:
+        for value in getlist(name) if getlist else [query[name]]:
+            if NUL in name or NUL in value:
+                shown = name.replace(NUL, "\\x00"), value.replace(NUL, "\\x00")
+                raise BadParameter(*shown, "NUL byte not allowed")
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names ``timezone`` accepts (and the OpenAPI document lists)."""
+    return frozenset(available_timezones())
+
+
 class Params:
     """Typed reads of a query-string mapping (``request.GET`` or a plain dict)."""
 
     def __init__(self, data: Mapping[str, str]) -> None:
         self.data = data
 
+    def raw(self, name: str) -> str | None:
+        """The value as sent (None when the parameter is absent)."""
+        return self.data.get(name)
+
     def text(self, name: str) -> str | None:
+        """Free text: surrounding blanks removed; a blank value is no value."""
         value = self.data.get(name)
         if value is None:
             return None
@@ -47,21 +84,20 @@ class Params:
 
     def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None,
                 default: int | None = None) -> int | None:
-        raw = self.text(name)
+        raw = self.raw(name)
         if raw is None:
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise BadParameter(name, raw, "invalid integer") from None
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if not INTEGER.fullmatch(raw):
+            raise BadParameter(name, raw, "invalid integer")
+        value = int(raw)
+        high = INT_MAX if maximum is None else maximum
+        if (minimum is not None and value < minimum) or value > high:
             low = "" if minimum is None else str(minimum)
-            high = "" if maximum is None else str(maximum)
             raise BadParameter(name, raw, f"expected an integer in [{low}, {high}]")
         return value
 
     def boolean(self, name: str, default: bool = False) -> bool:
-        raw = self.text(name)
+        raw = self.raw(name)
         if raw is None:
             return default
         if raw.lower() in TRUE_WORDS:
@@ -71,18 +107,18 @@ class Params:
         raise BadParameter(name, raw, "expected true or false")
 
     def day(self, name: str) -> date | None:
-        raw = self.text(name)
+        raw = self.raw(name)
         if raw is None:
             return None
         try:
-            if len(raw) != 10:
+            if not DAY.fullmatch(raw):
                 raise ValueError(raw)
             return date.fromisoformat(raw)
         except ValueError:
             raise BadParameter(name, raw, "expected a date YYYY-MM-DD") from None
 
     def moment(self, name: str) -> datetime | None:
-        raw = self.text(name)
+        raw = self.raw(name)
         if raw is None:
             return None
         try:
@@ -95,7 +131,7 @@ class Params:
 
     def choice(self, name: str, allowed: tuple[str, ...], default: str | None = None
                ) -> str | None:
-        raw = self.text(name)
+        raw = self.raw(name)
         if raw is None:
             return default
         if raw not in allowed:
@@ -123,10 +159,9 @@ class Params:
         return [raw for raw in raws if raw]
 
     def zone(self, name: str = "timezone") -> ZoneInfo:
-        raw = self.text(name)
+        raw = self.raw(name)
         if raw is None:
             return ZoneInfo("UTC")
-        try:
-            return ZoneInfo(raw)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise BadParameter(name, raw, "unknown IANA time zone") from None
+        if raw not in time_zones():
+            raise BadParameter(name, raw, "unknown IANA time zone")
+        return ZoneInfo(raw)

@@ -65,8 +65,7 @@ MESSAGE_PARAMETERS = [
                       minimum=0),
 ]
 SEARCH_PARAMETERS = [
-    openapi.query("q", {"type": "string", "minLength": 1}, "Text to search for (not blank).",
-                  required=True),
+    openapi.text_query("q", "Text to search for (not blank).", required=True, blank=False),
     openapi.int_query("limit", "Hits per page.", minimum=1, maximum=endpoints.SEARCH_MAX_LIMIT,
                       default=endpoints.SEARCH_DEFAULT_LIMIT),
     openapi.int_query("cursor", "Offset of the page: `next` of the previous page.", minimum=0,

@@ -11,7 +11,7 @@ from agentsview.api.params import BadParameter
 from agentsview.web import page, page_context, page_database, without
 from sessions_app import endpoints, selectors, serializers
 from sessions_app.export.segments import without_thinking
-from sessions_app.filters import SESSION_FILTERS, parse_session_query
+from sessions_app.filters import SESSION_FILTERS, form_query, parse_session_query
 from sessions_app.pages.markdown import render as markdown
 
 PAGE_SIZE = 50
@@ -22,7 +22,7 @@ MESSAGES_PER_PAGE = 200
 def sessions_page(request):
     using = page_database()
     error = ""
-    params = request.GET.copy()
+    params = form_query(request.GET)
     params.setdefault("limit", str(PAGE_SIZE))
     try:
         result = selectors.list_sessions(parse_session_query(params), using=using)

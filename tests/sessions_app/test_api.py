@@ -167,7 +167,7 @@ def test_the_tie_sessions_tie_on_every_sort_value(api):
         ("date_from=2026-03-05&date_to=2026-03-01",
          "date_from is after date_to (query.date_from: 2026-03-05)"),
         ("active_since=yesterday", "expected an RFC 3339 time (query.active_since: yesterday)"),
-        ("min_messages=-1", "expected an integer in [0, ] (query.min_messages: -1)"),
+        ("min_messages=-1", "expected an integer in [0, 2147483647] (query.min_messages: -1)"),
         ("max_messages=x", "invalid integer (query.max_messages: x)"),
         ("min_user_messages=1.5", "invalid integer (query.min_user_messages: 1.5)"),
         ("min_tool_failures=no", "invalid integer (query.min_tool_failures: no)"),

@@ -14,6 +14,8 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
+from agentsview.api.openapi import NO_NUL, NOT_BLANK
+from agentsview.api.params import INT_MAX, time_zones
 from analytics_app import endpoints as analytics
 from analytics_app.api import urls as analytics_urls
 from analytics_app.endpoints.health import SIGNAL_VALUES
@@ -120,7 +122,7 @@ def test_session_list_documents_its_filters(schema):
     assert params["date"]["schema"] == {"type": "string", "format": "date"}
     assert params["active_since"]["schema"]["format"] == "date-time"
     assert params["min_messages"]["schema"]["minimum"] == 0
-    assert params["cursor"]["schema"] == {"type": "string"}
+    assert params["cursor"]["schema"] == {"type": "string", "pattern": NO_NUL}
     assert not any(p.get("required") for p in params.values())
 
 
@@ -346,3 +348,111 @@ def test_documented_analytics_fields_equal_the_json_keys(schema, archive, client
         properties, required = documented(schema, name)
         assert set().union(*key_sets) == properties, name
         assert all(required <= keys for keys in key_sets), name
+
+
+# --- the parameters say what the parsing enforces, and the parsing enforces what they say ------
+
+RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
+
+
+def resolved(schema: dict, node: dict) -> dict:
+    return component(schema, node["$ref"].rsplit("/", 1)[-1]) if "$ref" in node else node
+
+
+def test_every_parameter_is_as_strict_as_its_parsing(schema):
+    """No string without an enum, a format or a pattern keeping NUL bytes out; no integer
+    without both bounds; the time zone is the list of names the parsing accepts."""
+    for path in schema["paths"]:
+        for param in operation(schema, path).get("parameters", []):
+            if param["in"] != "query":
+                continue
+            where = (path, param["name"])
+            node = resolved(schema, param["schema"])
+            node = node.get("items", node) if node["type"] == "array" else node
+            if node["type"] == "string":
+                assert ({"enum", "format"} & set(node)
+                        or node.get("pattern") in (NO_NUL, NOT_BLANK)), where
+            elif node["type"] == "integer":
+                assert "minimum" in node and node["maximum"] <= INT_MAX, where
+            else:
+                assert node["type"] == "boolean", where
+    zone = parameters(schema, "/api/v1/sessions")["timezone"]["schema"]
+    assert zone == {"$ref": "#/components/schemas/TimeZone"}
+    assert set(component(schema, "TimeZone")["enum"]) == time_zones()
+    assert "UTC" in time_zones() and "Europe/Paris" in time_zones()
+    q = parameters(schema, "/api/v1/search")["q"]["schema"]
+    assert q == {"type": "string", "pattern": NOT_BLANK}
+    branch = parameters(schema, "/api/v1/sessions")["git_branch"]
+    assert branch["explode"] is True and branch["schema"]["type"] == "array"
+
+
+def test_the_rules_between_parameters_are_described(schema):
+    """A schema cannot state them: each is in the description of the parameters involved."""
+    sessions = parameters(schema, "/api/v1/sessions")
+    assert "date_from" in sessions["date"]["description"]
+    assert "date_to" in sessions["date_from"]["description"]
+    assert "max_messages" in sessions["min_messages"]["description"]
+    assert "same filters" in sessions["cursor"]["description"]
+    messages = parameters(schema, "/api/v1/sessions/{session_id}/messages")
+    assert "`from` or `direction`" in messages["around"]["description"]
+    summary = parameters(schema, "/api/v1/analytics/summary")
+    assert "After `to` → 400" in summary["from"]["description"]
+
+
+@pytest.mark.parametrize(("path", "error"), [
+    # a parameter given empty is refused like any bad value (the schema says what is valid)
+    ("/api/v1/analytics/summary?to=", "expected a date YYYY-MM-DD (query.to: )"),
+    ("/api/v1/sessions?date_from=", "expected a date YYYY-MM-DD (query.date_from: )"),
+    (f"/api/v1/sessions/{RICH}/md?depth=", 'expected value to be one of "1, all" '
+                                           "(query.depth: )"),
+    ("/api/v1/sessions?include_one_shot=", "expected true or false (query.include_one_shot: )"),
+    ("/api/v1/stats?include_automated=", "expected true or false (query.include_automated: )"),
+    ("/api/v1/sessions?min_tool_failures=", "invalid integer (query.min_tool_failures: )"),
+    ("/api/v1/sessions?limit=", "invalid integer (query.limit: )"),
+    ("/api/v1/sessions?order_by=", "(query.order_by: )"),
+    ("/api/v1/sessions?timezone=", "unknown IANA time zone (query.timezone: )"),
+    ("/api/v1/sessions?active_since=", "expected an RFC 3339 time (query.active_since: )"),
+    ("/api/v1/analytics/activity?granularity=", "(query.granularity: )"),
+    (f"/api/v1/sessions/{RICH}/messages?direction=", "(query.direction: )"),
+    (f"/api/v1/sessions/{RICH}/messages?from=", "invalid integer (query.from: )"),
+    ("/api/v1/search?q=%20", "required query parameter is missing (query.q: )"),
+    # integers: ASCII digits, within the documented bounds
+    ("/api/v1/sessions?min_messages=%D9%A3", "invalid integer (query.min_messages: ٣)"),
+    ("/api/v1/sessions?min_messages=%205", "invalid integer (query.min_messages:  5)"),
+    ("/api/v1/sessions?min_messages=1_0", "invalid integer (query.min_messages: 1_0)"),
+    ("/api/v1/sessions?max_messages=2147483648",
+     "expected an integer in [0, 2147483647] (query.max_messages: 2147483648)"),
+    (f"/api/v1/sessions/{RICH}/messages?around=99999999999999999999",
+     "expected an integer in [0, 2147483647] (query.around: 99999999999999999999)"),
+    ("/api/v1/search?q=a&cursor=99999999999999999999", "(query.cursor: 99999999999999999999)"),
+    # a parameter the chosen window ignores is still checked
+    (f"/api/v1/sessions/{RICH}/messages?around=1&limit=x", "invalid integer (query.limit: x)"),
+    (f"/api/v1/sessions/{RICH}/messages?around=1&from=", "invalid integer (query.from: )"),
+    (f"/api/v1/sessions/{RICH}/messages?around=1&direction=asc",
+     "cannot be combined with around (query.direction: asc)"),
+    # what the schema lists is what is accepted
+    ("/api/v1/sessions?timezone=utc", "unknown IANA time zone (query.timezone: utc)"),
+    ("/api/v1/sessions?date=20260302", "expected a date YYYY-MM-DD (query.date: 20260302)"),
+])
+def test_what_the_schema_calls_invalid_is_a_400_naming_it(archive, client, path, error):
+    response = Api(client).get(path)
+    assert response.status_code == 400, (path, response.content)
+    assert error in orjson.loads(response.content)["error"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", [
+    "timezone=Pacific/Chatham", "timezone=America/Argentina/Buenos_Aires", "timezone=Etc/GMT-14",
+    "project=", "project=a,,b", "git_branch=feature,with,commas", "cursor=",
+    "max_messages=2147483647", "include_one_shot=TRUE", "include_one_shot=off",
+])
+def test_what_the_schema_calls_valid_is_accepted(archive, client, query):
+    response = Api(client).get(f"/api/v1/sessions?{query}")
+    assert response.status_code == 200, (query, response.content)
+
+
+def test_the_dashboard_form_leaves_empty_fields_out(archive, client):
+    """A GET form sends every field: the page reads an empty one as no filter."""
+    response = Api(client).get("/?project=&date_from=&date_to=&outcome=&health_grade=")
+    assert response.status_code == 200
+    assert b"expected a date" not in response.content
