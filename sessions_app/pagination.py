@@ -13,13 +13,16 @@ from datetime import datetime
 
 from django.core import signing
 
-from agentsview.api.errors import ApiError
+from agentsview.api.params import BadParameter
 
 SALT = "agentsview.sessions.cursor"
 
 
-class InvalidCursor(ApiError):
-    """A cursor that is not ours, or not for this query (the API's 400)."""
+class InvalidCursor(BadParameter):
+    """A cursor that is not ours, or not for this query (the API's 400, naming it)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__("cursor", token, "invalid cursor")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def decode(token: str, *, key: str, descending: bool, query: str) -> Cursor:
         cursor = Cursor(payload["k"], bool(payload["d"]), _decode_value(payload["v"]),
                         str(payload["i"]), int(payload["t"]), str(payload["q"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise InvalidCursor("invalid cursor") from None
+        raise InvalidCursor(token) from None
     if (cursor.key, cursor.descending, cursor.query) != (key, descending, query):
-        raise InvalidCursor("invalid cursor")
+        raise InvalidCursor(token)
     return cursor

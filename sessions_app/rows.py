@@ -11,8 +11,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import orjson
+from django.db import models
 
-from sessions_app.parsers.base import ParsedSession
+from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
+from sessions_app.parsers.base import ParsedSession, ParseResult
 
 # Session columns that come from parsing (everything a re-parse may change).
 SESSION_PARSED_COLUMNS = (
@@ -144,3 +146,44 @@ def content_digest(
         digest.update(label)
         _feed(digest, rows)
     return digest.hexdigest()
+
+
+# --- what a column can hold -------------------------------------------------------------------
+
+
+def _text_limits(model: type[models.Model]) -> dict[str, int]:
+    """The bounded text columns of *model* (PostgreSQL refuses longer; SQLite would not)."""
+    return {f.name: f.max_length for f in model._meta.concrete_fields
+            if isinstance(f, models.CharField) and f.max_length}
+
+
+SESSION_LIMITS = _text_limits(Session)
+MESSAGE_LIMITS = _text_limits(Message)
+TOOL_CALL_LIMITS = _text_limits(ToolCall)
+EVENT_LIMITS = _text_limits(ToolResultEvent)
+
+
+def _fit(obj: object, limits: dict[str, int], where: str, notes: list[str]) -> None:
+    for name, limit in limits.items():
+        value = getattr(obj, name, None)
+        if isinstance(value, str) and len(value) > limit:
+            setattr(obj, name, value[:limit])
+            notes.append(f"{where}{name} is {len(value)} characters, cut to {limit}")
+
+
+def fit_to_columns(result: ParseResult) -> None:
+    """Cut every parsed text to what its column holds, in place, with a warning in the
+    result's issues for each cut, so a value too long for PostgreSQL is archived shortened
+    (the same on both databases) instead of failing that session's push forever."""
+    notes: list[str] = []
+    for session in result.sessions:
+        head = f"session {session.id[:80]}: "
+        _fit(session, SESSION_LIMITS, head, notes)
+        for message in session.messages:
+            _fit(message, MESSAGE_LIMITS, f"{head}message {message.ordinal}: ", notes)
+            for call in message.tool_calls:
+                where = f"{head}message {message.ordinal} tool call {call.call_index}: "
+                _fit(call, TOOL_CALL_LIMITS, where, notes)
+                for event in call.result_events:
+                    _fit(event, EVENT_LIMITS, where + "result: ", notes)
+    result.issues.extend(notes)

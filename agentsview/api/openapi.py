@@ -212,6 +212,7 @@ SESSION_ID = OpenApiParameter(
     description="Global session id: bare for Claude, `<agent>:<id>` otherwise.",
 )
 ALLOW_HEADER = header("Allow", "`GET, HEAD, OPTIONS`.", 405)
+RETRY_AFTER_HEADER = header("Retry-After", "Seconds until this client may try again.", 429)
 
 # ---------------------------------------------------------------------------
 # Responses
@@ -225,7 +226,9 @@ ERRORS = {
          "host this server does not serve.",
     404: "Unknown session.",
     405: "Any method other than GET, HEAD or OPTIONS: the API is read-only.",
+    429: "Ten wrong tokens from this client within a minute: wait `Retry-After` seconds.",
 }
+
 
 
 def error(code: int, description: str | None = None) -> OpenApiResponse:
@@ -233,9 +236,9 @@ def error(code: int, description: str | None = None) -> OpenApiResponse:
 
 
 def responses(ok_responses: dict, *codes: int) -> dict:
-    """The success response(s) plus the JSON error bodies for *codes* and 401/403/405."""
+    """The success response(s) plus the JSON error bodies for *codes* and 401/403/405/429."""
     result = dict(ok_responses)
-    for code in sorted({*codes, 401, 403, 405}):
+    for code in sorted({*codes, 401, 403, 405, 429}):
         result[code] = error(code)
     return result
 
@@ -258,5 +261,6 @@ def get(operation_id: str, summary: str, *, tags: list[str], description: str = 
     """Class decorator: the OpenAPI operation of a read-only view's GET."""
     return extend_schema_view(get=extend_schema(
         operation_id=operation_id, summary=summary, description=description or None,
-        tags=tags, parameters=[*(parameters or []), ALLOW_HEADER], responses=responses,
+        tags=tags, parameters=[*(parameters or []), ALLOW_HEADER, RETRY_AFTER_HEADER],
+        responses=responses,
     ))

@@ -11,7 +11,12 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections
 from django.http import HttpResponse, StreamingHttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers as drf
 from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
@@ -330,10 +335,18 @@ class MachinesView(ReadOnlyView):
         return json_ok(endpoints.machines(request.query_params, self.using))
 
 
-class SessionSyncRequestSerializer(drf.Serializer):
-    path = drf.CharField(required=False, help_text="A transcript file inside the configured "
-                                                   "agent directories.")
-    id = drf.CharField(required=False, help_text="A session already in the archive.")
+class SyncByPathSerializer(drf.Serializer):
+    path = drf.RegexField(openapi.NOT_BLANK, help_text="A transcript file inside the "
+                                                       "configured agent directories.")
+
+
+class SyncByIdSerializer(drf.Serializer):
+    id = drf.RegexField(openapi.NOT_BLANK, help_text="A session already in the archive.")
+
+
+SYNC_REQUEST = PolymorphicProxySerializer(
+    component_name="SessionSyncRequest", serializers=[SyncByPathSerializer, SyncByIdSerializer],
+    resource_type_field_name=None)
 
 
 @extend_schema_view(post=extend_schema(
@@ -344,11 +357,12 @@ class SessionSyncRequestSerializer(drf.Serializer):
                 "(403: an `Origin` other than the server's own; scripts send none), and with "
                 "a body that is not `application/json` (415); 409 when the file holds "
                 "several sessions (all stored; name one by id).",
-    tags=SESSIONS, request=SessionSyncRequestSerializer,
+    tags=SESSIONS, request=SYNC_REQUEST,
     responses={
         200: OpenApiResponse(serializers.SESSION_DETAIL.serializer(),
                              description="The synced session."),
-        400: openapi.error(400, "Missing body, or a path outside the agent directories."),
+        400: openapi.error(400, "Neither a path nor an id, a NUL byte in one, or a path "
+                                "outside the agent directories."),
         401: openapi.error(401),
         403: openapi.error(403, "The host or client is not allowed, or the Origin is "
                                 "another site's."),
@@ -356,6 +370,7 @@ class SessionSyncRequestSerializer(drf.Serializer):
         405: openapi.error(405, "A read-only (pg serve) server."),
         409: openapi.error(409, "The file holds several sessions."),
         415: openapi.error(415, "The body is not JSON."),
+        429: openapi.error(429),
     },
 ))
 class SessionSyncView(APIView):
@@ -393,6 +408,9 @@ class SessionSyncView(APIView):
         if not isinstance(target, str) or not target.strip():
             return json_ok({"error": 'expected a JSON body {"path": ...} or {"id": ...}'},
                            status=400)
+        if "\x00" in target:  # the one NUL rule of every request: refused, naming it
+            name = "path" if body.get("path") else "id"
+            return json_ok({"error": f"NUL byte not allowed (body.{name})"}, status=400)
         config = load_config()
         if body.get("path") and not inside_agent_dirs(config, Path(target)):
             return json_ok({"error": f"{target} is outside the configured agent directories"},

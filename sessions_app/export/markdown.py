@@ -87,7 +87,8 @@ def _object_members(raw: str) -> list[tuple[str, Any, str]] | None:
     """Top-level members of a JSON object as (key, value, value's raw JSON text).
 
     The raw text is kept so non-string values print exactly as the agent wrote them.
-    None when the input is not a JSON object.
+    None when the input is not a JSON object, or nests too deep to read (the tool body then
+    falls back to the stored text).
     """
     decoder = json.JSONDecoder()
     try:
@@ -115,7 +116,7 @@ def _object_members(raw: str) -> list[tuple[str, Any, str]] | None:
             if raw[pos] == "}" and not raw[pos + 1:].strip():
                 return members
             return None
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):
         return None
 
 

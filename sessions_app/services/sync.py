@@ -21,6 +21,7 @@ from sessions_app.models import Session, SourceFile
 from sessions_app.parsers.base import ParseOptions, ParseResult
 from sessions_app.parsers.jsonl import FileReadError
 from sessions_app.parsers.registry import parsed_agents, parser_for
+from sessions_app.rows import fit_to_columns
 from sessions_app.services import search_index
 from sessions_app.services.discovery import Discovery, FoundFile, discover
 from sessions_app.services.ingest import SourceInfo, WriteResult, write_session
@@ -199,6 +200,7 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
         report.error(found.path, f"internal parser error ({_reason(exc)})")
         return []
     report.files_parsed += 1
+    fit_to_columns(result)
     for issue in result.issues:
         report.warning(found.path, issue)
 

@@ -24,7 +24,7 @@ CROSS_PARAMETER_RULES = re.compile(
     r"|min_messages exceeds max_messages \(query\.min_messages: "
     r"|from is after to=[0-9-]+ \(query\.from: "
     r"|cannot be combined with around \(query\.(?:from|direction): "
-    r'|invalid cursor"'
+    r"|invalid cursor \(query\.cursor: "
     r")"
 )
 

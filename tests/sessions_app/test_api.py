@@ -179,7 +179,7 @@ def test_the_tie_sessions_tie_on_every_sort_value(api):
         ("order_by=nope", "(query.order_by: nope)"),
         ("order_by=recent:up", "expected :asc or :desc after the key (query.order_by: recent:up)"),
         ("timezone=Mars/Base", "unknown IANA time zone (query.timezone: Mars/Base)"),
-        ("cursor=garbage", "invalid cursor"),
+        ("cursor=garbage", "invalid cursor (query.cursor: garbage)"),
         ("automated_scope=bots", 'expected value to be one of "human, all, automated" '
                                  "(query.automated_scope: bots)"),
     ],

@@ -240,6 +240,19 @@ def test_writes_from_another_site_or_not_json_are_refused(agent_env, settings, c
 
 
 @pytest.mark.django_db
+def test_a_sync_body_with_a_nul_or_nothing_is_a_400_naming_it(agent_env, settings, client):
+    load_archive(agent_env, "default", settings)
+    for body, error in (({"path": "a\x00b"}, "NUL byte not allowed (body.path)"),
+                        ({"id": f"{RICH}\x00"}, "NUL byte not allowed (body.id)"),
+                        ({}, 'expected a JSON body {"path": ...} or {"id": ...}'),
+                        ({"path": "  "}, 'expected a JSON body {"path": ...} or {"id": ...}')):
+        response = client.post(SYNC, orjson.dumps(body), content_type="application/json",
+                               HTTP_HOST=HOST)
+        assert response.status_code == 400, (body, response.content)
+        assert orjson.loads(response.content) == {"error": error}
+
+
+@pytest.mark.django_db
 def test_ten_wrong_tokens_within_a_minute_then_429(secured, monkeypatch, access_store):
     now = [1_000.0]
     monkeypatch.setattr(access, "clock", lambda: now[0])

@@ -669,3 +669,16 @@ def test_agent_names_come_from_the_registry():
     unknown = {**session, "agent": "brand-new"}
     assert 'agent="brand-new"' in session_markdown(unknown, [])
     assert "<span>brand-new</span>" in session_html(unknown, [])
+
+
+def test_tool_input_nested_too_deep_to_read_still_exports():
+    """A tool input a parser kept verbatim may nest deeper than the JSON reader recurses: the
+    exports fall back to the text instead of failing the request."""
+    deep = '{"a":' * 1200 + "1" + "}" * 1200
+    call = {"tool_name": "Bash", "category": "Bash", "tool_use_id": "t1", "input_json": deep}
+    message = {"role": "assistant", "ordinal": 0, "content": "", "has_tool_use": True,
+               "tool_calls": [call]}
+    markdown = session_markdown({"id": "s", "project": "p"}, [message])
+    assert '<tool_call id="t1" name="Bash" category="Bash">' in markdown
+    assert deep in markdown  # the arguments, verbatim
+    assert "Bash" in session_html({"id": "s", "project": "p"}, [message])

@@ -23,13 +23,14 @@ from pathlib import Path
 import orjson
 import pytest
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models import CharField
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.parsers.base import ParseOptions
 from sessions_app.parsers.registry import parsed_agents, parser_for
-from sessions_app.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, TOOL_CALL_COLUMNS
+from sessions_app.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, TOOL_CALL_COLUMNS, fit_to_columns
 from sessions_app.sanitize import pg_row
 from sessions_app.services.ingest import SourceInfo, build_rows
 from tests.layouts import AGENT_FIXTURES
@@ -248,6 +249,8 @@ def assert_storable(model, columns, row) -> None:
             assert math.isfinite(value), where
         elif isinstance(value, str):
             value.encode("utf-8")  # SQLite refuses lone surrogates
+            if isinstance(field, CharField) and field.max_length:  # PostgreSQL refuses more
+                assert len(value) <= field.max_length, where
         elif isinstance(value, datetime):
             assert value.tzinfo is not None, where
         else:
@@ -279,6 +282,7 @@ def check(agent: str, path: Path, root: Path) -> None:
 
 def _check(agent: str, path: Path, root: Path) -> None:
     result = parser_for(agent).parse(path, root, OPTIONS)
+    fit_to_columns(result)  # what the sync does next
     for issue in result.issues:
         assert "\n" not in issue, issue
     source = SourceInfo(path=str(path), size=result.size, mtime_ns=0, sha256=result.sha256,

@@ -214,6 +214,34 @@ def test_text_is_sanitised_and_a_10_mb_message_arrives(agent_env):
     assert "identical" in out
 
 
+def test_texts_longer_than_their_column_are_cut_with_a_warning_and_pushed(agent_env):
+    """SQLite ignores a column's length; PostgreSQL refuses a longer value. The sync cuts it
+    (the same on both) and says so, so the push does not fail that session forever."""
+    lines = [
+        {"type": "user", "timestamp": "2026-01-01T10:00:00Z", "cwd": "/home/dev/p",
+         "gitBranch": "b" * 300, "message": {"role": "user", "content": "long values"}},
+        {"type": "assistant", "timestamp": "2026-01-01T10:00:01Z",
+         "message": {"role": "assistant", "id": "m" * 200, "model": "x" * 300,
+                     "content": [{"type": "tool_use", "id": "t" * 400, "name": "n" * 300,
+                                  "input": {}}]}},
+    ]
+    path = agent_env["claude"] / "-home-dev-p" / "long.jsonl"
+    path.parent.mkdir()
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    _, err = run("sync")
+    assert "session long: git_branch is 300 characters, cut to 255" in err
+    assert "session long: message 1: model is 300 characters, cut to 128" in err
+    assert "message 1 tool call 0: tool_name is 300 characters, cut to 255" in err
+    out = push()
+    assert out.startswith("Pushed 1 sessions"), out
+    model, message_id = Message.objects.using("pg").filter(
+        session_id="long", ordinal=1).values_list("model", "claude_message_id").get()
+    assert (model, message_id) == ("x" * 128, "m" * 128)
+    assert Session.objects.using("pg").get(pk="long").git_branch == "b" * 255
+    out, _ = run("pg_status", "--verify")
+    assert "identical" in out
+
+
 def test_project_filters(archive):
     out = push("--projects", "webapp")
     webapp = Session.objects.filter(project="webapp").count()
