@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.parsers.base import ParseOptions
-from sessions_app.parsers.registry import parsed_agents, parser_for
+from sessions_app.parsers.registry import AGENTS, parsed_agents, parser_for
 from sessions_app.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, TOOL_CALL_COLUMNS, fit_to_columns
 from sessions_app.sanitize import pg_row
 from sessions_app.services.ingest import SourceInfo, build_rows
@@ -37,7 +37,26 @@ from tests.layouts import AGENT_FIXTURES
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 OPTIONS = ParseOptions(max_line_bytes=1024 * 1024)
-FIXTURES = sorted(AGENT_FIXTURES.rglob("*.jsonl"))
+# A flat fixture file (repo/) of an agent whose layout nests its files goes under this prefix
+# of the agent's root; the synthetic/ trees are laid out as the agent writes them.
+FLAT_PREFIX = {"claude": ("-home-dev-projects-fuzz",)}
+
+
+def location(fixture: Path) -> tuple[str, tuple[str, ...]] | None:
+    """(agent, path under the agent's root) where the agent's parser claims *fixture*, or
+    None when no parser reads it (a sidecar, a README)."""
+    agent, _set, *rel = fixture.relative_to(AGENT_FIXTURES).parts
+    if agent not in AGENTS or not AGENTS[agent].parser_path:
+        return None
+    parser = parser_for(agent)
+    nested = [tuple(rel[i:]) for i in range(len(rel))]
+    for parts in (*nested, (*FLAT_PREFIX.get(agent, ()), fixture.name)):
+        if parser.matches(parts):
+            return agent, parts
+    return None
+
+
+FIXTURES = sorted(f for f in AGENT_FIXTURES.rglob("*") if f.is_file() and location(f))
 PLACEHOLDER = "@@fuzz-mutant@@"
 _EXAMPLES = int(os.environ.get("AGENTSVIEW_FUZZ_EXAMPLES", "0"))
 
@@ -306,12 +325,9 @@ def _check(agent: str, path: Path, root: Path) -> None:
 
 def _place(tmp: Path, fixture: Path, data: bytes) -> tuple[str, Path, Path]:
     """Write *data* where the fixture's agent keeps such a file: (agent, path, root)."""
-    agent = fixture.relative_to(AGENT_FIXTURES).parts[0]
+    agent, parts = location(fixture)
     root = tmp / agent
-    if agent == "claude":
-        path = root / "-home-dev-projects-fuzz" / fixture.name
-    else:
-        path = root / "2026" / "01" / "02" / fixture.name
+    path = root.joinpath(*parts)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return agent, path, root
