@@ -173,12 +173,48 @@ class ParseResult:
     issues: list[str] = field(default_factory=list)
     sha256: str = ""
     size: int = 0
+    # Database sources only (``DatabaseSource.parse_changed``): every session id the database
+    # holds now -> its change marker, including those not re-read. None for a file source.
+    markers: dict[str, str] | None = None
+
+
+class DatabaseReadError(Exception):
+    """A database source cannot be read this time (locked, corrupt, not a database): the
+    sync warns once for the file and tries again at the next sync."""
 
 
 @runtime_checkable
 class AgentParser(Protocol):
     """What the parser of one agent provides. ``registry.AGENTS`` names each agent's parser;
-    discovery, sync, ``session sync`` and the exports ask it, never the agent's name."""
+    discovery, sync, ``session sync`` and the exports ask it, never the agent's name.
+
+    Two optional members (not declared below, so a parser without them still implements the
+    protocol; ``companion_paths(parser, path)`` and ``is_database_source`` below ask for them):
+
+    ``companion_paths(path) -> tuple[Path, ...]``
+        Files whose changes are changes of the source *path*, although *path* itself may
+        not change: a SQLite database's ``-wal`` (in WAL mode a commit writes only that
+        file). Discovery folds their sizes and mtimes into the file's (``source_stamp``), so
+        the sync notices such a change. ``parsers.database.wal_companions`` is the usual one.
+
+    ``parse_changed(path, root, known, options=None) -> ParseResult`` (``DatabaseSource``)
+        For a file holding many sessions (a SQLite database), so that a change to one
+        session does not re-read every other. *known* maps each session id the archive holds
+        from *path* to the change marker stored with it. The result's ``markers`` holds every
+        session id the file holds now with its current marker (at most 64 characters; it
+        must change whenever anything of the session does, and be read cheaply, without the
+        message contents: e.g. ``database.marker(time_updated, max part time, row counts)``);
+        its ``sessions`` are only those whose marker differs from *known* or that *known*
+        lacks. A session that cannot be read is left out of ``sessions`` (with an issue) but
+        kept in ``markers``. The database is opened read-only (``database.read_only``) and
+        never written. Raises ``DatabaseReadError`` when the database cannot be read now;
+        ``parse`` is ``parse_changed`` with nothing known, and returns an empty result with
+        that issue instead of raising.
+        The sync stores each session under the virtual ``file_path`` ``<path>#<id without
+        the agent's prefix>`` with its marker as ``file_hash``, writes only the sessions
+        returned, and marks the ones no longer in ``markers`` as gone from their source (the
+        archive keeps them). ``sync --full`` and a parser version bump pass nothing known.
+    """
 
     # Bump when this parser's output changes: sync re-parses this agent's files, no others'
     # (stored per file in ``SourceFile.parser_version``).
@@ -210,6 +246,40 @@ class AgentParser(Protocol):
         ``as_int`` and JSON values stored with ``compact_json``, whose ``Note`` puts what they
         clamped or dropped in the issues, so that no value can fail the write after it."""
         ...
+
+
+@runtime_checkable
+class DatabaseSource(Protocol):
+    """The optional member of a parser whose file holds many sessions (see ``AgentParser``)."""
+
+    def parse_changed(self, path: Path, root: Path, known: Mapping[str, str],
+                      options: ParseOptions | None = None) -> ParseResult:
+        """The sessions of *path* whose change marker differs from *known*, and every
+        session's marker in ``markers``. Raises ``DatabaseReadError`` when unreadable now."""
+        ...
+
+
+def is_database_source(parser: object) -> bool:
+    return callable(getattr(parser, "parse_changed", None))
+
+
+def companion_paths(parser: object, path: Path) -> tuple[Path, ...]:
+    """The files whose changes are changes of *path* (the parser's ``companion_paths``)."""
+    companions = getattr(parser, "companion_paths", None)
+    return tuple(companions(path)) if callable(companions) else ()
+
+
+def source_stamp(parser: object, path: Path, size: int, mtime_ns: int) -> tuple[int, int]:
+    """``(size, mtime_ns)`` of a source with its companions folded in: the sizes summed, the
+    newest mtime, so that a write to any of them changes the stamp the sync compares."""
+    for companion in companion_paths(parser, path):
+        try:
+            st = companion.stat()
+        except OSError:
+            continue  # absent (a checkpointed -wal is removed): only the file itself counts
+        size += st.st_size
+        mtime_ns = max(mtime_ns, st.st_mtime_ns)
+    return size, mtime_ns
 
 
 # --- shared helpers ---------------------------------------------------------------------------
