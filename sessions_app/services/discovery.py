@@ -11,9 +11,10 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sessions_app.parsers.base import source_stamp
 from sessions_app.parsers.registry import parsed_agents, parser_for
 
 MAX_DEPTH = 12
@@ -46,8 +47,19 @@ def discover(agent_dirs: dict[str, Iterable[Path]]) -> Discovery:
                 continue
             found.scanned_roots.append(root)
             _walk(spec.key, root, matches, found)
+    found.files = [stamped(f) for f in found.files]
     found.files.sort(key=lambda f: str(f.path))
     return found
+
+
+def stamped(found: FoundFile) -> FoundFile:
+    """*found* with its companions' sizes and mtimes folded into its own (a database's
+    ``-wal``, which a commit in WAL mode writes instead of the database)."""
+    size, mtime_ns = source_stamp(parser_for(found.agent), found.path, found.size,
+                                  found.mtime_ns)
+    if (size, mtime_ns) == (found.size, found.mtime_ns):
+        return found
+    return replace(found, size=size, mtime_ns=mtime_ns)
 
 
 def _walk(

@@ -18,12 +18,12 @@ from django.db import DatabaseError, OperationalError, transaction
 
 from agentsview.config import Config
 from sessions_app.models import Session, SourceFile
-from sessions_app.parsers.base import ParseOptions, ParseResult
+from sessions_app.parsers.base import DatabaseReadError, ParseOptions
 from sessions_app.parsers.jsonl import FileReadError
 from sessions_app.parsers.registry import parsed_agents, parser_for
 from sessions_app.rows import fit_to_columns
-from sessions_app.services import search_index
-from sessions_app.services.discovery import Discovery, FoundFile, discover
+from sessions_app.services import database_sources, search_index
+from sessions_app.services.discovery import Discovery, FoundFile, discover, stamped
 from sessions_app.services.ingest import SourceInfo, WriteResult, write_session
 from sessions_app.services.rescore import (
     apply_rule_changes,
@@ -190,8 +190,11 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
                *, using: str, force: bool) -> list[str]:
     """Parse one file and store its sessions; returns the ids it holds in the archive."""
     parser = parser_for(found.agent)
-    try:
-        result: ParseResult = parser.parse(found.path, found.root, options)
+    try:  # a database source: only its changed sessions, compared with the stored markers
+        result, known = database_sources.parse_source(found, options, force=force, using=using)
+    except DatabaseReadError as exc:  # locked or corrupt for now: the next sync tries again
+        report.warning(found.path, str(exc))
+        return []
     except FileReadError as exc:
         report.error(found.path, str(exc))
         return []
@@ -216,8 +219,8 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
     for parsed in result.sessions:
         try:
             stored = write_session(
-                parsed, source, machine=config.machine_name, using=using, force=force,
-                rules=rules_of(config),
+                parsed, database_sources.session_source(source, parsed, result),
+                machine=config.machine_name, using=using, force=force, rules=rules_of(config),
             )
         except OperationalError:
             raise  # the database itself is unusable (locked, full, gone): stop, lose nothing
@@ -234,6 +237,7 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
             report.warning(found.path, f"session {parsed.id} now has {parsed.message_count}"
                                        " messages, fewer than archived; kept the archived copy"
                                        " (sync --full replaces it)")
+            database_sources.keep_marker(parsed, result, using=using)
         written.append(parsed.id)
         if stored in (WriteResult.UNCHANGED, WriteResult.SHRUNK):
             report.sessions_unchanged += 1
@@ -241,8 +245,10 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
             report.sessions_written += 1
             report.messages_written += parsed.message_count
 
+    if result.markers is not None:  # a database: its sessions not re-read, and gone ones
+        written = database_sources.settle(found, result, known, written, report, using=using)
     error = ""
-    if not result.sessions:
+    if not result.sessions and not result.markers:
         if result.size == 0:
             error = "empty file, no session"
             report.files_without_sessions += 1
@@ -347,7 +353,7 @@ def inside_agent_dirs(config: Config, path: Path) -> bool:
 
 def _sync_path(config: Config, agent: str, root: Path, path: Path, using: str) -> list[str]:
     stat = path.stat()
-    found = FoundFile(agent, root, path, stat.st_size, stat.st_mtime_ns)
+    found = stamped(FoundFile(agent, root, path, stat.st_size, stat.st_mtime_ns))
     options = ParseOptions(blocked_result_categories=config.blocked_result_categories,
                            max_line_bytes=config.max_line_bytes)
     report = SyncReport()
@@ -387,7 +393,7 @@ def sync_one(config: Config, target: str, *, using: str = "default") -> str:
     file_path, agent = row
     if not file_path:
         raise SyncTargetError(f"no file_path recorded for session {target}")
-    source = Path(file_path)
+    source = Path(database_sources.real_path(file_path))  # a database's session: the db
     if not source.is_file():
         raise SyncTargetError(f"source file not found: {file_path}")
     agent, root = agent_of(config, source, agent)
