@@ -67,6 +67,10 @@ AGENTS: dict[str, AgentSpec] = {
             "openclaw", "OpenClaw", "OPENCLAW_DIR", (".openclaw/agents",), "openclaw_dirs",
             "openclaw:",
         ),
+        AgentSpec(
+            "pi", "Pi", "PI_CODING_AGENT_SESSION_DIR", (".pi/agent/sessions",), "pi_dirs",
+            "pi:", "sessions_app.parsers.pi:parser",
+        ),
     )
 }
 
