@@ -71,6 +71,11 @@ AGENTS: dict[str, AgentSpec] = {
             "pi", "Pi", "PI_CODING_AGENT_SESSION_DIR", (".pi/agent/sessions",), "pi_dirs",
             "pi:", "sessions_app.parsers.pi:parser",
         ),
+        AgentSpec(
+            "gptme", "gptme", "GPTME_DIR",
+            (".local/share/gptme/logs", "Library/Application Support/gptme/logs"),
+            "gptme_dirs", "gptme:", "sessions_app.parsers.gptme:parser",
+        ),
     )
 }
 
