@@ -46,7 +46,10 @@ AGENTS: dict[str, AgentSpec] = {
             (".codex/sessions", ".codex/archived_sessions"),
             "codex_sessions_dirs", "codex:", "sessions_app.parsers.codex:parser",
         ),
-        AgentSpec("gemini", "Gemini CLI", "GEMINI_DIR", (".gemini",), "gemini_dirs", "gemini:"),
+        AgentSpec(
+            "gemini", "Gemini CLI", "GEMINI_DIR", (".gemini",), "gemini_dirs", "gemini:",
+            "sessions_app.parsers.gemini:parser",
+        ),
         AgentSpec(
             "copilot", "Copilot CLI", "COPILOT_DIR", (".copilot",), "copilot_dirs", "copilot:"
         ),
