@@ -75,6 +75,11 @@ AGENTS: dict[str, AgentSpec] = {
             "pi:", "sessions_app.parsers.pi:parser",
         ),
         AgentSpec(
+            "posit-assistant", "Posit Assistant", "POSIT_ASSISTANT_DIR",
+            (".posit/assistant/workspaces",), "posit_assistant_dirs", "posit-assistant:",
+            "sessions_app.parsers.posit_assistant:parser",
+        ),
+        AgentSpec(
             "gptme", "gptme", "GPTME_DIR",
             (".local/share/gptme/logs", "Library/Application Support/gptme/logs"),
             "gptme_dirs", "gptme:", "sessions_app.parsers.gptme:parser",
