@@ -84,6 +84,10 @@ AGENTS: dict[str, AgentSpec] = {
             (".local/share/gptme/logs", "Library/Application Support/gptme/logs"),
             "gptme_dirs", "gptme:", "sessions_app.parsers.gptme:parser",
         ),
+        AgentSpec(
+            "iflow", "iFlow", "IFLOW_DIR", (".iflow/projects",), "iflow_dirs", "iflow:",
+            "sessions_app.parsers.iflow:parser",
+        ),
     )
 }
 
