@@ -214,7 +214,8 @@ def messages_around(session_id: str, anchor: int, *, before: int, after: int,
 
 def session_tool_calls(session_id: str, *, using: str = "default") -> list[ToolCall]:
     """Every tool call of a session in order, each with its message's time
-    (``message_timestamp``)."""
+    (``message_timestamp``) and the status of its last result event (``result_status``,
+    ``''`` when none: ``errored`` and ``cancelled`` are failures)."""
     calls = list(ToolCall.objects.using(using).filter(session_id=session_id)
                  .order_by("message_ordinal", "call_index"))
     times = dict(
@@ -222,8 +223,16 @@ def session_tool_calls(session_id: str, *, using: str = "default") -> list[ToolC
         .filter(session_id=session_id, ordinal__in={c.message_ordinal for c in calls})
         .values_list("ordinal", "timestamp")
     )
+    statuses = {
+        (ordinal, index): status  # ordered by event: the last one wins
+        for ordinal, index, status in ToolResultEvent.objects.using(using)
+        .filter(session_id=session_id)
+        .order_by("tool_call_message_ordinal", "call_index", "event_index")
+        .values_list("tool_call_message_ordinal", "call_index", "status")
+    } if calls else {}
     for call in calls:
         call.message_timestamp = times.get(call.message_ordinal)
+        call.result_status = statuses.get((call.message_ordinal, call.call_index), "")
     return calls
 
 

@@ -224,6 +224,10 @@ FLAT_TOOL_CALL = Shape("FlatToolCall", "A tool call with the ordinal and time of
     Field("subagent_session_id", STR, "Omitted when none.", omit=EMPTY),
     Field("result_length", INT, "Length of the result; omitted while there is none.",
           source="result_content_length", omit=EMPTY),
+    Field("status", STR, "Status of the call's last result: `errored` or `cancelled` (the "
+                         "call failed: a Claude `is_error` result, a command that exited "
+                         "non-zero), `completed`; omitted when the result carries none.",
+          source=lambda call, ctx: getattr(call, "result_status", ""), omit=EMPTY),
 ))
 
 TOOL_CALL_LIST = Shape("ToolCallList", "Every tool call of a session, in order.", (

@@ -88,7 +88,8 @@ def render_tools(data: dict) -> str:
         return "No tool calls."
     rows = [
         [str(c["ordinal"]), (c.get("timestamp") or "")[11:19], c["tool_name"], c["category"],
-         "—" if c.get("result_length") is None else str(c["result_length"]),
+         ("—" if c.get("result_length") is None else str(c["result_length"]))
+         + (" failed" if c.get("status") in ("errored", "cancelled") else ""),
          truncate(c["input_json"], 60)]
         for c in calls
     ]

@@ -142,10 +142,10 @@ class _Rollout:
         elif kind in ("function_call", "custom_tool_call"):
             self._call(payload, ts, custom=kind == "custom_tool_call")
         elif kind in ("function_call_output", "custom_tool_call_output"):
-            output = payload.get("output")
-            text = output if isinstance(output, str) else compact_json(
-                output, self.note, "tool output") if output is not None else ""
+            text, exit_code = _output_text(payload.get("output"), self.note)
             status = "completed" if kind == "custom_tool_call_output" else ""
+            if exit_code:
+                status = "errored"  # a command that exited non-zero failed, as Claude's is_error
             self.outputs.append((_str(payload.get("call_id")), text, kind, ts, status))
 
     def _message(self, payload: dict, ts: datetime | None) -> None:
@@ -268,6 +268,42 @@ class _Rollout:
         return ordered
 
 
+# How Codex reports a command's exit status in an output's text: the freeform shell tools'
+# header, and unified exec's (exec_command, write_stdin) status line.
+_EXIT_CODE_RE = re.compile(r"^(?:Exit code:|Process exited with code) (-?\d{1,10})$", re.MULTILINE)
+_OUTPUT_TEXT_BLOCKS = ("input_text", "output_text", "text")
+
+
+def _output_text(output: object, note: Callable[[str], None]) -> tuple[str, int]:
+    """A tool output as the text it shows and the exit code it reports (0 when none).
+
+    The structured shell tools answer ``{"output": "...", "metadata": {"exit_code": N}}`` as
+    a JSON string: their text is the ``output``. An output given as content items is their
+    text; any other JSON is kept as JSON text."""
+    if isinstance(output, list):
+        texts = [_str(item.get("text")) for item in output
+                 if isinstance(item, dict) and item.get("type") in _OUTPUT_TEXT_BLOCKS]
+        if texts:
+            return "\n".join(texts), 0
+    if output is None:
+        return "", 0
+    if not isinstance(output, str):
+        return compact_json(output, note, "tool output"), 0
+    if output.startswith("{") and '"metadata"' in output:
+        try:
+            data = orjson.loads(output)
+        except orjson.JSONDecodeError:
+            data = None
+        metadata = data.get("metadata") if isinstance(data, dict) else None
+        if isinstance(metadata, dict) and isinstance(data.get("output"), str):
+            code = metadata.get("exit_code")
+            exit_code = code if isinstance(code, int) and not isinstance(code, bool) else 0
+            return data["output"], exit_code
+    header, found, _ = output[:4096].partition("\nOutput:")
+    match = _EXIT_CODE_RE.search(header) if found else None  # never the command's own output
+    return output, int(match.group(1)) if match else 0
+
+
 def _spawned_agent(output: str) -> str:
     try:
         data = orjson.loads(output)
@@ -313,7 +349,8 @@ def _parse(path: Path, options: ParseOptions) -> ParseResult:
         started_at=rollout.started,
         ended_at=rollout.ended,
         parent_session_id=rollout.parent_id,
-        relationship_type="subagent" if rollout.parent_id else "",
+        # AgentsView files a non-interactive run (codex exec) as a subagent, parent or not.
+        relationship_type="subagent" if rollout.parent_id or rollout.session_kind else "",
         source_version=rollout.version,
         messages=messages,
     )
@@ -331,7 +368,9 @@ def _parse(path: Path, options: ParseOptions) -> ParseResult:
 
 
 class CodexParser:
-    version = 2  # 2: session signals (health, outcome) computed at sync
+    # 2: session signals (health, outcome) computed at sync; 3: a non-zero exit is a failed
+    # call, results as text, commands as command lines, codex exec runs are subagents
+    version = 3
     tool_categories = by_category({
         "Edit": ("apply_patch",),
         "Bash": ("shell", "shell_command", "exec_command", "write_stdin"),

@@ -3,7 +3,9 @@ text."""
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -115,13 +117,23 @@ def patch_files(patch: str) -> list[str]:
     return [m.strip() for m in _PATCH_FILE_RE.findall(patch)]
 
 
-def _command_text(command: object) -> str:
-    if isinstance(command, list):
-        import json
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "fish", "pwsh", "powershell", "cmd"})
 
-        if any(isinstance(part, list | dict) for part in command):
-            command = clean_json(command)  # nested: as deep as json.dumps goes
-        return json.dumps(command, ensure_ascii=False)
+
+def _command_text(command: object) -> str:
+    """The first line of a shell command as a person would type it: an argv list is joined
+    with shell quoting, and a shell wrapper (``["bash", "-lc", "npm test"]``) gives the script
+    it runs; a list holding anything but strings is written as JSON."""
+    if isinstance(command, list):
+        if not all(isinstance(part, str) for part in command):
+            if any(isinstance(part, list | dict) for part in command):
+                command = clean_json(command)  # nested: as deep as json.dumps goes
+            return json.dumps(command, ensure_ascii=False)
+        program = command[0].replace("\\", "/").rsplit("/", 1)[-1].lower() if command else ""
+        if (len(command) == 3 and command[1].lower() in ("-c", "-lc", "-command", "/c")
+                and program.removesuffix(".exe") in _SHELLS):
+            return _first_line(command[2])
+        return _first_line(shlex.join(command))
     return _first_line(_s(command))
 
 

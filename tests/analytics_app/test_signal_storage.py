@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db
 
 RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
 ABANDONED = "44444444-4444-4444-8444-444444444444"
+CODEX = "codex:0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 STORED = (
     "is_automated", "tool_failure_signal_count", "tool_retry_count", "edit_churn_count",
     "consecutive_failure_max", "outcome", "outcome_confidence", "ended_with_role",
@@ -75,8 +76,8 @@ def test_session_detail_carries_score_basis_and_penalties(archive):
 @pytest.mark.parametrize(("query", "ids"), [
     ("health_grade=B", {ABANDONED}),
     ("outcome=abandoned", {ABANDONED}),
-    ("min_tool_failures=1", {RICH}),
-    ("health_grade=A&min_tool_failures=1", {RICH}),
+    ("min_tool_failures=1", {RICH, CODEX}),  # Codex: its `cat` exited 1
+    ("health_grade=A&min_tool_failures=1", {RICH, CODEX}),
     ("outcome=errored", set()),
 ])
 def test_list_filters_on_signals(archive, query, ids):

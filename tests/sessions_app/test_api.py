@@ -287,8 +287,8 @@ def test_search_hits_and_errors(api):
     assert "<mark>redirect</mark>" in hit["snippet"].lower()
     assert hit["name"] == "Login redirect fix"
     assert api.json("/api/v1/search?q=redirect&project=api_server")["results"] == []
-    # every term in the same message: "npm test" and "-lc" share one Codex row only
-    two = api.json('/api/v1/search?q="npm test" -lc')
+    # every term in the same message: "npm test" and "passes" share one Codex row only
+    two = api.json('/api/v1/search?q="npm test" passes')
     assert [r["session_id"] for r in two["results"]] == [CODEX]
     assert api.json('/api/v1/search?q="npm test" READMEE')["results"] == []  # two messages
     assert api.json("/api/v1/search?q=zzzznotthere")["results"] == []

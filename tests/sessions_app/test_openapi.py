@@ -257,6 +257,7 @@ def test_documented_message_and_tool_call_fields_equal_the_dto_keys(schema):
     event_keys = set(serializers.TOOL_RESULT_EVENT.dump(event))
     assert documented(schema, "ToolResultEvent") == (event_keys, event_keys)
     call.message_timestamp, bare_call.message_timestamp = T0, None
+    call.result_status = "errored"
     assert documented(schema, "FlatToolCall") == (set(serializers.FLAT_TOOL_CALL.dump(call)),
                                                   set(serializers.FLAT_TOOL_CALL.dump(bare_call)))
 

@@ -12,13 +12,6 @@ from sessions_app.parsers.registry import parser_for
 from sessions_app.services.discovery import discover
 from tests.layouts import build_claude, build_codex, golden
 
-# Where we knowingly differ from the reference (the issues win over its quirks):
-# it labels non-interactive Codex runs "subagent" although they have no parent.
-RELATIONSHIP_DEVIATIONS = {
-    "codex:quote-123": "",
-    "codex:0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60": "",
-}
-
 
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory) -> dict[str, ParsedSession]:
@@ -57,8 +50,8 @@ def test_session_fields_match_golden(parsed, expected):
     assert ours.user_message_count == expected["user_message_count"]
     assert ours.first_message == expected["first_message"]
     assert ours.parent_session_id == expected.get("parent_session_id")
-    relationship = expected.get("relationship_type", "")
-    assert ours.relationship_type == RELATIONSHIP_DEVIATIONS.get(expected["id"], relationship)
+    # non-interactive Codex runs (codex exec) are "subagent" with no parent, as the reference
+    assert ours.relationship_type == expected.get("relationship_type", "")
     assert ours.started_at == _ts(expected["started_at"])
     assert ours.ended_at == _ts(expected["ended_at"])
     assert ours.total_output_tokens == expected["total_output_tokens"]
