@@ -1,8 +1,11 @@
-"""What the parsers of the smaller agents do last with a session: how its transcript ends."""
+"""What the parsers of the smaller agents share: how a transcript ends, and the label a tool
+call adds to its message's text."""
 
 from __future__ import annotations
 
 from sessions_app.parsers.base import ParsedMessage
+from sessions_app.parsers.registry import category_of
+from sessions_app.parsers.tools import claude_label
 
 # Why a model stopped, as agents record it, when it is not the ordinary end of a turn.
 _ABNORMAL_STOPS = {
@@ -25,3 +28,16 @@ def termination_status(messages: list[ParsedMessage], truncated: bool,
     if any(call.result_content_length is None for call in last.tool_calls):
         return "tool_call_pending"
     return _ABNORMAL_STOPS.get(stop_reason, "awaiting_user")
+
+
+def tool_label(name: str, args: object) -> str:
+    """Claude's label for a call (``[Read: path]``, ``[Edit: path]``, ...), and a command line
+    for any shell tool, whatever the agent calls it."""
+    data = args if isinstance(args, dict) else {}
+    if category_of(name) == "Bash" and name not in ("Bash", "bash"):
+        command = data.get("command", data.get("cmd"))
+        if isinstance(command, list):
+            command = " ".join(part for part in command if isinstance(part, str))
+        line = command.split("\n", 1)[0] if isinstance(command, str) else ""
+        return f"[Bash]\n$ {line}" if line else "[Bash]"
+    return claude_label(name, data)

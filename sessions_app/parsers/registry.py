@@ -80,6 +80,10 @@ AGENTS: dict[str, AgentSpec] = {
             "sessions_app.parsers.posit_assistant:parser",
         ),
         AgentSpec(
+            "qwenpaw", "QwenPaw", "QWENPAW_DIR", (".qwenpaw/workspaces", ".copaw/workspaces"),
+            "qwenpaw_dirs", "qwenpaw:", "sessions_app.parsers.qwenpaw:parser",
+        ),
+        AgentSpec(
             "gptme", "gptme", "GPTME_DIR",
             (".local/share/gptme/logs", "Library/Application Support/gptme/logs"),
             "gptme_dirs", "gptme:", "sessions_app.parsers.gptme:parser",
