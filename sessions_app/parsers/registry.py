@@ -51,7 +51,8 @@ AGENTS: dict[str, AgentSpec] = {
             "sessions_app.parsers.gemini:parser",
         ),
         AgentSpec(
-            "copilot", "Copilot CLI", "COPILOT_DIR", (".copilot",), "copilot_dirs", "copilot:"
+            "copilot", "Copilot CLI", "COPILOT_DIR", (".copilot",), "copilot_dirs", "copilot:",
+            "sessions_app.parsers.copilot:parser",
         ),
         AgentSpec(
             "opencode", "OpenCode", "OPENCODE_DIR", (".local/share/opencode",),
