@@ -93,6 +93,10 @@ AGENTS: dict[str, AgentSpec] = {
             "iflow", "iFlow", "IFLOW_DIR", (".iflow/projects",), "iflow_dirs", "iflow:",
             "sessions_app.parsers.iflow:parser",
         ),
+        AgentSpec(
+            "kimi", "Kimi", "KIMI_DIR", (".kimi/sessions", ".kimi-code/sessions"), "kimi_dirs",
+            "kimi:", "sessions_app.parsers.kimi:parser",
+        ),
     )
 }
 
