@@ -1,6 +1,8 @@
 """GitHub Copilot CLI sessions: ``<root>/session-state/<id>/events.jsonl`` (current; its
 ``workspace.yaml`` may name the session) or the legacy single file
-``<root>/session-state/<id>.jsonl``; when both exist the directory form is read.
+``<root>/session-state/<id>.jsonl``; when both exist the directory form is read (a legacy
+session archived before its directory form appeared keeps its archived copy while the legacy
+file exists: the archive does not move a session between files).
 
 Every line is an event ``{"type", "data", "id", "timestamp", "parentId"}``. Tool executions
 become result events of their calls; a finished execution takes an ordinal of its own, as the
@@ -348,6 +350,13 @@ class CopilotParser:
                     and isinstance(obj.get("data"), dict)):
                 return True
         return False
+
+    def companion_paths(self, path: Path) -> tuple[Path, ...]:
+        """``workspace.yaml`` names a session without a new event; the directory form of a
+        legacy file's session, once it appears, takes that session over."""
+        if path.name == "events.jsonl":
+            return (path.parent / "workspace.yaml",)
+        return (path.parent / path.stem / "events.jsonl",)
 
     def root_of(self, path: Path) -> Path:
         """The directory holding ``session-state/``."""

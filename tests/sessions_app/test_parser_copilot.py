@@ -265,3 +265,10 @@ def test_sync_archives_copilot_sessions_selectable_by_agent(agent_env, client, s
 
     again = run_sync(load_config())
     assert again.files_parsed == 0 and again.errors == []
+
+    # naming the session in workspace.yaml changes no event, yet the sync sees it
+    write(agent_env["copilot"] / "session-state" / SHARED_ID / "workspace.yaml",
+          b"id: x\nname: Test script question\n")
+    renamed = run_sync(load_config())
+    assert renamed.files_parsed == 1
+    assert Session.objects.get(pk=f"copilot:{SHARED_ID}").display_name == "Test script question"
