@@ -56,7 +56,7 @@ AGENTS: dict[str, AgentSpec] = {
         ),
         AgentSpec(
             "opencode", "OpenCode", "OPENCODE_DIR", (".local/share/opencode",),
-            "opencode_dirs", "opencode:",
+            "opencode_dirs", "opencode:", "sessions_app.parsers.opencode:parser",
         ),
         AgentSpec(
             "cursor", "Cursor", "CURSOR_PROJECTS_DIR", (".cursor/projects",),
