@@ -35,6 +35,8 @@ from sessions_app.parsers.tools import by_category, codex_label, patch_files
 AGENT = "codex"
 ID_PREFIX = AGENTS[AGENT].id_prefix
 RECORD_TYPES = frozenset({"session_meta", "response_item", "turn_context", "event_msg"})
+# TRAE CLI (a fork of Codex) writes the same rollouts: its model provider or instructions say so.
+TRAEX_MARKER_RE = re.compile(rb'"model_provider"\s*:\s*"trae"|"text"\s*:\s*"You are TRAE CLI')
 _UUID_TAIL_RE = re.compile(
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", re.IGNORECASE
 )
@@ -392,9 +394,11 @@ class CodexParser:
         return len(rel_parts) == 4 and all(p.isdigit() for p in rel_parts[:3])
 
     def sniff(self, path: Path) -> bool:
-        """A line with a typed ``payload`` (``session_meta``, ``response_item``, ...)."""
+        """A line with a typed ``payload`` (``session_meta``, ``response_item``, ...), in a
+        rollout TRAE CLI did not write (``traex`` reads those)."""
+        lines = head_lines(path)
         return any(b'"payload"' in line and any(f'"{t}"'.encode() in line for t in RECORD_TYPES)
-                   for line in head_lines(path))
+                   for line in lines) and not any(TRAEX_MARKER_RE.search(x) for x in lines)
 
     def root_of(self, path: Path) -> Path:
         """The directory above ``YYYY/MM/DD``, or the file's own for a flat (archived) one."""

@@ -85,6 +85,11 @@ AGENTS: dict[str, AgentSpec] = {
             "qwenpaw_dirs", "qwenpaw:", "sessions_app.parsers.qwenpaw:parser",
         ),
         AgentSpec(
+            "traex", "TraeX", "TRAEX_SESSIONS_DIR",
+            (".trae/cli/sessions", ".trae/cli/archived_sessions"), "traex_sessions_dirs",
+            "traex:", "sessions_app.parsers.traex:parser",
+        ),
+        AgentSpec(
             "gptme", "gptme", "GPTME_DIR",
             (".local/share/gptme/logs", "Library/Application Support/gptme/logs"),
             "gptme_dirs", "gptme:", "sessions_app.parsers.gptme:parser",
