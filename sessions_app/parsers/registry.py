@@ -62,7 +62,10 @@ AGENTS: dict[str, AgentSpec] = {
             "cursor", "Cursor", "CURSOR_PROJECTS_DIR", (".cursor/projects",),
             "cursor_project_dirs", "cursor:",
         ),
-        AgentSpec("amp", "Amp", "AMP_DIR", (".local/share/amp/threads",), "amp_dirs", "amp:"),
+        AgentSpec(
+            "amp", "Amp", "AMP_DIR", (".local/share/amp/threads",), "amp_dirs", "amp:",
+            "sessions_app.parsers.amp:parser",
+        ),
         AgentSpec(
             "vscode-copilot", "VS Code Copilot", "VSCODE_COPILOT_DIR", (".config/Code/User",),
             "vscode_copilot_dirs", "vscode-copilot:", short_name="VSCode Copilot",
