@@ -11,8 +11,8 @@ from pathlib import Path
 
 import orjson
 
-from sessions_app.parsers.base import clean_json
-from sessions_app.parsers.jsonl import FileReadError, open_session_file
+from sessions_app.parsers.base import Note, clean_json
+from sessions_app.parsers.jsonl import FileReadError, _parse_int, open_session_file
 
 _CLOSERS = {"[": "]", "{": "}"}
 
@@ -57,13 +57,13 @@ def read_document(path: Path, max_bytes: int = 64 * 1024 * 1024, *, name: str = 
     text = raw.decode("utf-8", "replace")
     if "\ufffd" in text and b"\xef\xbf\xbd" not in raw:
         doc.issues.append(f"{prefix}invalid UTF-8 replaced with U+FFFD")
-    value, problem = _lenient(text)
+    value, problem = _lenient(text, lambda what: doc.issues.append(prefix + what))
     if problem is None:
         doc.value = value
         return doc
     prefix_text = _complete_prefix(text)
     if prefix_text is not None:
-        value, _ = _lenient(prefix_text)
+        value, _ = _lenient(prefix_text, lambda what: doc.issues.append(prefix + what))
         if value is not None:
             doc.value = value
             doc.truncated = True
@@ -74,16 +74,17 @@ def read_document(path: Path, max_bytes: int = 64 * 1024 * 1024, *, name: str = 
     return doc
 
 
-def _lenient(text: str) -> tuple[object, str | None]:
-    """Python's decoder, which takes raw control characters and NaN; lone surrogates and
-    numbers beyond 64 bits are then made storable. ``(value, None)`` or ``(None, why)``."""
+def _lenient(text: str, note: Note) -> tuple[object, str | None]:
+    """Python's decoder, which takes raw control characters and NaN; lone surrogates, numbers
+    beyond 64 bits and non-finite ones are then made storable (*note* hears what changed).
+    ``(value, None)`` or ``(None, why)``."""
     try:
-        value = json.loads(text, strict=False)
+        value = json.loads(text, strict=False, parse_int=_parse_int)
     except RecursionError:
         return None, "nested too deeply to read"
     except ValueError as exc:
         return None, str(exc).split(":", 1)[0]
-    return clean_json(value), None
+    return clean_json(value, note, "document:"), None
 
 
 def _complete_prefix(text: str) -> str | None:

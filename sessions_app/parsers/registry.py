@@ -93,6 +93,10 @@ AGENTS: dict[str, AgentSpec] = {
             "traex:", "sessions_app.parsers.traex:parser",
         ),
         AgentSpec(
+            "vibe", "Mistral Vibe", "VIBE_SESSIONS_DIR", (".vibe/logs/session",),
+            "vibe_session_dirs", "vibe:", "sessions_app.parsers.vibe:parser",
+        ),
+        AgentSpec(
             "gptme", "gptme", "GPTME_DIR",
             (".local/share/gptme/logs", "Library/Application Support/gptme/logs"),
             "gptme_dirs", "gptme:", "sessions_app.parsers.gptme:parser",

@@ -10,9 +10,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from agentsview.config import load_config
 from sessions_app.models import Session
 from sessions_app.parsers.base import ParseOptions
 from sessions_app.parsers.posit_assistant import parser
+from sessions_app.services.sync import run_sync
 from tests.layouts import AGENT_FIXTURES
 from tests.sessions_app.agent_sync_checks import assert_synced_end_to_end
 
@@ -188,3 +190,8 @@ def test_sync_archives_each_conversation(agent_env):
     child = Session.objects.get(pk="posit-assistant:22222222")
     assert child.parent_session_id == "posit-assistant:11111111"
     assert Session.objects.get(pk="posit-assistant:11111111").message_count == 5
+    # the tree is a companion of the transcript: a change to it alone is seen
+    tree = agent_env["posit-assistant"].joinpath(*MAIN, "conversation.json")
+    tree.write_bytes(tree.read_bytes().replace(b'"Sales data loading"', b'"Quarterly sales"'))
+    assert run_sync(load_config()).files_parsed == 1
+    assert Session.objects.get(pk="posit-assistant:11111111").display_name == "Quarterly sales"
