@@ -309,13 +309,32 @@ def decode_document(data: bytes | str, issues: Issues, name: str) -> object:
     except RecursionError:
         issues.add(f"{name}: JSON nested too deeply to read, ignored")
         return None
-    except ValueError as exc:
-        end = len(text.rstrip())
-        cut = "cut short (incomplete JSON)" if getattr(exc, "pos", 0) >= end else "invalid JSON"
+    except ValueError:
+        cut = "cut short (incomplete JSON)" if _unclosed(text) else "invalid JSON"
         issues.add(f"{name}: {cut}, ignored")
         return None
     issues.add(f"{name}: invalid UTF-8 or control characters replaced")
     return value
+
+
+def _unclosed(text: str) -> bool:
+    """Whether *text* ends inside a string or an open object or array: cut short."""
+    depth, in_string, escape = 0, False, False
+    for char in text:
+        if in_string:
+            if escape:
+                escape = False
+            elif char == "\\":
+                escape = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+    return in_string or depth > 0
 
 
 def sha256_of(path: Path) -> tuple[str, int]:

@@ -109,6 +109,10 @@ AGENTS: dict[str, AgentSpec] = {
             "kimi", "Kimi", "KIMI_DIR", (".kimi/sessions", ".kimi-code/sessions"), "kimi_dirs",
             "kimi:", "sessions_app.parsers.kimi:parser",
         ),
+        AgentSpec(
+            "grok", "Grok", "GROK_DIR", (".grok/sessions",), "grok_dirs", "grok:",
+            "sessions_app.parsers.grok:parser",
+        ),
     )
 }
 
