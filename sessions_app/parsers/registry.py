@@ -54,6 +54,10 @@ AGENTS: dict[str, AgentSpec] = {
             "copilot", "Copilot CLI", "COPILOT_DIR", (".copilot",), "copilot_dirs", "copilot:",
             "sessions_app.parsers.copilot:parser",
         ),
+        AgentSpec(  # AgentsView's config key (qwen_project_dirs), so its config.toml loads
+            "qwen", "Qwen Code", "QWEN_PROJECTS_DIR", (".qwen/projects",), "qwen_project_dirs",
+            "qwen:", "sessions_app.parsers.qwen:parser",
+        ),
         AgentSpec(
             "opencode", "OpenCode", "OPENCODE_DIR", (".local/share/opencode",),
             "opencode_dirs", "opencode:", "sessions_app.parsers.opencode:parser",
