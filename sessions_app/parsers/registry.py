@@ -117,6 +117,10 @@ AGENTS: dict[str, AgentSpec] = {
             "grok", "Grok", "GROK_DIR", (".grok/sessions",), "grok_dirs", "grok:",
             "sessions_app.parsers.grok:parser",
         ),
+        AgentSpec(  # no default: histories live in each repository, AIDER_DIR names roots
+            "aider", "Aider", "AIDER_DIR", (), "aider_dirs", "aider:",
+            "sessions_app.parsers.aider:parser",
+        ),
     )
 }
 
