@@ -13,8 +13,9 @@ record, under ``session_usage``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -304,6 +305,10 @@ def _parse(path: Path, options: ParseOptions) -> ParseResult:
         source_version=events.version,
         messages=messages,
     )
+    if session.started_at is None:  # no event had a time: the file's
+        with contextlib.suppress(OSError, OverflowError, ValueError):
+            session.started_at = session.ended_at = datetime.fromtimestamp(
+                path.stat().st_mtime, tz=UTC)
     last = messages[-1]
     if reader.truncated:
         session.termination_status = "truncated"

@@ -38,6 +38,7 @@ from sessions_app.parsers.base import (
 from sessions_app.parsers.genai import (
     LABEL_HEADS,
     family_categories,
+    file_clock,
     function_response,
     part_texts,
     termination_status,
@@ -524,6 +525,8 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
     if stamps and session.ended_at is not None and max(stamps) > session.ended_at:
         session.ended_at = max(stamps)
     session.fill_bounds_from_messages()
+    if session.started_at is None:
+        session.started_at = session.ended_at = file_clock(path)
     session.termination_status = termination_status(messages, result.is_truncated,
                                                     builder.pending)
     result.sessions = [session]

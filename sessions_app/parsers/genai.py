@@ -5,6 +5,8 @@ names, the labels a tool call adds to its message, and the finishing of a sessio
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
 
 from sessions_app.parsers.base import (
     Note,
@@ -140,6 +142,14 @@ def tool_label(name: str, args: object, display_name: str = "") -> str:
 
 def thinking_block(text: str) -> str:
     return f"[Thinking]\n{text}\n[/Thinking]"
+
+
+def file_clock(path: Path) -> datetime | None:
+    """The file's mtime: the clock of a session none of whose records has a time."""
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    except (OSError, OverflowError, ValueError):
+        return None
 
 
 def termination_status(messages: list[ParsedMessage], truncated: bool,

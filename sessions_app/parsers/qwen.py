@@ -38,6 +38,7 @@ from sessions_app.parsers.base import (
 from sessions_app.parsers.genai import (
     LABEL_HEADS,
     family_categories,
+    file_clock,
     function_response,
     part_texts,
     termination_status,
@@ -274,6 +275,8 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
         messages=messages,
         not_a_prompt=is_slash_command,
     )
+    if session.started_at is None:  # no record had a time
+        session.started_at = session.ended_at = file_clock(path)
     session.termination_status = termination_status(messages, reader.truncated, pending)
     result.sessions = [session]
     return result

@@ -5,7 +5,7 @@ only their bad lines, and a sync archives the sessions under their agent."""
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
@@ -178,6 +178,15 @@ def test_model_normalisation_and_labels_without_text(tmp_path):
     assert session.project == "unknown"
 
 
+def test_without_any_time_the_file_is_the_clock(tmp_path):
+    path = write(tmp_path / "session-state" / "t.jsonl",
+                 lines(*({**e, "timestamp": None} for e in (start("t"), user("Hi"),
+                                                            answer("Hello")))))
+    (session,) = parser.parse(path, tmp_path).sessions
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    assert session.started_at == session.ended_at == mtime
+
+
 def test_sniff_and_root_of_a_stray_file(tmp_path, agent_env):
     stray = write(tmp_path / "elsewhere" / "copilot-events.jsonl",
                   next(FIXTURES.rglob("events.jsonl")).read_bytes())
@@ -262,6 +271,9 @@ def test_sync_archives_copilot_sessions_selectable_by_agent(agent_env, client, s
     listed = Api(client).json("/api/v1/sessions?agent=copilot&include_one_shot=1")
     assert {s["id"] for s in listed["sessions"]} == expected
     assert {s["agent"] for s in listed["sessions"]} == {"copilot"}
+
+    for view in ("messages", "tool-calls", "md", "export"):  # the pages of such a session
+        assert Api(client).get(f"/api/v1/sessions/copilot:{SHARED_ID}/{view}").status_code == 200
 
     again = run_sync(load_config())
     assert again.files_parsed == 0 and again.errors == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from datetime import datetime
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
@@ -266,6 +266,15 @@ def test_failed_and_cancelled_calls_are_result_events(tmp_path):
     assert message.content == ("[Bash]\n$ npm test\n\n[Edit: a.py]\n\n[Tool: GoogleSearch]")
 
 
+def test_without_any_time_the_file_is_the_clock(tmp_path):
+    header = {"sessionId": "s-clock", "projectHash": UNKNOWN_DIR}
+    path = write(chat_file(tmp_path), lines(header, {**user("Hi"), "timestamp": None},
+                                            {**gemini("Hello"), "timestamp": ["x"]}))
+    (session,) = parser.parse(path, tmp_path).sessions
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    assert session.started_at == session.ended_at == mtime
+
+
 def test_user_display_content_is_what_was_typed(tmp_path):
     record = {**user("Explain @a.py\n--- a.py ---\nprint()"), "displayContent": "Explain @a.py"}
     path = write(chat_file(tmp_path), lines(HEADER, record, gemini("It prints.")))
@@ -419,6 +428,9 @@ def test_sync_archives_gemini_sessions_selectable_by_agent(agent_env, client, se
     assert {s["id"] for s in listed["sessions"]} == expected
     assert {s["agent"] for s in listed["sessions"]} == {"gemini"}
     assert Api(client).json("/api/v1/sessions?agent=codex&include_one_shot=1")["sessions"] == []
+
+    for view in ("messages", "tool-calls", "md", "export"):  # the pages of such a session
+        assert Api(client).get(f"/api/v1/sessions/{JSONL_ID}/{view}").status_code == 200
 
     again = run_sync(load_config())
     assert again.files_parsed == 0 and again.errors == []

@@ -5,7 +5,7 @@ bad lines; a sync archives the sessions under their agent."""
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
@@ -196,6 +196,14 @@ def test_a_call_without_result_is_pending_and_slash_commands_are_not_the_first_p
     assert session.termination_status == "tool_call_pending"
 
 
+def test_without_any_time_the_file_is_the_clock(tmp_path):
+    body = lines({**user("Hi"), "timestamp": ""}, {**model({"text": "Hello"}), "timestamp": []})
+    path = write(chat(tmp_path), body)
+    (session,) = parser.parse(path, tmp_path).sessions
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    assert session.started_at == session.ended_at == mtime
+
+
 def test_sniff_and_root_of(tmp_path):
     fixture = next(FIXTURES.rglob("*.jsonl"))
     stray = write(tmp_path / "elsewhere" / "qwen.jsonl", fixture.read_bytes())
@@ -276,6 +284,9 @@ def test_sync_archives_qwen_sessions_selectable_by_agent(agent_env, client, sett
     assert {s["agent"] for s in listed["sessions"]} == {"qwen"}
     children = Api(client).json(f"/api/v1/sessions/{MAIN}/children")
     assert FORK in str(children)
+
+    for view in ("messages", "tool-calls", "md", "export"):  # the pages of such a session
+        assert Api(client).get(f"/api/v1/sessions/{MAIN}/{view}").status_code == 200
 
     again = run_sync(load_config())
     assert again.files_parsed == 0 and again.errors == []
