@@ -70,6 +70,10 @@ AGENTS: dict[str, AgentSpec] = {
             "amp", "Amp", "AMP_DIR", (".local/share/amp/threads",), "amp_dirs", "amp:",
             "sessions_app.parsers.amp:parser",
         ),
+        AgentSpec(  # its session directory on Linux and macOS (Goose uses XDG paths on both)
+            "goose", "Goose", "GOOSE_PATH_ROOT", (".local/share/goose/sessions",), "goose_dirs",
+            "goose:", "sessions_app.parsers.goose:parser",
+        ),
         AgentSpec(
             "vscode-copilot", "VS Code Copilot", "VSCODE_COPILOT_DIR", (".config/Code/User",),
             "vscode_copilot_dirs", "vscode-copilot:", short_name="VSCode Copilot",
