@@ -34,7 +34,11 @@ def tool_label(name: str, args: object) -> str:
     """Claude's label for a call (``[Read: path]``, ``[Edit: path]``, ...), and a command line
     for any shell tool, whatever the agent calls it."""
     data = args if isinstance(args, dict) else {}
-    if category_of(name) == "Bash" and name not in ("Bash", "bash"):
+    category = category_of(name)
+    if category == "Grep" and "pattern" not in data:
+        query = data.get("regex", data.get("query"))
+        return f"[Grep: {query}]" if isinstance(query, str) else "[Grep]"
+    if category == "Bash" and name not in ("Bash", "bash"):
         command = data.get("command", data.get("cmd"))
         if isinstance(command, list):
             command = " ".join(part for part in command if isinstance(part, str))

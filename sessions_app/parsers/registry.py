@@ -105,6 +105,12 @@ AGENTS: dict[str, AgentSpec] = {
             "vibe_session_dirs", "vibe:", "sessions_app.parsers.vibe:parser",
         ),
         AgentSpec(
+            "zed", "Zed", "ZED_DIR",
+            (".local/share/zed", "Library/Application Support/Zed",
+             ".var/app/dev.zed.Zed/data/zed"),
+            "zed_dirs", "zed:", "sessions_app.parsers.zed:parser",
+        ),
+        AgentSpec(
             "gptme", "gptme", "GPTME_DIR",
             (".local/share/gptme/logs", "Library/Application Support/gptme/logs"),
             "gptme_dirs", "gptme:", "sessions_app.parsers.gptme:parser",
