@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    pushed_messages = int(full.stdout.split("Pushed ", 1)[1].split(", ")[1].split()[0])
+    pushed_messages = int(full.stdout.split("Pushed ", 1)[1].split(" messages in ", 1)[0]
+                          .rsplit(", ", 1)[1])
     copy_rate = rows / copy_s
     push_rate = pushed_messages / full.wall_s
     print()

@@ -34,3 +34,12 @@ class AutomatedScope(models.TextChoices):
     HUMAN = "human"
     ALL = "all"
     AUTOMATED = "automated"
+
+
+class TombstoneKind(models.TextChoices):
+    """Why a session must not come back as it was: deleted for good (a push never brings it
+    back), or, on the shared database only, trashed or redacted there by a person."""
+
+    DELETED = "deleted"
+    TRASHED = "trashed"
+    REDACTED = "redacted"

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
-from sessions_app.choices import HealthGrade, Outcome, OutcomeConfidence
+from sessions_app.choices import HealthGrade, Outcome, OutcomeConfidence, TombstoneKind
 
 # When a session was last active, and when it started, as every list, filter and index of
 # sessions reads them (an index serves a query only if the expressions are the same).
@@ -148,6 +148,13 @@ class Session(models.Model):
                 name="sessions_file_path",
                 condition=Q(file_path__isnull=False),
             ),
+            # the shared database: a machine's sessions (its push marker's count, deleting a
+            # machine); empty in a local archive, where push_owner is always ''
+            models.Index(
+                fields=["push_owner"],
+                name="sessions_push_owner",
+                condition=~Q(push_owner=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -259,6 +266,48 @@ class ToolResultEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tool_use_id} {self.source} {self.status}".strip()
+
+
+class Tombstone(models.Model):
+    """A session that must not come back as it was.
+
+    In a local archive: a session deleted for good here (``prune``, ``trash empty``); sync
+    does not re-import it while its transcript is still on disk, and the next push deletes it
+    from the shared database. In the shared database: a session a person deleted, trashed or
+    redacted there (the admin, ``pg prune``); a push does not undo it.
+    """
+
+    session_id = models.CharField(max_length=512)
+    kind = models.CharField(max_length=16, choices=TombstoneKind.choices,
+                            default=TombstoneKind.DELETED)
+    # what the session was, for the people reading the list (the rows are gone)
+    machine = models.CharField(max_length=255, blank=True, default="")
+    push_owner = models.CharField(max_length=64, blank=True, default="")
+    project = models.CharField(max_length=255, blank=True, default="")
+    first_message = models.TextField(blank=True, default="")
+    message_count = models.IntegerField(default=0)
+    file_path = models.TextField(blank=True, default="")  # what a local restore re-imports
+    # the session deleted along with its parent names that parent (a restore brings both)
+    taken_with = models.CharField(max_length=512, blank=True, default="")
+    # redacted: the content digest the session had, so a push can tell a changed transcript
+    content_digest = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150, blank=True, default="")  # a user, a command
+    reason = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        db_table = "session_tombstones"
+        constraints = [
+            models.UniqueConstraint(fields=["session_id", "kind"], name="tombstone_once")
+        ]
+        indexes = [
+            models.Index(fields=["taken_with"], name="tombstones_taken_with",
+                         condition=~Q(taken_with="")),
+            models.Index(fields=["-created_at"], name="tombstones_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} ({self.kind})"
 
 
 class SourceFile(models.Model):

@@ -16,7 +16,8 @@ from enum import Enum
 from django.db import connections, transaction
 
 from analytics_app.scoring import NO_RULES, AutomatedRules
-from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
+from sessions_app.choices import TombstoneKind
+from sessions_app.models import Message, Session, Tombstone, ToolCall, ToolResultEvent
 from sessions_app.parsers.base import ParsedSession
 from sessions_app.parsers.registry import parser_for
 from sessions_app.rows import (
@@ -39,6 +40,7 @@ class WriteResult(Enum):
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"  # the id belongs to another file that still exists
     SHRUNK = "shrunk"  # the file now yields fewer messages: the archived copy is kept
+    TOMBSTONED = "tombstoned"  # deleted for good by a person: never archived again
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,10 @@ def write_session(
     }
     sessions = Session.objects.using(using)
     with transaction.atomic(using=using):
+        # inside the transaction: a prune committed by another process is seen here
+        if Tombstone.objects.using(using).filter(
+                session_id=parsed.id, kind=TombstoneKind.DELETED).exists():
+            return WriteResult.TOMBSTONED
         existing = (
             sessions.filter(pk=parsed.id)
             .values("file_path", "content_digest", "message_count", *signals)

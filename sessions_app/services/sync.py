@@ -49,6 +49,7 @@ class SyncReport:
     files_unchanged: int = 0
     files_without_sessions: int = 0
     sessions_marked_missing: int = 0
+    sessions_tombstoned: int = 0  # deleted for good here, found in a transcript: not stored
     signals_recomputed: int = 0
     rollups_backfilled: int = 0
     conflicts: int = 0
@@ -84,6 +85,8 @@ class SyncReport:
             extras.append(f"{self.files_without_sessions} without sessions")
         if self.conflicts:
             extras.append(f"{self.conflicts} duplicate session ids")
+        if self.sessions_tombstoned:
+            extras.append(f"{self.sessions_tombstoned} deleted sessions not archived again")
         if self.sessions_marked_missing:
             extras.append(f"{self.sessions_marked_missing} sessions' files gone (kept)")
         return line + "".join(f", {e}" for e in extras)
@@ -227,6 +230,9 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
         except Exception as exc:  # a value no check foresaw: this session only is not stored
             log.debug("writing session %s failed", parsed.id, exc_info=True)
             report.error(found.path, f"session {parsed.id} not stored: {_reason(exc)}")
+            continue
+        if stored is WriteResult.TOMBSTONED:
+            report.sessions_tombstoned += 1
             continue
         if stored is WriteResult.CONFLICT:
             report.conflicts += 1

@@ -7,6 +7,15 @@ archive owns it there), then its messages, tool calls and result events deleted 
 with ``COPY``. A failed batch is retried one session per transaction. The watermark and the
 marker row move only when nothing failed and nothing was left out (a ``stop`` callback ends
 a run between two batches).
+
+Deletes travel too. Before the sessions, each tombstone of this archive (a session deleted
+for good here) not yet delivered to this database deletes the session and its rows there, in
+batches of ``DELETE_BATCH`` per transaction, but only a session this archive owns there (the
+rule that lets the push overwrite it); delivered, it is recorded as a ``PushedSession`` with
+the fingerprint ``DELIVERED``, so a killed run sends it again and a finished one never does.
+A trash travels as ``deleted_at``. What a person did on the server stays: a session deleted
+there (its tombstone) is not sent again, one trashed there keeps its ``deleted_at``, and one
+redacted there is not overwritten unless ``--full`` sends a transcript that changed since.
 """
 
 from __future__ import annotations
@@ -24,7 +33,8 @@ from django.db import DatabaseError, connections, transaction
 from psycopg.types.json import Jsonb
 
 from agentsview.config import PgConfig
-from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
+from sessions_app.choices import TombstoneKind
+from sessions_app.models import Message, Session, Tombstone, ToolCall, ToolResultEvent
 from sessions_app.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, TOOL_CALL_COLUMNS, canonical
 from sessions_app.sanitize import pg_row, pg_text
 from sync_app.models import PushedSession, PushMarker, PushTarget
@@ -40,6 +50,9 @@ from sync_app.pg_connection import (
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
+DELETE_BATCH = 500
+DELIVERED = "tombstone"  # the PushedSession fingerprint of a delete this database has had
+TOMBSTONES = Tombstone._meta.db_table
 ANALYZE_AFTER_MESSAGES = 5000
 # A sync stamps local_modified_at before its transaction commits; re-examining this much
 # before the watermark (cheap: unchanged fingerprints are skipped) closes that window.
@@ -56,6 +69,11 @@ JSON_COLUMNS = frozenset(
 )
 
 Progress = Callable[[int, int, int], None]  # (sessions done, sessions to push, messages)
+
+
+class ServerChanged(DatabaseError):
+    """A person deleted or redacted a session on the server while this batch was writing it:
+    the batch is rolled back and retried one session at a time, which then sees it."""
 
 
 @dataclass(frozen=True)
@@ -79,17 +97,28 @@ class PushReport:
     candidates: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (session id, reason)
     conflicts: list[str] = field(default_factory=list)
+    deleted: int = 0  # sessions deleted here that this run deleted in PostgreSQL
+    delete_refused: list[tuple[str, str]] = field(default_factory=list)  # (id, its machine)
+    deleted_on_server: list[str] = field(default_factory=list)  # not sent again
+    redacted_on_server: list[str] = field(default_factory=list)  # not overwritten
     full_reason: str = ""
     elapsed: float = 0.0
     watermark: datetime | None = None
     stopped: bool = False  # asked to stop: the sessions after the last batch were not sent
 
     def summary_line(self) -> str:
-        text = f"Pushed {self.sessions} sessions, {self.messages} messages in {self.elapsed:.1f}s"
+        text = (f"Pushed {self.sessions} sessions, deleted {self.deleted}, {self.messages}"
+                f" messages in {self.elapsed:.1f}s")
         if self.errors:
             text += f", {len(self.errors)} error(s)"
         if self.conflicts:
             text += f", {len(self.conflicts)} ownership conflict(s)"
+        if self.delete_refused:
+            text += f", {len(self.delete_refused)} delete(s) refused (another machine's)"
+        if self.deleted_on_server:
+            text += f", {len(self.deleted_on_server)} deleted on the server (not sent again)"
+        if self.redacted_on_server:
+            text += f", {len(self.redacted_on_server)} redacted on the server (kept)"
         if self.stopped:
             text += "; stopped early, the next push sends the rest"
         return text
@@ -181,7 +210,12 @@ class Pusher:
         columns = [*SESSION_PUSH_COLUMNS, "push_owner", "pushed_at"]
         quoted = ", ".join(f'"{c}"' for c in columns)
         one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c != "id")
+        updates = ", ".join(
+            # a session trashed on the server stays trashed whatever its machine sends
+            f'"{c}" = CASE WHEN EXISTS (SELECT 1 FROM {TOMBSTONES} t WHERE t.session_id ='
+            f" sessions.id AND t.kind = '{TombstoneKind.TRASHED}') THEN sessions.\"{c}\""
+            f' ELSE EXCLUDED."{c}" END' if c == "deleted_at" else f'"{c}" = EXCLUDED."{c}"'
+            for c in columns if c != "id")
         sql = (
             f"INSERT INTO sessions ({quoted}) VALUES {', '.join([one] * len(rows))} "
             f"ON CONFLICT (id) DO UPDATE SET {updates} "
@@ -213,14 +247,62 @@ class Pusher:
             for row in rows:
                 copy.write_row(pg_row(row))
 
-    def _push_batch(self, rows: list[tuple], marker: str) -> tuple[list[str], int]:
-        """One transaction: returns (ids written, messages written). Raises on failure."""
+    @staticmethod
+    def _server_tombstones(cursor, ids: list[str]) -> set[tuple[str, str]]:
+        """(session id, kind) of what a person did on the server that a push must respect."""
+        cursor.execute(
+            f"SELECT session_id, kind FROM {TOMBSTONES} WHERE session_id = ANY(%s)"
+            " AND kind IN (%s, %s)", [ids, TombstoneKind.DELETED, TombstoneKind.REDACTED])
+        return set(cursor.fetchall())
+
+    def _admit(self, cursor, rows: list[tuple], full: bool
+               ) -> tuple[list[tuple], dict[str, str], set[tuple[str, str]]]:
+        """The rows a push may write, and ``{id: kind}`` of those it may not: deleted on the
+        server, or redacted there (unless ``--full`` sends a transcript that changed since
+        the redaction, which then replaces the redacted copy)."""
+        stones = self._server_tombstones(cursor, [r[0] for r in rows])
+        if not stones:
+            return rows, {}, stones
+        digests: dict[str, str] = {}
+        redacted = [sid for sid, kind in stones if kind == TombstoneKind.REDACTED]
+        if full and redacted:
+            cursor.execute(f"SELECT session_id, content_digest FROM {TOMBSTONES}"
+                           " WHERE session_id = ANY(%s) AND kind = %s",
+                           [redacted, TombstoneKind.REDACTED])
+            digests = dict(cursor.fetchall())
+        at = SESSION_PUSH_COLUMNS.index("content_digest")
+        admitted, refused = [], {}
+        for row in rows:
+            sid = row[0]
+            if (sid, TombstoneKind.DELETED) in stones:
+                refused[sid] = TombstoneKind.DELETED
+            elif (sid, TombstoneKind.REDACTED) in stones and not (
+                    full and digests.get(sid) not in (None, row[at])):
+                refused[sid] = TombstoneKind.REDACTED
+            else:
+                admitted.append(row)
+        return admitted, refused, stones
+
+    def _push_batch(self, rows: list[tuple], marker: str, full: bool = False
+                    ) -> tuple[list[str], int, dict[str, str]]:
+        """One transaction: returns (ids written, messages written, {id: kind} of those a
+        person's tombstone on the server kept out). Raises on failure."""
         now = datetime.now(UTC)
         with transaction.atomic(using=self.remote), connections[self.remote].cursor() as cursor:
-            ours = self._upsert_sessions(cursor, rows, marker, now)
+            rows, refused, stones = self._admit(cursor, rows, full)
+            ours = self._upsert_sessions(cursor, rows, marker, now) if rows else set()
             written = [r[0] for r in rows if r[0] in ours]
             if not written:
-                return [], 0
+                return [], 0, refused
+            # A person who deleted or redacted one of these meanwhile held its row until
+            # committing; their tombstone is visible now: start again without it.
+            if self._server_tombstones(cursor, written) - stones:
+                raise ServerChanged("a session of the batch was deleted or redacted on the"
+                                    " server while it was being pushed")
+            replaced = [sid for sid in written if (sid, TombstoneKind.REDACTED) in stones]
+            if replaced:  # --full with a changed transcript: the redaction is over
+                cursor.execute(f"DELETE FROM {TOMBSTONES} WHERE session_id = ANY(%s)"
+                               " AND kind = %s", [replaced, TombstoneKind.REDACTED])
             for model in (ToolResultEvent, ToolCall, Message):
                 cursor.execute(
                     f'DELETE FROM "{model._meta.db_table}" WHERE session_id = ANY(%s)', [written]
@@ -239,7 +321,7 @@ class Pusher:
                 self._local_rows(ToolResultEvent._meta.db_table, EVENT_COLUMNS, written,
                                  "session_id, tool_call_message_ordinal, call_index, event_index"),
             )
-        return written, len(messages)
+        return written, len(messages), refused
 
     def _fail_fast(self, exc: DatabaseError, done: int, total: int) -> None:
         """Errors no retry can fix: a lost connection, a role that may not write."""
@@ -272,13 +354,70 @@ class Pusher:
             update_fields=["fingerprint", "pushed_at"],
         )
 
-    def _apply(self, batch: list[tuple], marker: str) -> None:
+    def _apply(self, batch: list[tuple], marker: str, full: bool = False) -> None:
         rows_by_id = {r[0]: r for r in batch}
-        written, messages = self._push_batch(batch, marker)
+        written, messages, refused = self._push_batch(batch, marker, full)
         self.report.sessions += len(written)
         self.report.messages += messages
-        self.report.conflicts.extend(sid for sid in rows_by_id if sid not in set(written))
-        self._record(written, rows_by_id)
+        done = set(written) | set(refused)
+        self.report.conflicts.extend(sid for sid in rows_by_id if sid not in done)
+        for sid, kind in refused.items():
+            (self.report.deleted_on_server if kind == TombstoneKind.DELETED
+             else self.report.redacted_on_server).append(sid)
+        # a session kept out is not examined again until it changes
+        self._record([*written, *refused], rows_by_id)
+
+    # --- deletes -------------------------------------------------------------------------
+    def _pending_deletes(self) -> list[str]:
+        """This archive's tombstones not yet delivered to this database."""
+        delivered = PushedSession.objects.using(self.local).filter(
+            target=self.target.key, fingerprint=DELIVERED).values("session_id")
+        return list(
+            Tombstone.objects.using(self.local).filter(kind=TombstoneKind.DELETED)
+            .exclude(session_id__in=delivered).order_by("session_id")
+            .values_list("session_id", flat=True).distinct()
+        )
+
+    def _delete_batch(self, ids: list[str], marker: str) -> tuple[list[str], list[tuple]]:
+        """One transaction: delete the sessions of *ids* this archive owns there, with their
+        rows; returns (ids deleted, (id, machine) of those another machine owns)."""
+        with transaction.atomic(using=self.remote), connections[self.remote].cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM sessions WHERE id = ANY(%s) AND (push_owner IN (%s, '')"
+                " OR machine = %s) RETURNING id", [ids, marker, self.pg.machine_name])
+            gone = [r[0] for r in cursor.fetchall()]
+            if gone:
+                for model in (ToolResultEvent, ToolCall, Message):
+                    cursor.execute(f'DELETE FROM "{model._meta.db_table}"'
+                                   " WHERE session_id = ANY(%s)", [gone])
+            cursor.execute("SELECT id, machine FROM sessions WHERE id = ANY(%s) ORDER BY id",
+                           [ids])
+            refused = cursor.fetchall()
+        return gone, refused
+
+    def _push_deletes(self, marker: str) -> None:
+        pending = self._pending_deletes()
+        for start in range(0, len(pending), DELETE_BATCH):
+            if self.stop():
+                self.report.stopped = True
+                return
+            chunk = pending[start:start + DELETE_BATCH]
+            try:
+                gone, refused = self._delete_batch(chunk, marker)
+            except DatabaseError as exc:
+                self._fail_fast(exc, 0, len(pending))
+                reason = describe(exc, self.pg)
+                self.report.errors.extend((sid, f"delete failed: {reason}") for sid in chunk)
+                continue
+            now = datetime.now(UTC)
+            PushedSession.objects.using(self.local).bulk_create(
+                [PushedSession(target=self.target.key, session_id=sid, fingerprint=DELIVERED,
+                               pushed_at=now) for sid in chunk],
+                update_conflicts=True, unique_fields=["target", "session_id"],
+                update_fields=["fingerprint", "pushed_at"],
+            )
+            self.report.deleted += len(gone)
+            self.report.delete_refused.extend(refused)
 
     def _analyze(self) -> None:
         """Refresh the planner's statistics after a large push: on a freshly filled table
@@ -300,7 +439,8 @@ class Pusher:
             full = True
             PushedSession.objects.using(self.local).filter(target=self.target.key).delete()
         cutoff = datetime.now(UTC)
-        todo = self._candidates(state, full)
+        self._push_deletes(state.marker_id)
+        todo = [] if self.report.stopped else self._candidates(state, full)
         total = len(todo)
         done = 0
         self.progress(0, total, 0)
@@ -310,13 +450,13 @@ class Pusher:
                 break
             batch = todo[start:start + BATCH_SIZE]
             try:
-                self._apply(batch, state.marker_id)
+                self._apply(batch, state.marker_id, full)
             except DatabaseError as exc:
                 self._fail_fast(exc, done, total)
                 log.info("batch failed (%s); retrying its sessions one by one", exc)
                 for row in batch:
                     try:
-                        self._apply([row], state.marker_id)
+                        self._apply([row], state.marker_id, full)
                     except DatabaseError as one_exc:
                         self._fail_fast(one_exc, done, total)
                         self.report.errors.append((row[0], describe(one_exc, self.pg)))

@@ -2,6 +2,10 @@
 
 Both sides are read back row by row and hashed the same way (text sanitised as the push
 sanitises it), so the comparison covers every pushed field of every row, not counts.
+
+Deletes are accounted for: a session deleted for good here must be gone from PostgreSQL
+(unless another machine owns the id there), and a session a person deleted, trashed or
+redacted on the server is counted as such, not compared (it differs on purpose).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from dataclasses import dataclass, field
 import orjson
 
 from agentsview.config import PgConfig
-from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
+from sessions_app.choices import TombstoneKind
+from sessions_app.models import Message, Session, Tombstone, ToolCall, ToolResultEvent
 from sessions_app.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, TOOL_CALL_COLUMNS, canonical
 from sessions_app.sanitize import pg_text
 from sync_app.services.push import BATCH_SIZE, SESSION_PUSH_COLUMNS, Scope
@@ -27,10 +32,20 @@ PARTS = (
 )
 
 
+# What a person did on the server, the strongest first: the one a session is counted under.
+SERVER_KINDS = (TombstoneKind.DELETED, TombstoneKind.REDACTED, TombstoneKind.TRASHED)
+
+
 @dataclass
 class VerifyReport:
     checked: int = 0
     differences: list[tuple[str, str]] = field(default_factory=list)  # (session id, what)
+    deleted_here: int = 0  # sessions deleted for good here, gone from PostgreSQL too
+    on_server: dict[str, int] = field(default_factory=dict)  # kind: local sessions changed there
+
+    def on_server_line(self) -> str:
+        """``2 deleted, 1 redacted`` (what a person did there), '' when nothing."""
+        return ", ".join(f"{self.on_server[k]} {k}" for k in SERVER_KINDS if self.on_server.get(k))
 
 
 def _clean(value: object) -> object:
@@ -83,8 +98,16 @@ def verify(pg: PgConfig, scope: Scope, *, local: str = "default",
         chunk = ids[start:start + BATCH_SIZE]
         mine = _session_digests(local, chunk, pg.machine_name, sanitize=True)
         theirs = _session_digests(remote, chunk, None, sanitize=False)
+        server: dict[str, set[str]] = defaultdict(set)
+        for sid, kind in Tombstone.objects.using(remote).filter(
+                session_id__in=chunk).values_list("session_id", "kind"):
+            server[sid].add(kind)
         for sid in chunk:
             report.checked += 1
+            if server.get(sid):
+                kind = next(k for k in SERVER_KINDS if k in server[sid])
+                report.on_server[kind] = report.on_server.get(kind, 0) + 1
+                continue
             if sid not in theirs:
                 report.differences.append((sid, "missing in PostgreSQL"))
                 continue
@@ -96,4 +119,21 @@ def verify(pg: PgConfig, scope: Scope, *, local: str = "default",
             differing = [part for part in mine[sid] if mine[sid][part] != theirs[sid][part]]
             if differing:
                 report.differences.append((sid, "differs: " + ", ".join(differing)))
+    _check_deleted(pg, report, local=local, remote=remote)
     return report
+
+
+def _check_deleted(pg: PgConfig, report: VerifyReport, *, local: str, remote: str) -> None:
+    """Each session deleted for good here is gone from PostgreSQL, or another machine's."""
+    gone = list(Tombstone.objects.using(local).filter(kind=TombstoneKind.DELETED)
+                .order_by("session_id").values_list("session_id", flat=True).distinct())
+    for start in range(0, len(gone), 500):
+        chunk = gone[start:start + 500]
+        present = dict(Session.objects.using(remote).filter(pk__in=chunk)
+                       .values_list("id", "machine"))
+        for sid in chunk:
+            if sid not in present:
+                report.deleted_here += 1
+            elif present[sid] == pg.machine_name:
+                report.differences.append(
+                    (sid, "deleted here, still in PostgreSQL (pg push deletes it)"))

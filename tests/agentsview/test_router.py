@@ -21,6 +21,10 @@ router = AgentsViewRouter()
         ("pg", "sessions_app", "toolcall", True),
         ("pg", "sessions_app", "toolresultevent", True),
         ("pg", "sync_app", "pushmarker", True),
+        # tombstones: in a local archive what was deleted here, in the shared database what a
+        # person deleted, trashed or redacted there
+        ("pg", "sessions_app", "tombstone", True),
+        ("default", "sessions_app", "tombstone", True),
         ("default", "sessions_app", "session", True),
         # local sync bookkeeping and push state never go to the shared database
         ("pg", "sessions_app", "sourcefile", False),

@@ -65,7 +65,7 @@ def test_first_push_copies_every_row_field_by_field(archive):
     out = push()
     total = Session.objects.count()
     messages = Message.objects.count()
-    assert f"Pushed {total} sessions, {messages} messages in " in out
+    assert f"Pushed {total} sessions, deleted 0, {messages} messages in " in out
     assert "PostgreSQL push mode: full (first push to this database)" in out
     assert_pg_equals_local()
     assert set(Session.objects.using("pg").values_list("machine", flat=True)) == {"test-machine"}
@@ -81,7 +81,7 @@ def test_second_push_pushes_nothing_and_runs_no_ddl(archive):
     push()
     with CaptureQueriesContext(connections["pg"]) as queries:
         out = push()
-    assert out.startswith("Pushed 0 sessions, 0 messages in ")
+    assert out.startswith("Pushed 0 sessions, deleted 0, 0 messages in ")
     ddl = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(
         ("CREATE", "ALTER", "DROP"))]
     assert ddl == []
@@ -95,7 +95,7 @@ def test_appended_message_repushes_exactly_that_session(archive):
         fh.write(orjson.dumps(line) + b"\n")
     run("sync")
     out = push()
-    assert out.startswith("Pushed 1 sessions, 14 messages in ")
+    assert out.startswith("Pushed 1 sessions, deleted 0, 14 messages in ")
     assert Message.objects.using("pg").filter(session_id=RICH).count() == 14
     assert_pg_equals_local()
 
@@ -124,7 +124,7 @@ def test_changes_that_keep_every_length_are_pushed(archive, old, new, check):
     rewrite(archive, old, new)
     run("sync")
     out = push()
-    assert out.startswith("Pushed 1 sessions, 13 messages in ")
+    assert out.startswith("Pushed 1 sessions, deleted 0, 13 messages in ")
     assert check()
     assert_pg_equals_local()
 

@@ -148,7 +148,7 @@ def test_a_new_session_is_pushed_within_the_debounce(tmp_path, schema):
         # the debounce, plus at most one poll (1s here) and the push itself
         assert time.monotonic() - written < 2 + 1 + 3
         assert watcher.stop() == 0, watcher.output
-    assert "Pushed 1 sessions, 4 messages" in watcher.output
+    assert "Pushed 1 sessions, deleted 0, 4 messages" in watcher.output
     assert "Stopped; nothing pending" in watcher.output
 
 

@@ -19,6 +19,7 @@ from sessions_app import selectors
 from sessions_app.cli.render import render_detail, render_list, render_messages, render_tools
 from sessions_app.cli.transport import CliError, add_server_arguments, choose_transport
 from sessions_app.filters import SESSION_FILTERS, add_page_arguments, page_params_of
+from sessions_app.services import deletes
 
 # The default exclusions the list reports on stderr (and the flags that lift them).
 INCLUDE_FILTERS = ("include_one_shot", "include_automated", "include_children")
@@ -73,9 +74,25 @@ class Command(AgentsViewCommand):
         watch = subs.add_parser("watch", help="follow a session: NDJSON events until Ctrl+C")
         watch.add_argument("session_id")
         _common(watch, formats=False)
+        delete = subs.add_parser(
+            "delete", help="move a session (and its subagents and forks) to the trash",
+            description="Move a session to the trash of the local archive, with the sessions"
+            " that descend from it. It leaves every list, search and analytics; the next pg"
+            " push trashes it in PostgreSQL too. 'session restore' takes it back; 'trash"
+            " empty' deletes it for good.")
+        delete.add_argument("session_id")
+        restore = subs.add_parser(
+            "restore", help="take a session back from the trash, or undo its deletion",
+            description="Take a trashed session back (with the sessions trashed along with"
+            " it), or bring back a session deleted for good (prune, trash empty): its"
+            " tombstone goes and its transcript, if still on disk, is archived again.")
+        restore.add_argument("session_id")
 
     def handle(self, *args, subcommand: str, **options) -> None:
         config = load_config()
+        if subcommand in ("delete", "restore"):
+            self._lifecycle(subcommand, options["session_id"], config)
+            return
         try:
             if subcommand == "export":
                 self._export(options)
@@ -172,6 +189,35 @@ class Command(AgentsViewCommand):
             raise CommandError(f"source file not found: {row}") from None
         except OSError as exc:
             raise CommandError(f"source file not readable: {row} ({exc.strerror})") from None
+
+    def _lifecycle(self, subcommand: str, session_id: str, config) -> None:
+        """``delete`` and ``restore``: always the local archive."""
+        ensure_schema("default")
+        if subcommand == "delete":
+            if not selectors.session_exists(session_id):
+                raise CommandError(f"session not in local archive: {session_id}")
+            moved = deletes.trash([session_id], using="default")
+            if not moved:
+                raise CommandError(f"session already in the trash: {session_id}")
+            more = len(moved) - 1
+            self.stdout.write(f"Moved to the trash: {session_id}"
+                              + (f" (and {more} session(s) descending from it)" if more else ""))
+            return
+        restored = deletes.restore([session_id], using="default")
+        if restored:
+            more = len(restored) - 1
+            self.stdout.write(f"Restored from the trash: {session_id}"
+                              + (f" (and {more} session(s) trashed with it)" if more else ""))
+            return
+        if selectors.session_exists(session_id):
+            raise CommandError(f"session is not in the trash: {session_id}")
+        try:
+            restored = deletes.restore_deleted(config, session_id)
+        except deletes.RestoreError as exc:
+            raise CommandError(str(exc)) from None
+        more = len(restored) - 1
+        self.stdout.write(f"Restored: {session_id} archived again from its transcript"
+                          + (f" (and {more} session(s) deleted with it)" if more else ""))
 
     def _watch(self, transport, session_id: str) -> None:
         try:

@@ -34,7 +34,9 @@ class Command(AgentsViewCommand):
         "Runs a local sync first, then sends every session changed since the last push:"
         " 50 sessions per transaction, each session's rows replaced as a unit, messages and"
         " tool calls bulk-loaded with COPY. Sessions owned by another machine there are never"
-        " overwritten. An interrupted run is completed by the next one. Exit code 1 when a"
+        " overwritten. Sessions deleted for good here (prune, trash empty) are deleted there"
+        " too, if this machine owns them; what a person deleted, trashed or redacted on the"
+        " server is not undone. An interrupted run is completed by the next one. Exit code 1 when a"
         " session failed or PostgreSQL is unreachable, 2 on a configuration error.\n\n"
         "With --watch it keeps running instead (what 'pg service install' sets up): it syncs"
         " every few seconds, pushes once the archive has changed and --debounce has passed,"
@@ -98,6 +100,15 @@ class Command(AgentsViewCommand):
         for session_id in report.conflicts[:MAX_LISTED]:
             self.stderr.write(f"ownership conflict: {session_id} is owned by another machine"
                               " in PostgreSQL; not overwritten")
+        for session_id, machine in report.delete_refused[:MAX_LISTED]:
+            self.stderr.write(f"delete refused: {session_id} is owned by machine {machine!r}"
+                              " in PostgreSQL; not deleted there")
+        if verbosity >= 2:
+            for session_id in report.deleted_on_server:
+                self.stderr.write(f"deleted on the server: {session_id}; not sent again")
+            for session_id in report.redacted_on_server:
+                self.stderr.write(f"redacted on the server: {session_id}; kept (pg push --full"
+                                  " replaces it once its transcript has changed)")
         for session_id, reason in report.errors[:MAX_LISTED]:
             self.stderr.write(f"error: session {session_id}: {reason}")
         if verbosity >= 1:

@@ -27,7 +27,8 @@ class Command(AgentsViewCommand):
         " counts of every machine in PostgreSQL. Never changes the shared database."
         " With --verify, compares"
         " every local session with its PostgreSQL copy, row by row, and lists the ones that"
-        " differ (exit code 1 when any do)."
+        " differ (exit code 1 when any do); a session deleted here must be gone there, and"
+        " one a person deleted, trashed or redacted on the server is counted, not compared."
     )
 
     def add_arguments(self, parser):
@@ -71,4 +72,11 @@ class Command(AgentsViewCommand):
                 " (pg push sends local changes; pg push --full also rewrites copies changed"
                 " in PostgreSQL)", returncode=1,
             )
-        self.stdout.write(f"Verified:    {report.checked} sessions identical in PostgreSQL")
+        identical = report.checked - sum(report.on_server.values())
+        self.stdout.write(f"Verified:    {identical} sessions identical in PostgreSQL")
+        if report.deleted_here:
+            self.stdout.write(f"Deleted:     {report.deleted_here} sessions deleted here are"
+                              " gone from PostgreSQL")
+        if report.on_server:
+            self.stdout.write(f"On server:   {report.on_server_line()} there by a person"
+                              " (not compared)")
