@@ -131,6 +131,11 @@ AGENTS: dict[str, AgentSpec] = {
             "aider", "Aider", "AIDER_DIR", (), "aider_dirs", "aider:",
             "sessions_app.parsers.aider:parser",
         ),
+        AgentSpec(
+            "kiro", "Kiro", "KIRO_SESSIONS_DIR",
+            (".kiro/sessions/cli", ".local/share/kiro-cli", "Library/Application Support/kiro-cli"),
+            "kiro_dirs", "kiro:", "sessions_app.parsers.kiro:parser",
+        ),
     )
 }
 
