@@ -340,6 +340,10 @@ def _session(row: dict, doc: dict, options: ParseOptions, note: Note) -> ParsedS
 # --- the database --------------------------------------------------------------------------------
 
 
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
 class _Issues(list):
     def add(self, text: str) -> None:
         if len(self) < MAX_ISSUES:
@@ -355,7 +359,19 @@ def _parse_database(path: Path, known: Mapping[str, str], options: ParseOptions)
         result.size = path.stat().st_size
     except OSError as exc:
         raise FileReadError(exc.strerror or str(exc)) from None
+    try:
+        _read_database(path, known, options, result, issues)
+    except (UnicodeError, ValueError, OverflowError) as exc:  # a damaged schema or page
+        raise DatabaseReadError(f"unreadable database ({type(exc).__name__}); not read this"
+                                " time") from None
+    result.issues = list(issues)
+    return result
+
+
+def _read_database(path: Path, known: Mapping[str, str], options: ParseOptions,
+                   result: ParseResult, issues: _Issues) -> None:
     with read_only(path) as connection:
+        connection.text_factory = _text  # a damaged page must not fail the decoding
         columns = table_columns(connection, "threads")
         if not columns >= REQUIRED:
             raise DatabaseReadError("no Zed threads table (id, summary, updated_at, data_type,"
@@ -382,8 +398,6 @@ def _parse_database(path: Path, known: Mapping[str, str], options: ParseOptions)
             session = _read_thread(connection, row, options, issues)
             if session is not None:
                 result.sessions.append(session)
-    result.issues = list(issues)
-    return result
 
 
 def _read_thread(connection: sqlite3.Connection, row: dict, options: ParseOptions,
@@ -394,6 +408,9 @@ def _read_thread(connection: sqlite3.Connection, row: dict, options: ParseOption
                                      (row["id"],)).fetchone()
     except sqlite3.Error as exc:  # one damaged row: the others are read
         issues.add(f"{where}: {describe(exc)}")
+        return None
+    except (UnicodeError, ValueError, OverflowError) as exc:
+        issues.add(f"{where}: unreadable row ({type(exc).__name__}); skipped")
         return None
     try:
         payload = decode_data(row["data_type"], fetched[0] if fetched else None,
@@ -437,8 +454,9 @@ class ZedParser:
             return False
         try:
             with read_only(path) as connection:
+                connection.text_factory = _text
                 return table_columns(connection, "threads") >= REQUIRED
-        except DatabaseReadError:
+        except (DatabaseReadError, UnicodeError, ValueError, OverflowError):
             return False
 
     def root_of(self, path: Path) -> Path:

@@ -241,3 +241,15 @@ def test_sync_of_a_corrupt_database_warns_and_goes_on(agent_env):
     out, err = sync_command()
     assert "threads.db" in err and "not read this time" in err
     assert Session.objects.filter(pk="pi:p1").exists()
+
+
+@pytest.mark.parametrize("old, new", [
+    (b"folder_paths TEXT", b"folder\x80paths TEXT"),
+    (b"CREATE TABLE threads", b"CREATE TABLE thr\x80ads"),
+    (b"data_type TEXT NOT NULL", b"data_type TEXT NOT \xff\xfe\xfd"),
+])
+def test_invalid_utf8_in_the_schema_never_raises(db, old, new):
+    data = db.read_bytes()
+    db.write_bytes(data.replace(old, new, 1))
+    result = parse(db)
+    assert result.sessions or result.issues
