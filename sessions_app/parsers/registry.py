@@ -136,6 +136,10 @@ AGENTS: dict[str, AgentSpec] = {
             (".kiro/sessions/cli", ".local/share/kiro-cli", "Library/Application Support/kiro-cli"),
             "kiro_dirs", "kiro:", "sessions_app.parsers.kiro:parser",
         ),
+        AgentSpec(
+            "omnigent", "Omnigent", "OMNIGENT_DIR", (".omnigent",), "omnigent_dirs",
+            "omnigent:", "sessions_app.parsers.omnigent:parser",
+        ),
     )
 }
 
