@@ -39,7 +39,8 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 OPTIONS = ParseOptions(max_line_bytes=1024 * 1024)
 # A flat fixture file (repo/) of an agent whose layout nests its files goes under this prefix
 # of the agent's root; the synthetic/ trees are laid out as the agent writes them.
-FLAT_PREFIX = {"claude": ("-home-dev-projects-fuzz",), "gemini": ("tmp", "fuzz", "chats")}
+FLAT_PREFIX = {"claude": ("-home-dev-projects-fuzz",), "gemini": ("tmp", "fuzz", "chats"),
+               "iflow": ("-home-dev-projects-fuzz",)}
 
 
 def location(fixture: Path) -> tuple[str, tuple[str, ...]] | None:
