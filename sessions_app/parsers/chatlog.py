@@ -5,7 +5,6 @@ the tool label lines, and reading whole JSON documents and SQLite databases forg
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -335,21 +334,3 @@ def _unclosed(text: str) -> bool:
         elif char in "]}":
             depth -= 1
     return in_string or depth > 0
-
-
-def sha256_of(path: Path) -> tuple[str, int]:
-    """SHA-256 and size of a file read in chunks; ``FileReadError`` when it cannot be read."""
-    digest, size = hashlib.sha256(), 0
-    with open_session_file(path) as fh:
-        try:
-            while chunk := fh.read(1024 * 1024):
-                digest.update(chunk)
-                size += len(chunk)
-        except OSError as exc:
-            raise FileReadError(exc.strerror or str(exc)) from None
-    return digest.hexdigest(), size
-
-
-def sniff_sqlite(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
