@@ -57,7 +57,7 @@ DEBUG = env.bool("AGENTSVIEW_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("AGENTSVIEW_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "agentsview.admin_site.AdminConfig",  # django.contrib.admin, its login rate-limited
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -55,6 +55,7 @@ class PushMarker(models.Model):
 
     class Meta:
         db_table = "push_markers"
+        verbose_name = "machine"  # what the admin lists: each archive that pushes here
 
     def __str__(self) -> str:
         return f"{self.machine_name} ({self.marker_id[:8]})"
