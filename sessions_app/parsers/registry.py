@@ -140,6 +140,26 @@ AGENTS: dict[str, AgentSpec] = {
             "omnigent", "Omnigent", "OMNIGENT_DIR", (".omnigent",), "omnigent_dirs",
             "omnigent:", "sessions_app.parsers.omnigent:parser",
         ),
+        # Cline and its forks: tasks/<id>/ in the extension's VS Code globalStorage (Linux,
+        # macOS); newer Cline keeps them in ~/.cline/data. One module reads all three.
+        AgentSpec(
+            "cline", "Cline", "CLINE_DIR",
+            (".cline/data", ".config/Code/User/globalStorage/saoudrizwan.claude-dev",
+             "Library/Application Support/Code/User/globalStorage/saoudrizwan.claude-dev"),
+            "cline_dirs", "cline:", "sessions_app.parsers.cline_tasks:cline",
+        ),
+        AgentSpec(
+            "roo-code", "Roo Code", "ROOCODE_DIR",
+            (".config/Code/User/globalStorage/rooveterinaryinc.roo-cline",
+             "Library/Application Support/Code/User/globalStorage/rooveterinaryinc.roo-cline"),
+            "roo_code_dirs", "roo-code:", "sessions_app.parsers.cline_tasks:roo_code",
+        ),
+        AgentSpec(
+            "kilo", "Kilo Code", "KILO_DIR",
+            (".config/Code/User/globalStorage/kilocode.kilo-code",
+             "Library/Application Support/Code/User/globalStorage/kilocode.kilo-code"),
+            "kilo_dirs", "kilo:", "sessions_app.parsers.cline_tasks:kilo",
+        ),
     )
 }
 

@@ -153,7 +153,7 @@ def test_results_are_the_output_text_not_its_json_envelope(sessions):
 def test_other_outputs_stay_as_they_were_written(tmp_path):
     calls = rollout(
         tmp_path,
-        call("c1", "view_image", {"path": "a.png"}),
+        call("c1", "mcp__docs__lookup", {"query": "retry policy"}),
         output("c1", [{"type": "input_text", "text": "line one"},
                       {"type": "input_image", "image_url": "data:"},
                       {"type": "input_text", "text": "line two"}]),
