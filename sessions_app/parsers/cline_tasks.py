@@ -66,6 +66,9 @@ TASK_METADATA = "task_metadata.json"
 HISTORY_ITEM = "history_item.json"  # Roo Code
 TASK_HISTORY = ("state", "taskHistory.json")  # Cline: every task's history item, cwd included
 TASKS = "tasks"
+# The folder each agent's tasks live under, by the name of the extension (or data dir).
+_EXTENSIONS = {"saoudrizwan.claude-dev": "cline", ".cline": "cline",
+               "rooveterinaryinc.roo-cline": "roo-code", "kilocode.kilo-code": "kilo"}
 SIDECAR_MAX_BYTES = 64 * 1024 * 1024
 
 # The tools of Cline, Roo Code and Kilo Code (the same names in all three where they share a
@@ -363,8 +366,9 @@ def _status(name: str, text: str) -> str:
 def _label(name: str, category: str, data: object) -> str:
     """The label line a call adds to its message (a speech tool's text follows it)."""
     args = data if isinstance(data, dict) else {}
-    if name == "new_task":
-        mode, message = s(args.get("mode")), first_line(s(args.get("message")))
+    if name == "new_task":  # Roo's subtask (mode, message); Cline's handoff (context)
+        mode = s(args.get("mode"))
+        message = first_line(s(args.get("message")) or s(args.get("context")))
         return f"[Task: {message} ({mode})]" if mode else f"[Task: {message}]"
     if name == "use_mcp_tool" and s(args.get("tool_name")):
         server = s(args.get("server_name"))
@@ -686,12 +690,20 @@ class ClineTaskParser:
         return tuple(path.with_name(name) for name in (UI_MESSAGES, TASK_METADATA, HISTORY_ITEM))
 
     def sniff(self, path: Path) -> bool:
-        """A conversation file beside a ``ui_messages.json`` of this agent's family."""
+        """A conversation file beside a ``ui_messages.json``, under this agent's extension
+        folder when its path names one; else Roo Code's when it has a history item or the
+        versioned envelope, Cline's otherwise (nothing in a stray Kilo task tells it apart)."""
         if path.name != CONVERSATION or not path.with_name(UI_MESSAGES).is_file():
             return False
         with path.open("rb") as fh:
             head = fh.read(64 * 1024).lstrip()
-        return head.startswith((b"[", b"{")) and b'"role"' in head
+        if not (head.startswith((b"[", b"{")) and b'"role"' in head):
+            return False
+        owner = next((_EXTENSIONS[p.name] for p in path.parents if p.name in _EXTENSIONS), "")
+        if not owner:
+            roo = path.with_name(HISTORY_ITEM).is_file() or head.startswith(b"{")
+            owner = "roo-code" if roo else "cline"
+        return owner == self.agent
 
     def root_of(self, path: Path) -> Path:
         """The folder holding ``tasks/``."""

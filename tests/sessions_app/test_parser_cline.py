@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from django.test import Client
 
 from agentsview.config import load_config
 from analytics_app.scoring import compute
@@ -20,6 +21,7 @@ from sessions_app.parsers.cline_tasks import cline, kilo, roo_code
 from sessions_app.services.sync import run_sync
 from tests.layouts import AGENT_FIXTURES
 from tests.sessions_app.agent_sync_checks import assert_synced_end_to_end
+from tests.sessions_app.api_fixtures import HOST
 
 FIXTURES = AGENT_FIXTURES / "cline" / "synthetic"
 XML_TASK = "1767261600000"  # Cline 3.17: XML tools, no times in the conversation
@@ -166,8 +168,23 @@ def test_paths(root):
         conversation.with_name(n)
         for n in ("ui_messages.json", "task_metadata.json", "history_item.json"))
     assert cline.sniff(conversation)
+    assert not roo_code.sniff(conversation) and not kilo.sniff(conversation)
     conversation.with_name("ui_messages.json").unlink()
     assert not cline.sniff(conversation)  # a lone conversation file could be anything's
+
+
+@pytest.mark.parametrize(("agent", "folder"), [
+    ("cline", "stray"), ("roo-code", "stray"), ("cline", ".cline"),
+    ("roo-code", "rooveterinaryinc.roo-cline"), ("kilo", "kilocode.kilo-code"),
+])
+def test_a_task_outside_the_agent_dirs_is_claimed_by_one_agent(tmp_path, agent, folder):
+    _, root, task = family_root(tmp_path, agent)
+    moved = tmp_path / folder / "data" / "tasks" / task
+    shutil.copytree(root / "tasks" / task, moved)
+    owners = [key for key, (parser, _, _) in FAMILY.items()
+              if parser.sniff(moved / CONVERSATION)]
+    # by the extension folder in its path; else a Roo task by its history item
+    assert owners == [agent]
 
 
 # --- bad input, for the whole family ----------------------------------------------------------
@@ -305,3 +322,10 @@ def test_sync_archives_each_task_and_rereads_a_task_whose_panel_changed(agent_en
     assert again.files_parsed == 1
     assert Session.objects.get(pk=f"cline:{XML_TASK}").total_output_tokens == 1099
     assert run_sync(load_config()).files_parsed == 0
+    # what the session shows: its Markdown and its page (the failed edit marked)
+    client = Client()
+    markdown = client.get(f"/api/v1/sessions/cline:{XML_TASK}/md", HTTP_HOST=HOST)
+    assert markdown.status_code == 200
+    assert b"Fix the failing date test" in markdown.content
+    page = client.get(f"/sessions/cline:{XML_TASK}", HTTP_HOST=HOST).content.decode()
+    assert page.count('<span class="failed">failed</span>') == 1
