@@ -277,6 +277,8 @@ def source_stamp(parser: object, path: Path, size: int, mtime_ns: int) -> tuple[
             st = companion.stat()
         except OSError:
             continue  # absent (a checkpointed -wal is removed): only the file itself counts
+        if st.st_size == 0:
+            continue  # holds nothing (a reader may create an empty -wal): no change to see
         size += st.st_size
         mtime_ns = max(mtime_ns, st.st_mtime_ns)
     return size, mtime_ns

@@ -74,6 +74,10 @@ AGENTS: dict[str, AgentSpec] = {
             "goose", "Goose", "GOOSE_PATH_ROOT", (".local/share/goose/sessions",), "goose_dirs",
             "goose:", "sessions_app.parsers.goose:parser",
         ),
+        AgentSpec(  # its global data directory (projects.json names each project's crush.db)
+            "crush", "Crush", "CRUSH_DIR", (".local/share/crush",), "crush_dirs", "crush:",
+            "sessions_app.parsers.crush:parser",
+        ),
         AgentSpec(
             "vscode-copilot", "VS Code Copilot", "VSCODE_COPILOT_DIR", (".config/Code/User",),
             "vscode_copilot_dirs", "vscode-copilot:", short_name="VSCode Copilot",

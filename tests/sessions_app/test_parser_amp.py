@@ -15,6 +15,7 @@ from sessions_app.parsers.base import ParseOptions
 from sessions_app.parsers.registry import parser_for
 from tests.layouts import AGENT_FIXTURES, build_codex
 from tests.sessions_app.store_helpers import (
+    EXHAUSTIVE,
     copy_tree,
     sync_command,
     sync_report,
@@ -135,10 +136,12 @@ def test_threads_with_nothing_to_archive(agent_env, content):
     assert parse(agent_env["amp"] / f"{OURS_ID}.json").sessions == []
 
 
+@pytest.mark.parametrize("exhaustive", EXHAUSTIVE)
 @pytest.mark.parametrize("source", [GOLDEN_FILE, OURS_FILE], ids=["golden", "ours"])
-def test_wrong_types_in_any_field_never_raise(tmp_path, source):
+def test_wrong_types_in_any_field_never_raise(tmp_path, source, exhaustive):
     target = tmp_path / source.name
-    for where, mutant in wrong_type_mutants(orjson.loads(source.read_bytes())):
+    for where, mutant in wrong_type_mutants(orjson.loads(source.read_bytes()),
+                                            exhaustive=exhaustive):
         target.write_bytes(mutant)
         try:
             check("amp", target, tmp_path)

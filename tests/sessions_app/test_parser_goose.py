@@ -16,6 +16,7 @@ from sessions_app.parsers.base import ParseOptions
 from sessions_app.parsers.registry import parser_for
 from tests.layouts import AGENT_FIXTURES, build_codex
 from tests.sessions_app.store_helpers import (
+    EXHAUSTIVE,
     copy_tree,
     locked,
     sync_command,
@@ -174,14 +175,15 @@ def test_a_locked_database_is_retried(agent_env, monkeypatch):
     assert Session.objects.filter(agent="goose").count() == 3
 
 
-def test_wrong_types_in_any_content_never_raise(tmp_path):
+@pytest.mark.parametrize("exhaustive", EXHAUSTIVE)
+def test_wrong_types_in_any_content_never_raise(tmp_path, exhaustive):
     database = tmp_path / "sessions.db"
     source = sqlite3.connect(V15)
     rows = source.execute("SELECT id, content_json FROM messages").fetchall()
     source.close()
     for row_id, content in rows:
         for index, block in enumerate(orjson.loads(content)):
-            for where, mutant in wrong_type_mutants({"b": block}):
+            for where, mutant in wrong_type_mutants({"b": block}, exhaustive=exhaustive):
                 database.write_bytes(V15.read_bytes())
                 blocks = orjson.loads(content)
                 text = orjson.dumps(blocks).decode().replace(

@@ -21,6 +21,7 @@ from sessions_app.parsers.base import ParseOptions
 from sessions_app.parsers.registry import parser_for
 from tests.layouts import AGENT_FIXTURES
 from tests.sessions_app.store_helpers import (
+    EXHAUSTIVE,
     copy_tree,
     locked,
     sync_command,
@@ -371,11 +372,12 @@ def _rows(database: Path, table: str) -> list[tuple]:
     return rows
 
 
+@pytest.mark.parametrize("exhaustive", EXHAUSTIVE)
 @pytest.mark.parametrize("table", ["message", "part"])
-def test_wrong_types_in_any_json_field_never_raise(tmp_path, table):
+def test_wrong_types_in_any_json_field_never_raise(tmp_path, table, exhaustive):
     database = tmp_path / "opencode.db"
     for row_id, data in _rows(GOLDEN_DB, table):
-        for where, mutant in wrong_type_mutants(orjson.loads(data)):
+        for where, mutant in wrong_type_mutants(orjson.loads(data), exhaustive=exhaustive):
             database.write_bytes(GOLDEN_DB.read_bytes())
             connection = sqlite3.connect(database)
             with connection:
@@ -448,12 +450,14 @@ def test_a_legacy_document_cut_in_half(agent_env):
     assert Session.objects.get(pk="opencode:ses_legacy01").message_count == 1
 
 
-def test_legacy_documents_with_wrong_types_never_raise(tmp_path):
+@pytest.mark.parametrize("exhaustive", EXHAUSTIVE)
+def test_legacy_documents_with_wrong_types_never_raise(tmp_path, exhaustive):
     tree = copy_tree(LEGACY, tmp_path / "tree")
     session_file = tree / LEGACY_SESSION.relative_to(LEGACY)
     for source in sorted((LEGACY / "storage").rglob("*.json")):
         target = tree / source.relative_to(LEGACY)
-        for where, mutant in wrong_type_mutants(orjson.loads(source.read_bytes())):
+        for where, mutant in wrong_type_mutants(orjson.loads(source.read_bytes()),
+                                                exhaustive=exhaustive):
             target.write_bytes(mutant)
             try:
                 check("opencode", session_file, tree)
