@@ -64,7 +64,7 @@ AGENTS: dict[str, AgentSpec] = {
         ),
         AgentSpec(
             "cursor", "Cursor", "CURSOR_PROJECTS_DIR", (".cursor/projects",),
-            "cursor_project_dirs", "cursor:",
+            "cursor_project_dirs", "cursor:", "sessions_app.parsers.cursor:parser",
         ),
         AgentSpec(
             "amp", "Amp", "AMP_DIR", (".local/share/amp/threads",), "amp_dirs", "amp:",

@@ -1,0 +1,436 @@
+"""Cursor agent transcripts: ``<root>/<project>/agent-transcripts/<id>.txt`` or ``.jsonl``,
+also nested as ``<id>/<id>.{txt,jsonl}``, with a subagent's under ``<id>/subagents/``.
+
+The plain-text form is blocks opened by a line ``user:`` or ``assistant:``; a user's prompt is
+inside ``<user_query>``; an assistant block holds prose, ``[Thinking]`` blocks, ``[Tool call]
+<Name>`` with indented arguments and ``[Tool result] <Name>`` with the indented output. The
+JSON-lines form is one ``{"role", "message": {"content"}}`` per line, Anthropic blocks. Neither
+records a time: the file's mtime is the session's start and end. The project comes from the
+folder name Cursor encodes the workspace path into (``home-dev-projects-webapp``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from sessions_app.parsers.base import AgentParser, ParsedSession, ParseOptions, ParseResult
+from sessions_app.parsers.chatlog import LABEL_HEADS, Builder, Issues, attach, s
+from sessions_app.parsers.jsonl import FileReadError, JsonlReader, head_lines, open_session_file
+from sessions_app.parsers.project import normalize_name
+from sessions_app.parsers.registry import AGENTS
+from sessions_app.parsers.stores import termination_status
+from sessions_app.parsers.tools import by_category
+
+AGENT = "cursor"
+ID_PREFIX = AGENTS[AGENT].id_prefix
+TRANSCRIPTS = "agent-transcripts"
+SUBAGENTS = "subagents"
+EXTENSIONS = (".txt", ".jsonl")
+# AgentsView skips transcripts above this size (they are typically well under 1 MB).
+MAX_TRANSCRIPT_BYTES = 10 * 1024 * 1024
+# Folder names a workspace path passes through before the project: unlikely in a user name
+# first, then the short ones that could be part of one.
+_HIGH_MARKERS = frozenset({"Documents", "Code", "projects", "repos"})
+_LOW_MARKERS = frozenset({"code", "src", "work", "dev"})
+_ROLE_LINES = {"user:": "user", "assistant:": "assistant"}
+_MARKERS = ("[Thinking]", "[Tool call] ", "[Tool result]")
+_QUERY_RE = re.compile(r"<user_query>(.*?)</user_query>", re.DOTALL)
+_ARG_RE = re.compile(r"^([A-Za-z_][\w.-]*)\s*[:=]\s?(.*)$")
+
+
+def project_from_dir(name: str) -> str:
+    """The project of a Cursor folder name (the workspace path, ``/`` and ``.`` as ``-``):
+    what follows the first checkout folder after the home directory, else the last two
+    components."""
+    if not name:
+        return "unknown"
+    parts = name.split("-")
+    start = -1
+    if len(parts) >= 3 and parts[0] in ("Users", "home"):
+        start = 2
+    elif len(parts) >= 4 and len(parts[0]) == 1 and parts[1] == "Users":  # C-Users-...
+        start = 3
+    if start >= 0:
+        for markers in (_HIGH_MARKERS, _LOW_MARKERS):
+            for index in range(start, len(parts) - 1):
+                if parts[index] in markers and "-".join(parts[index + 1:]):
+                    return normalize_name("-".join(parts[index + 1:]))
+    return normalize_name("-".join(parts[-2:]) if len(parts) >= 2 else name)
+
+
+# --- the plain-text form ------------------------------------------------------------------------
+
+
+def _blocks(text: str) -> list[tuple[str, list[str]]]:
+    blocks: list[tuple[str, list[str]]] = []
+    for line in text.split("\n"):
+        role = _ROLE_LINES.get(line.strip())
+        if role is not None:
+            blocks.append((role, []))
+        elif blocks:
+            blocks[-1][1].append(line.rstrip("\r"))
+    return blocks
+
+
+def _ends_body(line: str) -> bool:
+    """A body (of thinking, a call, a result) is indented or blank lines; a marker or a line
+    at the margin ends it."""
+    stripped = line.strip()
+    if stripped.startswith(_MARKERS):
+        return True
+    return bool(stripped) and line[:1] not in (" ", "\t")
+
+
+def _dedent(lines: list[str]) -> list[str]:
+    indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
+    cut = min(indents, default=0)
+    return [line[cut:] if len(line) >= cut else line.lstrip(" \t") for line in lines]
+
+
+def _arguments(body: list[str]) -> object:
+    """A call's indented arguments: a JSON value, ``key: value`` (or ``key=value``) lines,
+    more-indented lines continuing the value above; else the text itself."""
+    lines = _dedent(body)
+    raw = "\n".join(lines).strip()
+    if not raw:
+        return None
+    if raw[:1] in ("{", "["):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    args: dict[str, str] = {}
+    last = ""
+    for line in lines:
+        if not line.strip():
+            continue
+        match = _ARG_RE.match(line) if line[:1] not in (" ", "\t") else None
+        if match:
+            last = match.group(1)
+            args[last] = match.group(2).strip()
+        elif last:
+            args[last] += "\n" + line.strip()
+        else:
+            return raw
+    return args
+
+
+def _text_session(text: str, builder: Builder) -> int:
+    """The messages of a plain-text transcript; returns how many blocks it held."""
+    blocks = _blocks(text)
+    for role, lines in blocks:
+        if role == "user":
+            joined = "\n".join(lines)
+            query = _QUERY_RE.search(joined)
+            content = (query.group(1) if query else joined).strip()
+            builder.add("user", content, None)
+        else:
+            _assistant_block(lines, builder)
+    return len(blocks)
+
+
+def _assistant_block(lines: list[str], builder: Builder) -> None:
+    message = builder.add("assistant", "", None)
+    prose: list[str] = []
+
+    def flush() -> None:  # prose goes into the text where it stood among the calls
+        text = "\n".join(prose).strip()
+        prose.clear()
+        if text:
+            message.content = f"{message.content}\n{text}" if message.content else text
+
+    index = 0
+    while index < len(lines):
+        stripped = lines[index].strip()
+        if not stripped.startswith(_MARKERS):
+            prose.append(lines[index])
+            index += 1
+            continue
+        flush()
+        head = stripped
+        end = index + 1
+        while end < len(lines) and not _ends_body(lines[end]):
+            end += 1
+        body = lines[index + 1:end]
+        index = end
+        if head.startswith("[Thinking]"):
+            first = head[len("[Thinking]"):].strip()
+            thought = "\n".join([first, *_dedent(body)] if first else _dedent(body)).strip()
+            builder.thinking(message, thought)
+        elif head.startswith("[Tool call] "):
+            name = head[len("[Tool call] "):].strip() or "unknown"
+            args = _arguments(body)
+            builder.call(message, name, args if not isinstance(args, str) else {"input": args})
+        else:  # [Tool result] <Name>: the output of the latest call of that name
+            name = head[len("[Tool result]"):].strip()
+            output = "\n".join(_dedent(body)).strip()
+            for call in reversed(message.tool_calls):
+                if call.result_events:
+                    continue
+                if not name or call.tool_name == name:
+                    attach(call, output, timestamp=None,
+                           blocked=builder.options.blocked_result_categories)
+                    break
+    flush()
+
+
+# --- the JSON-lines form ----------------------------------------------------------------------
+
+
+def _user_text(content: object) -> str:
+    if isinstance(content, str):
+        joined = content
+    elif isinstance(content, list):
+        joined = "\n".join(s(b.get("text")) for b in content
+                           if isinstance(b, dict) and b.get("type") == "text" and s(b.get("text")))
+    else:
+        return ""
+    query = _QUERY_RE.search(joined)
+    return (query.group(1) if query else joined).strip()
+
+
+def _result_text(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(s(b.get("text")) for b in content
+                         if isinstance(b, dict) and s(b.get("text")))
+    return ""
+
+
+def _jsonl_session(reader: JsonlReader, builder: Builder) -> None:
+    for lineno, obj in reader:
+        role = obj.get("role")
+        message_obj = obj.get("message")
+        if role not in ("user", "assistant") or not isinstance(message_obj, dict):
+            continue
+        content = message_obj.get("content")
+        note = lambda text, n=lineno: reader.issue(n, text)  # noqa: E731
+        if role == "user":
+            if isinstance(content, list):
+                for block in content:
+                    if isinstance(block, dict) and block.get("type") == "tool_result":
+                        status = "errored" if block.get("is_error") is True else "completed"
+                        builder.result(s(block.get("tool_use_id")),
+                                       _result_text(block.get("content")), status=status)
+            builder.add("user", _user_text(content), None)
+            continue
+        message = builder.add("assistant", "", None)
+        blocks = content if isinstance(content, list) else []
+        if isinstance(content, str):
+            blocks = [{"type": "text", "text": content}]
+        for block in blocks:
+            if not isinstance(block, dict):
+                continue
+            kind = block.get("type")
+            if kind == "text" and s(block.get("text")).strip():
+                text = s(block.get("text")).strip()
+                message.content = f"{message.content}\n{text}" if message.content else text
+            elif kind in ("thinking", "redacted_thinking"):
+                builder.thinking(message, s(block.get("thinking")).strip())
+            elif kind == "tool_use":
+                inp = block.get("input")
+                builder.call(message, s(block.get("name")), inp if inp is not None else None,
+                             s(block.get("id")), note)
+        if isinstance(message_obj.get("model"), str):
+            message.model = message_obj["model"]
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def _layout(rel: tuple[str, ...]) -> tuple[str, str | None] | None:
+    """(session stem, parent stem or None) of a transcript's path under the root."""
+    if len(rel) < 3 or rel[1] != TRANSCRIPTS:
+        return None
+    name = rel[-1]
+    stem, dot, ext = name.rpartition(".")
+    if not dot or f".{ext}" not in EXTENSIONS or not stem:
+        return None
+    if len(rel) == 3:
+        return stem, None
+    if len(rel) == 4 and rel[2] == stem:
+        return stem, None
+    if len(rel) == 5 and rel[3] == SUBAGENTS:
+        return stem, rel[2]
+    return None
+
+
+def _candidates(path: Path) -> list[Path]:
+    """Every file that may hold the transcript of *path*'s session, in the order one owns
+    it when several exist (text before JSON lines, which Cursor writes later; flat before
+    nested): the owner is the first that exists."""
+    stem, parent = path.stem, path.parent
+    if parent.name == SUBAGENTS:
+        return [parent / f"{stem}.txt", parent / f"{stem}.jsonl"]
+    transcripts = parent.parent if parent.name == stem else parent
+    nested = transcripts / stem
+    return [transcripts / f"{stem}.txt", nested / f"{stem}.txt",
+            transcripts / f"{stem}.jsonl", nested / f"{stem}.jsonl"]
+
+
+def _mtime(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    except (OSError, OverflowError, ValueError):
+        return None
+
+
+def _relative(path: Path, root: Path) -> tuple[str, ...] | None:
+    try:
+        return path.relative_to(root).parts
+    except ValueError:
+        return None
+
+
+def _root_of(path: Path) -> Path:
+    """The folder holding the project folder of a transcript (its ``agent-transcripts``'
+    grandparent)."""
+    parts = path.parts
+    if TRANSCRIPTS in parts[:-1]:
+        index = len(parts) - 2 - parts[-2::-1].index(TRANSCRIPTS)
+        if index >= 2:
+            return Path(*parts[:index - 1])
+    return path.parent
+
+
+def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
+    result = ParseResult(path=path)
+    issues = Issues()
+    rel = _relative(path, root)
+    if rel is None or _layout(rel) is None:
+        root = _root_of(path)
+        rel = _relative(path, root) or (path.parent.name, TRANSCRIPTS, path.name)
+    stem, parent_stem = _layout(rel) or (path.stem, None)
+    if any(root.joinpath(*rel[:i]).is_symlink() for i in range(1, len(rel))):
+        with open_session_file(path) as fh:
+            result.size = len(fh.read(MAX_TRANSCRIPT_BYTES + 1))
+        result.records = 1
+        result.issues = ["a symlinked folder under the Cursor root; skipped"]
+        return result
+    existing = [p for p in _candidates(path) if p.is_file()]
+    owner = existing[0] if existing else path
+    source = next((p for p in existing if p.suffix == ".jsonl"), owner)
+    if owner != path and path in existing:
+        # another file of the same session archives it (the .jsonl is read whichever it is)
+        with open_session_file(path) as fh:
+            result.size = len(fh.read(MAX_TRANSCRIPT_BYTES + 1))
+        result.records = 1
+        return result
+    with open_session_file(path) as fh:
+        try:
+            own = fh.read(MAX_TRANSCRIPT_BYTES + 1)
+        except OSError as exc:
+            raise FileReadError(exc.strerror or str(exc)) from None
+    result.size = len(own)
+    result.sha256 = hashlib.sha256(own).hexdigest()
+    if source != path:
+        issues.add(f"the session is read from {source.name}, which Cursor wrote after this file")
+    if len(own) > MAX_TRANSCRIPT_BYTES:
+        issues.add(f"larger than {MAX_TRANSCRIPT_BYTES // (1024 * 1024)} MiB, not read")
+        result.records = 1
+        result.issues = list(issues.lines)
+        return result
+    builder = Builder(options)
+    if source.suffix == ".jsonl":
+        reader = JsonlReader(source, options.max_line_bytes)
+        try:
+            _jsonl_session(reader, builder)
+        except FileReadError:
+            if source == path:
+                raise
+            issues.add(f"{source.name}: cannot be read; nothing archived this time")
+            result.records = 1
+            result.issues = list(issues.lines)
+            return result
+        result.records = reader.records
+        result.malformed_lines = reader.malformed
+        result.is_truncated = reader.truncated
+        for issue in reader.issues:
+            issues.add(issue if source == path else f"{source.name}: {issue}")
+    else:
+        text = own.decode("utf-8", "replace")
+        if "\ufffd" in text and b"\xef\xbf\xbd" not in own:
+            issues.add("invalid UTF-8 replaced with U+FFFD")
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+            issues.add("NUL characters removed")
+        result.records = _text_session(text, builder)
+        if own.strip() and not result.records:
+            issues.add("no user: or assistant: block; not a transcript")
+    result.issues = list(issues.lines)
+    messages = builder.finish()
+    if not messages:
+        return result
+    clock = _mtime(source)
+    session = ParsedSession(
+        id=ID_PREFIX + stem,
+        agent=AGENT,
+        project=project_from_dir(rel[0]),
+        started_at=clock,
+        ended_at=clock,
+        parent_session_id=ID_PREFIX + parent_stem if parent_stem else None,
+        relationship_type="subagent" if parent_stem else "",
+        source_session_id=stem,
+        source_version="jsonl" if source.suffix == ".jsonl" else "txt",
+        messages=messages,
+    )
+    session.termination_status = "truncated" if result.is_truncated else termination_status(
+        messages)
+    result.sessions = [session]
+    return result
+
+
+class CursorParser:
+    version = 1
+    tool_categories = by_category({
+        "Read": ("ReadLints", "list_dir", "read_lints"),
+        "Write": ("Delete", "delete_file"),
+        "Edit": ("EditNotebook", "edit_notebook", "search_replace"),
+        "Grep": ("SemanticSearch",),
+    })
+    label_heads = LABEL_HEADS
+
+    def matches(self, rel_parts: tuple[str, ...]) -> bool:
+        """``<project>/agent-transcripts/<id>.{txt,jsonl}``, ``.../<id>/<id>.*`` or
+        ``.../<id>/subagents/<child>.*``."""
+        return _layout(rel_parts) is not None
+
+    def sniff(self, path: Path) -> bool:
+        """A file in an ``agent-transcripts`` layout whose first line is ``user:`` or a JSON
+        ``{"role", "message"}`` line with no other agent's keys."""
+        if TRANSCRIPTS not in path.parts[-4:-1]:
+            return False
+        for line in head_lines(path, 20):
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if stripped in (b"user:", b"assistant:"):
+                return True
+            try:
+                obj = orjson.loads(stripped)
+            except orjson.JSONDecodeError:
+                return False
+            return (isinstance(obj, dict) and obj.get("role") in ("user", "assistant")
+                    and isinstance(obj.get("message"), dict)
+                    and not {"type", "sessionId", "uuid"} & obj.keys())
+        return False
+
+    def root_of(self, path: Path) -> Path:
+        return _root_of(path)
+
+    def companion_paths(self, path: Path) -> tuple[Path, ...]:
+        """The other files of the same session: which one owns it depends on which exist."""
+        return tuple(p for p in _candidates(path) if p != path)
+
+    def parse(self, path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
+        return _parse(path, root, options or ParseOptions())
+
+
+parser: AgentParser = CursorParser()
+
