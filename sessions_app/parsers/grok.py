@@ -173,7 +173,7 @@ class _History:
             detail = _first(action, "query", "url", "pattern")
         elif isinstance(raw, str):
             detail = raw.split("\n", 1)[0][:300]
-        message.content = f"[Tool: {name}] {detail}".rstrip()
+        message.content = f"[Tool: {name}]\n{detail}" if detail else f"[Tool: {name}]"
         status = s(payload.get("status"))
         if status in ("completed", "failed"):
             self.builder.result(call_id, "", status="errored" if status == "failed"

@@ -46,7 +46,7 @@ def test_the_current_history_format():
     search, read = (m.tool_calls[0] for m in session.messages if m.tool_calls)
     assert (search.tool_name, search.category, search.tool_use_id) == ("web_search", "Tool",
                                                                        "ws_1")
-    assert session.messages[1].content == "[Tool: web_search] Grok Build persistence"
+    assert session.messages[1].content == "[Tool: web_search]\nGrok Build persistence"
     assert (read.tool_name, read.file_path) == ("read_file", "src/session/persistence.rs")
     assert read.result_content_length == len("source body")
     assert session.messages[2].thinking_text == "Inspect both formats"
