@@ -79,6 +79,11 @@ AGENTS: dict[str, AgentSpec] = {
             "sessions_app.parsers.crush:parser",
         ),
         AgentSpec(
+            "openhands", "OpenHands CLI", "OPENHANDS_CONVERSATIONS_DIR",
+            (".openhands/conversations",), "openhands_dirs", "openhands:",
+            "sessions_app.parsers.openhands:parser",
+        ),
+        AgentSpec(
             "vscode-copilot", "VS Code Copilot", "VSCODE_COPILOT_DIR", (".config/Code/User",),
             "vscode_copilot_dirs", "vscode-copilot:", short_name="VSCode Copilot",
         ),
