@@ -87,6 +87,12 @@ AGENTS: dict[str, AgentSpec] = {
             "vscode-copilot", "VS Code Copilot", "VSCODE_COPILOT_DIR", (".config/Code/User",),
             "vscode_copilot_dirs", "vscode-copilot:", short_name="VSCode Copilot",
         ),
+        AgentSpec(  # its trace exports (Visual Studio runs on Windows; these are its other homes)
+            "visualstudio-copilot", "Visual Studio Copilot", "VISUALSTUDIO_COPILOT_DIR",
+            (".cache/VSGitHubCopilotLogs/traces", "Library/Caches/VSGitHubCopilotLogs/traces"),
+            "visualstudio_copilot_dirs", "visualstudio-copilot:",
+            "sessions_app.parsers.visualstudio_copilot:parser",
+        ),
         AgentSpec(
             "openclaw", "OpenClaw", "OPENCLAW_DIR", (".openclaw/agents",), "openclaw_dirs",
             "openclaw:",
