@@ -84,8 +84,13 @@ AGENTS: dict[str, AgentSpec] = {
             "sessions_app.parsers.openhands:parser",
         ),
         AgentSpec(
-            "vscode-copilot", "VS Code Copilot", "VSCODE_COPILOT_DIR", (".config/Code/User",),
-            "vscode_copilot_dirs", "vscode-copilot:", short_name="VSCode Copilot",
+            "vscode-copilot", "VS Code Copilot", "VSCODE_COPILOT_DIR",
+            (".config/Code/User", ".config/Code - Insiders/User", ".config/VSCodium/User",
+             "Library/Application Support/Code/User",
+             "Library/Application Support/Code - Insiders/User",
+             "Library/Application Support/VSCodium/User"),
+            "vscode_copilot_dirs", "vscode-copilot:", "sessions_app.parsers.vscode_copilot:parser",
+            short_name="VSCode Copilot",
         ),
         AgentSpec(  # its trace exports (Visual Studio runs on Windows; these are its other homes)
             "visualstudio-copilot", "Visual Studio Copilot", "VISUALSTUDIO_COPILOT_DIR",
