@@ -66,6 +66,12 @@ AGENTS: dict[str, AgentSpec] = {
             "cursor", "Cursor", "CURSOR_PROJECTS_DIR", (".cursor/projects",),
             "cursor_project_dirs", "cursor:", "sessions_app.parsers.cursor:parser",
         ),
+        AgentSpec(  # the editor's chats, in the globalStorage of its VS Code user folder
+            "cursor-ide", "Cursor IDE", "CURSOR_IDE_DIR",
+            (".config/Cursor/User/globalStorage",
+             "Library/Application Support/Cursor/User/globalStorage"),
+            "cursor_ide_dirs", "cursor-ide:", "sessions_app.parsers.cursor_ide:parser",
+        ),
         AgentSpec(
             "amp", "Amp", "AMP_DIR", (".local/share/amp/threads",), "amp_dirs", "amp:",
             "sessions_app.parsers.amp:parser",
