@@ -85,7 +85,7 @@ class _Chat:
 
     def feed(self, line: int, obj: dict) -> None:
         kind = obj.get("type")
-        if kind not in RECORD_TYPES:
+        if not isinstance(kind, str) or kind not in RECORD_TYPES:
             return
         ts = parse_timestamp(obj.get("timestamp"))
         if ts is not None:
