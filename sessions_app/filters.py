@@ -30,6 +30,7 @@ from agentsview.api import openapi
 from agentsview.api.params import BadParameter, Params
 from sessions_app.choices import AutomatedScope, HealthGrade, Outcome
 from sessions_app.models import ACTIVE_FROM, LAST_ACTIVE
+from sessions_app.parsers.registry import AGENTS
 
 # How a parameter is read (and documented, and offered as a flag).
 LIST, REPEATED, INT, BOOL, DAY, MOMENT, CHOICE, ZONE, TEXT = (
@@ -65,6 +66,7 @@ class Filter:
     widget: str = ""
     flag_help: str = ""  # the CLI's wording, when it differs from help
     aliases: tuple[str, ...] = ()  # extra CLI spellings (--grade)
+    option_labels: Mapping[str, str] = field(default_factory=dict)  # the form's option text
 
     @property
     def key(self) -> str:
@@ -242,8 +244,8 @@ class FilterSet:
                 chosen = set(p.items(f.name)) if f.widget == MULTI else {p.text(f.name)}
                 found = (options or {}).get(f.name)
                 pairs = list(found) if found is not None else [(c, None) for c in f.choices]
-                item["options"] = [{"value": v, "count": n, "selected": v in chosen}
-                                   for v, n in pairs]
+                item["options"] = [{"value": v, "label": f.option_labels.get(v, v), "count": n,
+                                    "selected": v in chosen} for v, n in pairs]
                 item["size"] = min(max(len(pairs), 1), 5)
             elif f.widget == CHECK:
                 item["checked"] = bool(p.text(f.name))
@@ -381,8 +383,10 @@ SESSION_FILTERS = FilterSet("SessionFilters", (
            apply=_in("project", exclude=True)),
     Filter("machine", LIST, "Only these machines.", attr="machines", apply=_in("machine"),
            label="Machines", widget=MULTI),
-    Filter("agent", LIST, "Only these agents.", attr="agents", apply=_in("agent"),
-           label="Agent", widget=SELECT),
+    Filter("agent", LIST, "Only these agents: " + ", ".join(
+               f"{spec.key} ({spec.display_name})" for spec in AGENTS.values()) + ".",
+           attr="agents", apply=_in("agent"), label="Agent", widget=SELECT,
+           option_labels={spec.key: spec.display_name for spec in AGENTS.values()}),
     Filter("date", DAY, "Sessions active on this day (YYYY-MM-DD, in `timezone`); cannot be "
                         "combined with date_from/date_to."),
     Filter("date_from", DAY, "Sessions active on or after this day (YYYY-MM-DD, in "

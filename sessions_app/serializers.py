@@ -29,6 +29,7 @@ from agentsview.api.shapes import (
     constant,
 )
 from sessions_app.models import QUALITY_SIGNAL_COLUMNS, Session
+from sessions_app.parsers.registry import AGENTS
 
 
 def _same(obj, ctx):
@@ -281,7 +282,17 @@ def _counts(key: str, what: str) -> Shape:
 
 
 PROJECT_LIST = _counts("projects", "Project")
-AGENT_LIST = _counts("agents", "Agent")
+
+AGENT_COUNT = Shape("AgentCount", "An agent, its display name and its browsable sessions.", (
+    Field("name", STR, "The agent's key, what the `agent` filter takes.",
+          source=lambda row, ctx: row[0]),
+    Field("display_name", STR, "The agent's name as people know it (the key when unknown).",
+          source=lambda row, ctx: AGENTS[row[0]].display_name if row[0] in AGENTS else row[0]),
+    Field("session_count", INT, source=lambda row, ctx: row[1]),
+))
+AGENT_LIST = Shape("AgentList", "Agents that have sessions, sorted by key.", (
+    Field("agents", OBJECTS, shape=AGENT_COUNT, source=lambda rows, ctx: rows),
+))
 
 MACHINE_LIST = Shape("MachineList", "Machine names, sorted.", (
     Field("machines", LIST, source=lambda names, ctx: names),

@@ -50,6 +50,13 @@ def test_sessions_page_lists_filters_and_pages(site):
     assert "expected a date YYYY-MM-DD (query.date: 2026-99-99)" in bad
 
 
+def test_the_agent_select_shows_display_names_and_sends_keys(site):
+    for path in ("/?agent=codex", "/analytics?agent=codex"):
+        html = get(site, path).content.decode()
+        assert '<option value="claude">Claude Code (' in html, path
+        assert '<option value="codex" selected>Codex (' in html, path
+
+
 def test_session_page_shows_header_messages_tools_and_links(site):
     html = get(site, f"/sessions/{RICH}").content.decode()
     assert "<h1>Login redirect fix</h1>" in html

@@ -306,9 +306,11 @@ def test_stats_projects_agents_machines(api):
     assert stats["session_count"] == listed
     projects = api.json("/api/v1/projects?include_one_shot=true")["projects"]
     assert [p["name"] for p in projects] == sorted(p["name"] for p in projects)
-    agents = {a["name"]: a["session_count"] for a in
-              api.json("/api/v1/agents?include_one_shot=true")["agents"]}
+    listed_agents = api.json("/api/v1/agents?include_one_shot=true")["agents"]
+    agents = {a["name"]: a["session_count"] for a in listed_agents}
     assert set(agents) == {"claude", "codex"}
+    assert {a["name"]: a["display_name"] for a in listed_agents} == {
+        "claude": "Claude Code", "codex": "Codex"}
     machines = api.json("/api/v1/machines")
     assert machines["machines"] == ["test-machine"]
 

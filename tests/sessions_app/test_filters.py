@@ -14,6 +14,7 @@ from drf_spectacular.generators import SchemaGenerator
 from agentsview.api.params import BadParameter
 from analytics_app.endpoints.filters import ANALYTICS_FILTERS
 from sessions_app.filters import BRANCH_TOKEN_SEPARATOR, SEARCH_FILTERS, SESSION_FILTERS
+from sessions_app.parsers.registry import AGENTS
 from sessions_app.selectors import filtered_sessions
 from tests.factories import SessionFactory
 from tests.sessions_app.api_fixtures import BACKENDS
@@ -162,6 +163,26 @@ def test_the_analytics_filters_extend_the_session_filters():
     values = ANALYTICS_FILTERS.parse({"from": "2026-03-01", "to": "2026-03-02",
                                       "include_children": "true"})
     assert values.include_children is False  # not a parameter here: always its default
+
+
+def test_every_agent_is_offered_by_its_key_and_shown_by_its_display_name():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    agent = next(p for p in schema["paths"]["/api/v1/sessions"]["get"]["parameters"]
+                 if p["name"] == "agent")
+    parser = argparse.ArgumentParser()
+    SESSION_FILTERS.add_arguments(parser)
+    flag_help = next(a.help for a in parser._actions if a.dest == "agent")
+    for spec in AGENTS.values():
+        assert f"{spec.key} ({spec.display_name})" in agent["description"], spec.key
+        assert f"{spec.key} ({spec.display_name})" in flag_help, spec.key
+    for filters in (SESSION_FILTERS, ANALYTICS_FILTERS):  # the dashboard and the analytics
+        form = {f["name"]: f for f in filters.form(
+            QueryDict("agent=vscode-copilot"),
+            options={"agent": [("claude", 2), ("vscode-copilot", 1), ("gone", 1)],
+                     "project": [], "machine": []})}
+        assert [(o["value"], o["label"], o["selected"]) for o in form["agent"]["options"]] == [
+            ("claude", "Claude Code", False), ("vscode-copilot", "VS Code Copilot", True),
+            ("gone", "gone", False)]
 
 
 def test_the_form_shows_what_the_query_chose():
