@@ -59,3 +59,52 @@ class PushMarker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.machine_name} ({self.marker_id[:8]})"
+
+
+class StoreTranscript(models.Model):
+    """The session store (the Claude Agent SDK's ``SessionStore``): one appended transcript,
+    a session's main one (``subpath`` '') or a subagent's, keyed as the SDK keys it."""
+
+    project_key = models.CharField(max_length=512)
+    session_id = models.CharField(max_length=512)
+    subpath = models.CharField(max_length=1024, blank=True, default="")
+    host = models.CharField(max_length=255)  # the machine that last appended
+    next_seq = models.BigIntegerField(default=0)  # seq of the next entry appended
+    mtime = models.BigIntegerField()  # epoch ms of the last write, the storage clock
+    summary = models.TextField(blank=True, default="")  # the SDK's folded summary (JSON)
+    archived_seq = models.BigIntegerField(default=0)  # next_seq when last parsed into sessions
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "store_transcripts"
+        constraints = [
+            models.UniqueConstraint(fields=["project_key", "session_id", "subpath"],
+                                    name="store_transcript_key")
+        ]
+        indexes = [models.Index(fields=["updated_at"], name="store_transcript_updated")]
+
+    def __str__(self) -> str:
+        return "/".join(filter(None, [self.project_key, self.session_id, self.subpath]))
+
+
+class StoreEntry(models.Model):
+    """One transcript line as the SDK appended it (the JSON text, returned as it came)."""
+
+    id = models.BigAutoField(primary_key=True)
+    transcript = models.ForeignKey(StoreTranscript, on_delete=models.CASCADE,
+                                   db_index=False, related_name="+")
+    seq = models.BigIntegerField()
+    uuid = models.CharField(max_length=256, null=True, blank=True)  # the idempotency key
+    data = models.TextField()
+
+    class Meta:
+        db_table = "store_entries"
+        constraints = [
+            models.UniqueConstraint(fields=["transcript", "seq"], name="store_entry_seq"),
+            models.UniqueConstraint(fields=["transcript", "uuid"], name="store_entry_uuid",
+                                    condition=models.Q(uuid__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transcript_id}#{self.seq}"
