@@ -81,6 +81,8 @@ def build(params: Mapping[str, str], using: str, *, now: datetime | None = None)
     hours = endpoints.hour_of_week(params, using)["cells"]
     skills = endpoints.skills(params, using)
     totals = _totals(f, using)
+    # the sections after totals count only the top-level sessions the filters keep
+    totals["sessions_counted"] = summary["total_sessions"]
     top_level = totals["sessions_all"] - totals["sessions_subagent"]
     by_sessions = {a: v["sessions"] for a, v in summary["agents"].items()}
     outcomes = signals.get("outcome_distribution") or {}

@@ -79,6 +79,21 @@ def _mapping_lines(mapping: dict, limit: int = 8) -> list[str]:
     return [f"  {k.ljust(width)}  {v:,}" for k, v in items] or ["  (none)"]
 
 
+def _population(f: dict, t: dict) -> str:
+    """Which sessions the sections after the totals count, in words."""
+    left_out = [name for name, flag in (("one-shot sessions", "include_one_shot"),
+                                         ("automated runs", "include_automated"))
+                if not f.get(flag)]
+    text = (f"the sections below count its {t.get('sessions_counted', 0):,} top-level"
+            " sessions")
+    if left_out:
+        flags = ", ".join(f"--{flag.replace('_', '-')}" for flag in ("include_one_shot",
+                                                                     "include_automated")
+                          if not f.get(flag))
+        text += f", without {' and '.join(left_out)} ({flags} to add them)"
+    return text
+
+
 def render_stats(d: dict) -> str:
     """The ``stats`` document as a terminal reads it."""
     t, w, f = d["totals"], d["window"], d["filters"]
@@ -92,6 +107,7 @@ def render_stats(d: dict) -> str:
         f"  Sessions:  {t['sessions_all']:,} (human {t['sessions_human']:,}, automation"
         f" {t['sessions_automation']:,}, subagent {t['sessions_subagent']:,})",
         f"  Messages:  {t['messages_total']:,} (user {t['user_messages_total']:,})",
+        f"  (every session that started in the window: {_population(f, t)})",
         "",
         "Session length (messages)",
         f"  mean {d['distributions']['messages_avg']}, median"

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from django.db.models import DateField, Q, QuerySet, Value
+from django.db.models import DateField, Max, Min, Q, QuerySet, Value
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, StrIndex, Trunc
 
 from agentsview.api.params import BadParameter, Params
@@ -116,6 +116,28 @@ def analytics_sessions(f: Any, using: str, *, first_day: date | None = None) -> 
     in_range = (Q(started_at__gte=start, started_at__lt=end)
                 | Q(started_at__isnull=True, created_at__gte=start, created_at__lt=end))
     return qs.filter(in_range).annotate(_start=STARTED)
+
+
+def data_span(params: Any, using: str) -> tuple[date, date] | None:
+    """The local days of the first and the latest start among the sessions the analytics
+    filters of *params* keep, whatever the window (None when there are none): where a
+    default window should land so that it shows the data, however old the archive is."""
+    f = params if isinstance(params, AnalyticsValues) else parse_filters(params)
+    found = (ANALYTICS_FILTERS.apply(browsable_sessions(using=using), f)
+             .aggregate(first=Min(STARTED), last=Max(STARTED)))
+    if found["first"] is None:
+        return None
+    zone = f.timezone
+    return found["first"].astimezone(zone).date(), found["last"].astimezone(zone).date()
+
+
+def default_last_day(params: Any, using: str, *, today: date | None = None) -> date:
+    """Today, or the latest session's day when none the filters keep started since: the
+    default window then holds the newest sessions instead of an empty month."""
+    f = parse_filters(params)
+    today = today or datetime.now(f.timezone).date()
+    span = data_span(f, using)
+    return min(today, span[1]) if span else today
 
 
 def local_day(expression, zone: ZoneInfo, kind: str = "day") -> Trunc:

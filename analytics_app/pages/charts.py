@@ -27,6 +27,14 @@ def nice_ceiling(value: float) -> float:
     return 10 * power  # pragma: no cover - the loop always returns
 
 
+def axis_ticks(peak: float) -> tuple[float, list[float]]:
+    """A round axis maximum at or above *peak* and its ticks, every tick a whole number:
+    the charts count sessions and messages, and half a session means nothing."""
+    top = max(nice_ceiling(peak), 2)
+    parts = 5 if top / 10 ** math.floor(math.log10(top)) == 5 else 2
+    return top, [top * i / parts for i in range(parts + 1)]
+
+
 def short_number(value: float) -> str:
     if value >= 1_000_000:
         return f"{value / 1_000_000:.1f}M".replace(".0M", "M")
@@ -51,7 +59,7 @@ def column_chart(points: Sequence[tuple[str, float]], *, unit: str, width: int =
     """Vertical bars for (label, value) points, with a y axis from 0 to a round maximum."""
     left, bottom, top = 44, 22, 8
     plot_w, plot_h = width - left - 4, height - bottom - top
-    peak = nice_ceiling(max((v for _, v in points), default=0))
+    peak, ticks = axis_ticks(max((v for _, v in points), default=0))
     slot = plot_w / max(len(points), 1)
     gap = min(2.0, slot * 0.2)
     bars = []
@@ -63,8 +71,8 @@ def column_chart(points: Sequence[tuple[str, float]], *, unit: str, width: int =
     every = max(1, math.ceil(len(points) / max_labels))
     xlabels = [{"x": round(left + (i + 0.5) * slot, 2), "label": label}
                for i, (label, _) in enumerate(points) if i % every == 0]
-    yticks = [{"y": round(top + plot_h * (1 - f), 2), "label": short_number(peak * f)}
-              for f in (0, 0.5, 1)]
+    yticks = [{"y": round(top + plot_h * (1 - t / peak), 2), "label": short_number(t)}
+              for t in ticks]
     return {"width": width, "height": height, "bars": bars, "xlabels": xlabels,
             "yticks": yticks, "left": left, "right": width - 4, "baseline": top + plot_h,
             "label_y": height - 6, "empty": not any(v for _, v in points)}

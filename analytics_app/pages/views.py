@@ -3,6 +3,8 @@ charts, and the list of sessions one signal marks."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.http import QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -10,7 +12,12 @@ from django.urls import reverse
 from agentsview.api.params import BadParameter
 from agentsview.web import page, page_context, page_database
 from analytics_app import endpoints
-from analytics_app.endpoints.filters import ANALYTICS_FILTERS, parse_filters
+from analytics_app.endpoints.filters import (
+    ANALYTICS_FILTERS,
+    data_span,
+    default_last_day,
+    parse_filters,
+)
 from analytics_app.endpoints.health import SIGNAL_LABELS
 from analytics_app.endpoints.overview import GRANULARITIES
 from analytics_app.pages import charts
@@ -51,15 +58,56 @@ def _form(request, window) -> list[dict]:
                                   values=shown)
 
 
+PRESETS = (("7 days", 7), ("30 days", 30), ("90 days", 90), ("1 year", 365))
+DEFAULT_DAYS = 30
+
+
+def auto_granularity(first: date, last: date) -> str:
+    """Bars a person can see: days up to a quarter, weeks up to two years, then months."""
+    days = (last - first).days + 1
+    return "day" if days <= 92 else "week" if days <= 731 else "month"
+
+
+def _anchored(params: QueryDict, using: str) -> QueryDict:
+    """Without ``to``, the window ends on the latest session's day when nothing started since
+    (not on an empty today), so the page opens on the data."""
+    if params.get("to"):
+        return params
+    anchored = params.copy()
+    last = default_last_day(params, using)
+    anchored["to"] = last.isoformat()
+    if not params.get("from"):  # the 30 days of the "30 days" preset
+        anchored["from"] = (last - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+    return anchored
+
+
+def _presets(params: QueryDict, window, using: str) -> list[dict]:
+    """Links to the windows people ask for, each ending on the window's last day; ``All``
+    from the first session."""
+    last = window.last_day
+    span = data_span(window, using)
+    ranges = [(label, last - timedelta(days=n - 1)) for label, n in PRESETS]
+    ranges.append(("All", min(span[0], last) if span else last))
+    links = []
+    for label, first in ranges:
+        query = params.copy()
+        query["from"], query["to"] = first.isoformat(), last.isoformat()
+        links.append({"label": label, "url": f"?{query.urlencode()}",
+                      "active": first == window.first_day})
+    return links
+
+
 @page
 def analytics_page(request):
     """Charts of the analytics API's numbers (the same functions), drawn as SVG."""
     using = page_database()
-    params = _query(request)
-    granularity = request.GET.get("granularity") or "day"
-    context = {"q": request.GET, "granularity": granularity, "granularities": GRANULARITIES}
+    chosen = request.GET.get("granularity") or ""
+    context = {"q": request.GET, "granularity": chosen, "granularities": GRANULARITIES}
     try:
+        params = _anchored(_query(request), using)
         window = parse_filters(params)
+        granularity = chosen or auto_granularity(window.first_day, window.last_day)
+        context["granularity"] = granularity
         summary = endpoints.summary(params, using)
         by_bucket = params.copy()
         by_bucket["granularity"] = granularity
@@ -84,6 +132,9 @@ def analytics_page(request):
         messages=charts.column_chart(charts.filled_series(
             activity["series"], "messages", first, last, granularity), unit="messages"),
         heatmap=charts.heatmap(heat["entries"]),
+        heatmap_from=heat.get("entries_from", first.isoformat()),
+        presets=_presets(params, window, using),
+        chosen_granularity=chosen,
         by_project=charts.bar_rows([(p["name"], p["sessions"]) for p in projects]),
         by_agent=charts.bar_rows([(name, a["sessions"])
                                   for name, a in summary["agents"].items()]),
@@ -106,9 +157,10 @@ def signal_page(request):
     signal = request.GET.get("signal", "")
     context = {"back_url": f"{reverse('analytics:page')}?{params.urlencode()}",
                "label": SIGNAL_LABELS.get(signal, signal)}
-    marked = params.copy()
-    marked.update({"signal": signal, "limit": "200"})
     try:
+        params = _anchored(params, using)
+        marked = params.copy()
+        marked.update({"signal": signal, "limit": "200"})
         data = endpoints.signal_sessions(marked, using)
     except BadParameter as exc:
         return render(request, "analytics/signal.html",

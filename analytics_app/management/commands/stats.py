@@ -15,7 +15,7 @@ from agentsview.api.params import BadParameter, Params
 from agentsview.command import AgentsViewCommand
 from agentsview.schema import ensure_schema
 from analytics_app.cli.render import render_stats
-from analytics_app.endpoints.filters import ANALYTICS_FILTERS
+from analytics_app.endpoints.filters import ANALYTICS_FILTERS, default_last_day
 from analytics_app.stats import build, since_day
 
 DEFAULT_SINCE = "28d"
@@ -24,15 +24,18 @@ STATS_FILTERS = [f.name for f in ANALYTICS_FILTERS.parameters if f.name not in (
 
 class Command(AgentsViewCommand):
     help = (
-        "Usage statistics for a window (default: the last 28 days): sessions, messages,"
-        " durations, velocity, tools, models, agents, outcomes and health grades."
+        "Usage statistics for a window (default: the 28 days up to today, or up to the latest"
+        " session when none started since): sessions, messages, durations, velocity, tools,"
+        " models, agents, outcomes and health grades."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--since", default=DEFAULT_SINCE,
-                            help="start: 28d, 2w, 3m, 1y before today, or YYYY-MM-DD"
+        parser.add_argument("--since",
+                            help="start: 28d, 2w, 3m, 1y before the last day, or YYYY-MM-DD"
                                  f" (default {DEFAULT_SINCE})")
-        parser.add_argument("--until", help="last day, YYYY-MM-DD (default today)")
+        parser.add_argument("--until", help="last day, YYYY-MM-DD (default today; without"
+                                            " --since and --until, the latest session's day"
+                                            " when none started since)")
         # every analytics filter but the window, which --since and --until give
         ANALYTICS_FILTERS.add_arguments(parser, only=STATS_FILTERS)
         parser.add_argument("--format", choices=("human", "json"), default="human",
@@ -42,7 +45,7 @@ class Command(AgentsViewCommand):
         using = "default"
         ensure_schema(using)
         try:
-            params = self._params(options)
+            params = self._params(options, using)
             document = build(params, using)
         except BadParameter as exc:
             flag = {"from": "since", "to": "until"}.get(exc.name, exc.name).replace("_", "-")
@@ -54,12 +57,17 @@ class Command(AgentsViewCommand):
             self.stdout.write(render_stats(document))
 
     @staticmethod
-    def _params(options: dict) -> dict[str, str]:
+    def _params(options: dict, using: str) -> dict[str, str]:
         params = ANALYTICS_FILTERS.params_of(options)
         zone = Params(params).zone("timezone")
         today = datetime.now(zone).date()
-        until = options.get("until")
-        last = Params({"until": until}).day("until") if until else today
-        params.update({"from": since_day(options["since"], last).isoformat(),
+        until, since = options.get("until"), options.get("since")
+        if until:
+            last = Params({"until": until}).day("until")
+        elif since:
+            last = today
+        else:  # nothing asked: the window that holds the newest sessions
+            last = default_last_day(params, using, today=today)
+        params.update({"from": since_day(since or DEFAULT_SINCE, last).isoformat(),
                        "to": last.isoformat(), "timezone": zone.key})
         return params
