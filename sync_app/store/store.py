@@ -9,7 +9,7 @@ which parses it into archive sessions in the background, so appends stay fast.
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,6 @@ from sync_app.store.entries import (
     transcript_key,
 )
 
-Notify = Callable[[TranscriptKey], Awaitable[None] | None]
-
 
 def _fold(key: TranscriptKey) -> Callable[[str, list[str]], str]:
     """The SDK's own summary fold over the new entries (main transcripts only), kept as the
@@ -50,34 +48,43 @@ class ArchiveSessionStore(SessionStore):
     (``open_sqlite``). ``host`` names the machine in the archive (default: the hostname)."""
 
     def __init__(self, backend: PgBackend | SqliteBackend, *, host: str | None = None,
-                 on_append: Notify | None = None) -> None:
+                 archive_into: str | None = None) -> None:
         self.backend = backend
         self.host = host or socket.gethostname()
-        self.on_append = on_append  # the archiver's hook: a transcript changed
+        # the Django database alias whose sessions the stored ones become (None: not parsed)
+        self.archiver = None
+        if archive_into is not None:
+            from sync_app.store.archive import Archiver  # needs Django set up; the store not
+
+            self.archiver = Archiver(using=archive_into)
+            self.archiver.store = self
 
     # --- opening ------------------------------------------------------------------------
     @classmethod
     async def connect_pg(cls, url: str, *, schema: str = "agentsview", host: str | None = None,
                          min_size: int = 1, max_size: int = 10, timeout: float = 10.0,
-                         on_append: Notify | None = None) -> ArchiveSessionStore:
+                         archive_into: str | None = None) -> ArchiveSessionStore:
         """Open a pool on the shared PostgreSQL (its store tables must exist: ``agentsview pg
         push`` creates the schema). Raises ``StoreUnavailable`` within *timeout* seconds when
         it cannot be reached, ``StoreSchemaError`` for a schema of another release."""
         backend = PgBackend(url, schema=schema, min_size=min_size, max_size=max_size,
                             timeout=timeout, application_name=f"agentsview store {host or ''}")
         await backend.open()
-        return cls(backend, host=host, on_append=on_append)
+        return cls(backend, host=host, archive_into=archive_into)
 
     @classmethod
     async def open_sqlite(cls, path: str | Path, *, host: str | None = None,
-                          timeout: float = 30.0, on_append: Notify | None = None
+                          timeout: float = 30.0, archive_into: str | None = None
                           ) -> ArchiveSessionStore:
         """Open the store in a SQLite archive file (migrated by any ``agentsview`` command)."""
         backend = SqliteBackend(path, timeout=timeout)
         await backend.open()
-        return cls(backend, host=host, on_append=on_append)
+        return cls(backend, host=host, archive_into=archive_into)
 
     async def close(self) -> None:
+        """Finish the archiving under way, then close the pool."""
+        if self.archiver is not None:
+            await self.archiver.flush()
         await self.backend.close()
 
     async def __aenter__(self) -> ArchiveSessionStore:
@@ -94,10 +101,8 @@ class ArchiveSessionStore(SessionStore):
             return
         fold = None if tkey.subpath else _fold(tkey)
         plan = await self.backend.append(tkey, rows, self.host, fold)
-        if plan.rows and self.on_append is not None:
-            result = self.on_append(tkey)
-            if result is not None:
-                await result
+        if plan.rows and self.archiver is not None:
+            self.archiver.changed(tkey)
 
     async def load(self, key: Any) -> list[Any] | None:
         texts = await self.backend.load(transcript_key(key))
@@ -120,10 +125,8 @@ class ArchiveSessionStore(SessionStore):
     async def delete(self, key: Any) -> None:
         tkey = transcript_key(key)
         gone = await self.backend.delete(tkey)
-        if gone and self.on_append is not None:
-            result = self.on_append(tkey)
-            if result is not None:
-                await result
+        if gone and self.archiver is not None:
+            self.archiver.changed(tkey)
 
     async def list_subkeys(self, key: Any) -> list[str]:
         tkey = transcript_key(key, subpath_allowed=False)

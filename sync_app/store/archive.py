@@ -1,0 +1,141 @@
+"""Stored sessions become archive sessions: the Claude parser reads a session's stored
+transcripts (laid out as Claude Code lays out its files: the main one, subagents under
+``<session>/subagents/``) and the ingest writes them as a sync would, with the store's host
+as machine. It runs in the background after appends (debounced), never in the append path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.db import connections, transaction
+from django.db.models import Q
+
+from sessions_app.models import Session
+from sessions_app.parsers.base import ParseOptions
+from sessions_app.parsers.registry import parser_for
+from sessions_app.rows import fit_to_columns
+from sessions_app.services.ingest import SourceInfo, write_session
+from sync_app.store.entries import TranscriptKey
+
+log = logging.getLogger(__name__)
+AGENT = "claude"
+SOURCE_PREFIX = "store:"  # file_path of an archived stored session: store:<project>/<session>
+DEBOUNCE = 0.15  # seconds: appends arriving together are parsed once
+
+
+def source_path(project_key: str, session_id: str, subpath: str = "") -> str:
+    return SOURCE_PREFIX + "/".join(filter(None, [project_key, session_id, subpath]))
+
+
+def _dir_name(project_key: str) -> str:
+    """The project key as one directory name (the SDK's keys already are; a tenant's may not
+    be), which the parser reads as the project when no entry names a cwd."""
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,200}", project_key) and project_key not in (".", ".."):
+        return project_key
+    return re.sub(r"[^A-Za-z0-9_-]", "-", project_key)[:180] + "-" + hashlib.sha256(
+        project_key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def archive_transcripts(project_key: str, session_id: str, transcripts: dict[str, list[str]],
+                        *, host: str, using: str) -> list[str]:
+    """Parse one stored session (subpath -> entry JSON texts) and write what it yields into
+    the archive *using*, one transaction; returns the archived session ids. A session no
+    longer stored (deleted through the store) is moved to the trash."""
+    parser = parser_for(AGENT)
+    connection = connections[using]
+    written: list[str] = []
+    with transaction.atomic(using=using):
+        if connection.vendor == "postgresql":  # one archiver per session at a time
+            key = TranscriptKey(project_key, session_id, "\x00archive").lock_key
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        if not transcripts.get(""):
+            now = datetime.now(UTC)
+            main = source_path(project_key, session_id)
+            Session.objects.using(using).filter(
+                Q(file_path=main) | Q(file_path__startswith=main + "/"),
+                deleted_at__isnull=True).update(deleted_at=now, local_modified_at=now)
+            return []
+        with tempfile.TemporaryDirectory(prefix="agentsview-store-") as tmp:
+            root = Path(tmp)
+            project_dir = root / _dir_name(project_key)
+            files: list[tuple[str, Path]] = []
+            for subpath, texts in sorted(transcripts.items()):
+                path = (project_dir / f"{session_id}.jsonl" if not subpath else
+                        project_dir / session_id / f"{subpath}.jsonl")
+                if subpath and not parser.matches(path.relative_to(root).parts):
+                    continue  # not a subagent transcript: kept in the store, not parsed
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("\n".join(texts) + "\n", encoding="utf-8",
+                                errors="surrogatepass")
+                files.append((subpath, path))
+            for subpath, path in files:
+                result = parser.parse(path, root, ParseOptions())
+                fit_to_columns(result)
+                stat = path.stat()
+                source = SourceInfo(
+                    path=source_path(project_key, session_id, subpath), size=stat.st_size,
+                    mtime_ns=stat.st_mtime_ns, sha256=result.sha256,
+                    malformed_lines=result.malformed_lines, truncated=result.is_truncated)
+                for parsed in result.sessions:
+                    write_session(parsed, source, machine=host, using=using)
+                    written.append(parsed.id)
+    return written
+
+
+class Archiver:
+    """Parses the sessions a store appends to into the archive, in the background: a session
+    changed is parsed ``delay`` seconds later (once for all the appends meanwhile), again if
+    it changed while being parsed. Failures are logged; the next append retries."""
+
+    def __init__(self, *, using: str, delay: float = DEBOUNCE) -> None:
+        self.using, self.delay = using, delay
+        self.store = None
+        self.tasks: dict[tuple[str, str], asyncio.Task] = {}
+        self.again: set[tuple[str, str]] = set()
+        self.failures = 0
+
+    def changed(self, key: TranscriptKey) -> None:
+        session = (key.project_key, key.session_id)
+        task = self.tasks.get(session)
+        if task is None or task.done():
+            self.tasks[session] = asyncio.get_running_loop().create_task(self._run(session))
+        else:
+            self.again.add(session)
+
+    async def _run(self, session: tuple[str, str]) -> None:
+        await asyncio.sleep(self.delay)
+        while True:
+            self.again.discard(session)
+            try:
+                await self.archive(*session)
+            except Exception:
+                self.failures += 1
+                log.exception("session store: archiving %s/%s failed", *session)
+            if session not in self.again:
+                break
+        self.tasks.pop(session, None)
+
+    async def archive(self, project_key: str, session_id: str) -> list[str]:
+        transcripts = await self.store.load_session(project_key, session_id)
+        return await asyncio.to_thread(self._write, project_key, session_id, transcripts)
+
+    def _write(self, project_key: str, session_id: str, transcripts: dict[str, list[str]]
+               ) -> list[str]:
+        try:
+            return archive_transcripts(project_key, session_id, transcripts,
+                                       host=self.store.host, using=self.using)
+        finally:
+            connections[self.using].close()  # a worker thread's connection: not kept
+
+    async def flush(self) -> None:
+        """Wait until every change seen so far is archived."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)

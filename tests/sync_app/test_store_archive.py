@@ -1,0 +1,144 @@
+"""Stored sessions are archive sessions: a transcript imported into the session store with the
+SDK's own helper is parsed into the same sessions, messages and tool calls as a sync of the
+same file, with the store's host as machine, and shows in the API within a second."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from io import StringIO
+from pathlib import Path
+
+import orjson
+import pytest
+from claude_agent_sdk import import_session_to_store
+from django.core.management import call_command
+from django.db import connections
+from django.test import Client
+
+from agentsview.api.errors import SessionMissing
+from sessions_app import endpoints
+from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
+from sessions_app.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, TOOL_CALL_COLUMNS
+from sync_app.store import ArchiveSessionStore
+from tests.layouts import build_claude
+from tests.sync_app.store_helpers import pg_store, sqlite_archive
+
+pytestmark = pytest.mark.django_db(databases=["default", "pg"], transaction=True)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "agents" / "claude"
+RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"  # with a subagent
+PROJECT = "-home-dev-projects-webapp"
+# what differs between a synced and a stored copy: where it came from, when it was written
+SOURCE_COLUMNS = {"machine", "file_path", "file_size", "file_mtime", "file_hash",
+                  "created_at", "local_modified_at", "pushed_at", "push_owner",
+                  "source_missing_at", "content_digest"}  # the digest covers the file path
+
+
+@pytest.fixture
+def claude_home(tmp_path, monkeypatch):
+    """A Claude config dir holding the fixture transcripts (what import_session_to_store
+    reads)."""
+    home = tmp_path / "claude"
+    build_claude(home / "projects")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home))
+    return home
+
+
+def rows(using: str, session_ids: list[str]) -> dict:
+    columns = [f.column for f in Session._meta.concrete_fields
+               if f.column not in SOURCE_COLUMNS]
+    out = {"sessions": list(Session.objects.using(using).filter(pk__in=session_ids)
+                            .order_by("id").values_list(*columns))}
+    for model, cols, order in (
+        (Message, MESSAGE_COLUMNS, ["session_id", "ordinal"]),
+        (ToolCall, TOOL_CALL_COLUMNS, ["session_id", "message_ordinal", "call_index"]),
+        (ToolResultEvent, EVENT_COLUMNS, ["session_id", "tool_call_message_ordinal",
+                                          "call_index", "event_index"]),
+    ):
+        out[model.__name__] = list(model.objects.using(using).filter(session_id__in=session_ids)
+                                   .order_by(*order).values_list(*cols))
+    return out
+
+
+def test_a_stored_session_is_the_synced_session(claude_home, agent_env):
+    shutil.copytree(claude_home / "projects", agent_env["claude"], dirs_exist_ok=True)
+    call_command("sync", stdout=StringIO(), stderr=StringIO())
+    synced = sorted(Session.objects.filter(file_path__contains=RICH)
+                    .values_list("id", flat=True))
+    assert len(synced) >= 2  # the session and its subagent
+
+    async def run():
+        store = await pg_store(host="ci-runner-7", archive_into="pg")
+        try:
+            await import_session_to_store(RICH, store, batch_size=3)
+        finally:
+            await store.close()  # waits for the archiving
+    asyncio.run(run())
+
+    stored = Session.objects.using("pg").filter(file_path__startswith=f"store:{PROJECT}/{RICH}")
+    assert sorted(stored.values_list("id", flat=True)) == synced
+    assert set(stored.values_list("machine", flat=True)) == {"ci-runner-7"}
+    child = stored.exclude(pk=RICH).get()
+    assert child.parent_session_id == RICH and child.relationship_type == "subagent"
+    stored_rows, synced_rows = rows("pg", synced), rows("default", synced)
+    columns = [f.column for f in Session._meta.concrete_fields if f.column not in SOURCE_COLUMNS]
+    for a, b in zip(stored_rows.pop("sessions"), synced_rows.pop("sessions"), strict=True):
+        assert {c: v for c, v in zip(columns, a, strict=True) if v != b[columns.index(c)]} == {}
+    assert stored_rows == synced_rows
+
+
+def test_an_append_shows_in_the_api_within_a_second(settings):
+    settings.AGENTSVIEW_API_DATABASE = "pg"
+    lines = [orjson.loads(line) for line in
+             (FIXTURES / "synthetic" / "projects" / PROJECT / f"{RICH}.jsonl").read_bytes()
+             .splitlines() if line.strip()]
+    half = len(lines) // 2
+    key = {"project_key": PROJECT, "session_id": RICH}
+
+    def message_count() -> int:
+        try:
+            return endpoints.session_detail(RICH, "pg")["message_count"]
+        except SessionMissing:
+            return 0
+        finally:
+            connections["pg"].close()  # a worker thread's connection
+
+    async def run() -> list[float]:
+        store = await pg_store(host="ci-runner-7", archive_into="pg")
+        delays, seen = [], 0
+        try:
+            for batch in (lines[:half], lines[half:]):
+                await store.append(key, batch)
+                start = time.monotonic()
+                while (count := await asyncio.to_thread(message_count)) <= seen:
+                    assert time.monotonic() - start < 1.0, "not in the API within 1 s"
+                    await asyncio.sleep(0.02)
+                delays.append(time.monotonic() - start)
+                seen = count
+        finally:
+            await store.close()
+        return delays
+
+    delays = asyncio.run(run())
+    assert len(delays) == 2 and max(delays) < 1.0
+    response = Client().get(f"/api/v1/sessions/{RICH}")
+    assert response.status_code == 200
+    assert response.json()["machine"] == "ci-runner-7"
+    assert response.json()["message_count"] == Message.objects.using("pg").filter(
+        session_id=RICH).count()
+
+
+def test_the_sqlite_store_archives_into_the_local_archive(tmp_path, claude_home):
+    path = sqlite_archive(tmp_path / "store.sqlite3")
+
+    async def run():
+        store = await ArchiveSessionStore.open_sqlite(path, host="laptop", archive_into="default")
+        try:
+            await import_session_to_store(RICH, store)
+        finally:
+            await store.close()
+    asyncio.run(run())
+    assert Session.objects.filter(pk=RICH, machine="laptop").exists()
+    assert Message.objects.filter(session_id=RICH).count() > 0
