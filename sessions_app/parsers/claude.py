@@ -103,6 +103,10 @@ class _FileState:
             self._message(lineno, kind, obj, ts)
         elif kind == "system":
             self._system(obj)
+        elif kind == "custom-title":  # /rename, or the SDK's rename_session
+            title = obj.get("customTitle")
+            if isinstance(title, str):
+                self.display_name = title.strip() or None
         elif kind == "progress":
             data = obj.get("data")
             parent_tool = obj.get("parentToolUseID")

@@ -101,6 +101,8 @@ class Archiver:
         self.tasks: dict[tuple[str, str], asyncio.Task] = {}
         self.again: set[tuple[str, str]] = set()
         self.failures = 0
+        # SQLite has one writer: parse sessions one at a time there (PostgreSQL: in parallel)
+        self.one_at_a_time = asyncio.Lock() if connections[using].vendor == "sqlite" else None
 
     def changed(self, key: TranscriptKey) -> None:
         session = (key.project_key, key.session_id)
@@ -125,7 +127,10 @@ class Archiver:
 
     async def archive(self, project_key: str, session_id: str) -> list[str]:
         transcripts = await self.store.load_session(project_key, session_id)
-        return await asyncio.to_thread(self._write, project_key, session_id, transcripts)
+        if self.one_at_a_time is None:
+            return await asyncio.to_thread(self._write, project_key, session_id, transcripts)
+        async with self.one_at_a_time:
+            return await asyncio.to_thread(self._write, project_key, session_id, transcripts)
 
     def _write(self, project_key: str, session_id: str, transcripts: dict[str, list[str]]
                ) -> list[str]:
