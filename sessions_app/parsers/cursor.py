@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 
 import orjson
@@ -38,6 +37,8 @@ MAX_TRANSCRIPT_BYTES = 10 * 1024 * 1024
 # first, then the short ones that could be part of one.
 _HIGH_MARKERS = frozenset({"Documents", "Code", "projects", "repos"})
 _LOW_MARKERS = frozenset({"code", "src", "work", "dev"})
+_ROLE_LINES = {"user:": "user", "assistant:": "assistant"}
+_MARKERS = ("[Thinking]", "[Tool call] ", "[Tool result]")
 _QUERY_RE = re.compile(r"<user_query>(.*?)</user_query>", re.DOTALL)
 _ARG_RE = re.compile(r"^([A-Za-z_][\w.-]*)\s*[:=]\s?(.*)$")
 
@@ -65,68 +66,37 @@ def project_from_dir(name: str) -> str:
 # --- the plain-text form ------------------------------------------------------------------------
 
 
-# A line that opens a block (``user:``/``assistant:`` alone on it), a line that is a marker
-# (what ``str.strip`` leaves starts with one), and a line that ends a body: a marker, or a line
-# at the margin holding more than whitespace. Scanned in C over a block's text: a transcript is
-# mostly long indented tool results, which a loop over its lines in Python made the slowest
-# parser per MB.
-_ROLE_RE = re.compile(r"^[^\S\n]*(user|assistant):[^\S\n]*$", re.MULTILINE)
-_MARKER = r"[^\S\n]*(?:\[Thinking\]|\[Tool call\] (?=[^\n]*\S)|\[Tool result\])"
-_MARKER_RE = re.compile(rf"^{_MARKER}", re.MULTILINE)
-_BODY_END = rf"(?:{_MARKER}|(?=[^ \t\n])[^\n]*\S)"
-_BODY_END_RE = re.compile(_BODY_END)
-# A body's lines, walked one line at a time (not tried at every character): up to the line
-# that ends it, or to the last line break.
-_BODY_RE = re.compile(rf"(?:(?!{_BODY_END})[^\n]*\n)*")
-_INDENT_RE = re.compile(r"^[ \t]*(?=[^\n]*\S)", re.MULTILINE)
-_TRAILING_CR_RE = re.compile(r"\r+$", re.MULTILINE)
-
-
-def _blocks(text: str) -> list[tuple[str, str]]:
-    """``(role, its lines joined)`` for each block; lines before the first are dropped."""
-    if "\r" in text:
-        text = _TRAILING_CR_RE.sub("", text)
-    found = list(_ROLE_RE.finditer(text))
-    blocks = []
-    for index, match in enumerate(found):
-        begin = match.end() + 1
-        if index + 1 < len(found):
-            body = text[begin:found[index + 1].start() - 1] if begin < found[index + 1].start() \
-                else ""
-        else:
-            body = text[begin:]
-        blocks.append((match.group(1), body))
+def _blocks(text: str) -> list[tuple[str, list[str]]]:
+    blocks: list[tuple[str, list[str]]] = []
+    for line in text.split("\n"):
+        role = _ROLE_LINES.get(line.strip())
+        if role is not None:
+            blocks.append((role, []))
+        elif blocks:
+            blocks[-1][1].append(line.rstrip("\r"))
     return blocks
 
 
-@lru_cache(maxsize=64)
-def _indent_patterns(cut: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Lines indented at least *cut* or blank (walked line by line); what dedenting by *cut*
-    removes."""
-    return (re.compile(rf"(?:(?:[ \t]{{{cut}}}[^\n]*|[^\S\n]*)(?:\n|\Z))*"),
-            re.compile(rf"^(?:[^\n]{{{cut}}}|[ \t]*)", re.MULTILINE))
+def _ends_body(line: str) -> bool:
+    """A body (of thinking, a call, a result) is indented or blank lines; a marker or a line
+    at the margin ends it."""
+    stripped = line.strip()
+    if stripped.startswith(_MARKERS):
+        return True
+    return bool(stripped) and line[:1] not in (" ", "\t")
 
 
-def _dedent(text: str) -> str:
-    """*text* without the indent its non-blank lines share (a shorter line loses its spaces
-    and tabs)."""
-    first = _INDENT_RE.search(text)
-    if first is None or not first.group():
-        return text
-    indented, strip = _indent_patterns(len(first.group()))
-    if indented.match(text).end() < len(text):  # rare: not every line is indented like the first
-        cut = min(map(len, _INDENT_RE.findall(text)))
-        if not cut:
-            return text
-        strip = _indent_patterns(cut)[1]
-    return strip.sub("", text)
+def _dedent(lines: list[str]) -> list[str]:
+    indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
+    cut = min(indents, default=0)
+    return [line[cut:] if len(line) >= cut else line.lstrip(" \t") for line in lines]
 
 
-def _arguments(body: str) -> object:
+def _arguments(body: list[str]) -> object:
     """A call's indented arguments: a JSON value, ``key: value`` (or ``key=value``) lines,
     more-indented lines continuing the value above; else the text itself."""
-    dedented = _dedent(body)
-    raw = dedented.strip()
+    lines = _dedent(body)
+    raw = "\n".join(lines).strip()
     if not raw:
         return None
     if raw[:1] in ("{", "["):
@@ -136,7 +106,7 @@ def _arguments(body: str) -> object:
             pass
     args: dict[str, str] = {}
     last = ""
-    for line in dedented.split("\n"):
+    for line in lines:
         if not line.strip():
             continue
         match = _ARG_RE.match(line) if line[:1] not in (" ", "\t") else None
@@ -153,49 +123,52 @@ def _arguments(body: str) -> object:
 def _text_session(text: str, builder: Builder) -> int:
     """The messages of a plain-text transcript; returns how many blocks it held."""
     blocks = _blocks(text)
-    for role, body in blocks:
+    for role, lines in blocks:
         if role == "user":
-            query = _QUERY_RE.search(body)
-            content = (query.group(1) if query else body).strip()
+            joined = "\n".join(lines)
+            query = _QUERY_RE.search(joined)
+            content = (query.group(1) if query else joined).strip()
             builder.add("user", content, None)
         else:
-            _assistant_block(body, builder)
+            _assistant_block(lines, builder)
     return len(blocks)
 
 
-def _assistant_block(block: str, builder: Builder) -> None:
+def _assistant_block(lines: list[str], builder: Builder) -> None:
     message = builder.add("assistant", "", None)
+    prose: list[str] = []
 
-    def prose(text: str) -> None:  # prose goes into the text where it stood among the calls
-        text = text.strip()
+    def flush() -> None:  # prose goes into the text where it stood among the calls
+        text = "\n".join(prose).strip()
+        prose.clear()
         if text:
             message.content = f"{message.content}\n{text}" if message.content else text
 
-    position = 0
-    while (marker := _MARKER_RE.search(block, position)) is not None:
-        prose(block[position:marker.start()])
-        line_end = block.find("\n", marker.start())
-        if line_end < 0:
-            line_end = len(block)
-        head = block[marker.start():line_end].strip()
-        end = len(block)
-        if line_end < len(block):
-            stop = _BODY_RE.match(block, line_end + 1).end()
-            if stop < len(block) and _BODY_END_RE.match(block, stop):
-                end = stop
-        body = block[line_end + 1:end - 1 if end < len(block) else end]
-        position = end
+    index = 0
+    while index < len(lines):
+        stripped = lines[index].strip()
+        if not stripped.startswith(_MARKERS):
+            prose.append(lines[index])
+            index += 1
+            continue
+        flush()
+        head = stripped
+        end = index + 1
+        while end < len(lines) and not _ends_body(lines[end]):
+            end += 1
+        body = lines[index + 1:end]
+        index = end
         if head.startswith("[Thinking]"):
             first = head[len("[Thinking]"):].strip()
-            thought = f"{first}\n{_dedent(body)}" if first else _dedent(body)
-            builder.thinking(message, thought.strip())
+            thought = "\n".join([first, *_dedent(body)] if first else _dedent(body)).strip()
+            builder.thinking(message, thought)
         elif head.startswith("[Tool call] "):
             name = head[len("[Tool call] "):].strip() or "unknown"
             args = _arguments(body)
             builder.call(message, name, args if not isinstance(args, str) else {"input": args})
         else:  # [Tool result] <Name>: the output of the latest call of that name
             name = head[len("[Tool result]"):].strip()
-            output = _dedent(body).strip()
+            output = "\n".join(_dedent(body)).strip()
             for call in reversed(message.tool_calls):
                 if call.result_events:
                     continue
@@ -203,7 +176,7 @@ def _assistant_block(block: str, builder: Builder) -> None:
                     attach(call, output, timestamp=None,
                            blocked=builder.options.blocked_result_categories)
                     break
-    prose(block[position:])
+    flush()
 
 
 # --- the JSON-lines form ----------------------------------------------------------------------
