@@ -35,6 +35,11 @@ def axis_ticks(peak: float) -> tuple[float, list[float]]:
     return top, [top * i / parts for i in range(parts + 1)]
 
 
+def _count(value: float) -> str:
+    """``1,234`` (a fraction keeps one decimal)."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
+
+
 def short_number(value: float) -> str:
     if value >= 1_000_000:
         return f"{value / 1_000_000:.1f}M".replace(".0M", "M")
@@ -67,7 +72,7 @@ def column_chart(points: Sequence[tuple[str, float]], *, unit: str, width: int =
         h = plot_h * value / peak
         bars.append(Bar(round(left + i * slot + gap / 2, 2), round(top + plot_h - h, 2),
                         round(max(slot - gap, 0.5), 2), round(h, 2),
-                        f"{label}: {value:g} {unit}"))
+                        f"{label}: {_count(value)} {unit}"))
     every = max(1, math.ceil(len(points) / max_labels))
     xlabels = [{"x": round(left + (i + 0.5) * slot, 2), "label": label}
                for i, (label, _) in enumerate(points) if i % every == 0]
@@ -129,7 +134,7 @@ def heatmap(entries: Sequence[dict], *, cell: int = 11, gap: int = 2) -> dict:
     columns = (len(entries) + offset + 6) // 7
     days = [{"y": top + r * step + cell - 2, "label": label}
             for r, label in enumerate(WEEKDAYS) if label]
-    return {"width": left + columns * step, "height": top + 7 * step, "cells": cells,
+    return {"width": left + columns * step + 20, "height": top + 7 * step, "cells": cells,
             "months": months, "days": days, "cell": cell}
 
 

@@ -8,10 +8,16 @@ from django.shortcuts import render
 
 from agentsview.api.errors import ApiError
 from agentsview.api.params import BadParameter
-from agentsview.web import page, page_context, page_database, without
+from agentsview.web import page, page_context, page_database
 from sessions_app import endpoints, selectors, serializers
 from sessions_app.export.segments import without_thinking
-from sessions_app.filters import SESSION_FILTERS, form_query, parse_session_query
+from sessions_app.filters import (
+    SESSION_FILTERS,
+    SessionOrder,
+    form_query,
+    parse_session_query,
+)
+from sessions_app.pages import listing
 from sessions_app.pages.markdown import render as markdown
 
 PAGE_SIZE = 50
@@ -24,22 +30,38 @@ def sessions_page(request):
     error = ""
     params = form_query(request.GET)
     params.setdefault("limit", str(PAGE_SIZE))
+    query = None
     try:
-        result = selectors.list_sessions(parse_session_query(params), using=using)
+        query = parse_session_query(params)
+        result = selectors.list_sessions(query, using=using)
     except ApiError as exc:
         error = str(exc)
         result = selectors.SessionPage([], 0, None)
-    next_params = request.GET.copy()
-    if result.next_cursor:
-        next_params["cursor"] = result.next_cursor
+    order = query.order if query is not None else SessionOrder()
+    hidden = listing.hidden_sessions(query.filters, result.total, using) \
+        if query is not None else None
+    show_all = request.GET.copy()
+    for name in (hidden or {}).get("include", ()):
+        show_all[name] = "true"
+    for name in ("cursor", "back"):
+        show_all.pop(name, None)
+    models = listing.models_of(result.sessions, using)
+    for session in result.sessions:
+        session.models = models.get(session.id, [])
     return render(request, "sessions/list.html", page_context(
         request,
         sessions=result.sessions,
         total=result.total,
-        next_url=f"?{next_params.urlencode()}" if result.next_cursor else "",
-        first_url=without(request.GET, "cursor") if request.GET.get("cursor") else "",
+        pager=listing.pager(request.GET, result.next_cursor, len(result.sessions),
+                            query.limit if query is not None else PAGE_SIZE, result.total),
+        sort=listing.sort_links(request.GET, order),
+        order=order,
+        hidden=hidden,
+        show_all_url=f"?{show_all.urlencode()}",
         error=error,
         q=request.GET,
+        active_filters=sum(1 for name in params if name not in ("limit", "cursor", "back",
+                                                                 "order_by")),
         form=SESSION_FILTERS.form(request.GET, options=selectors.filter_options(using=using)),
     ))
 

@@ -1,19 +1,80 @@
-"""Template filters of the session pages."""
+"""Template filters of the session pages: ages, times a browser can localise, durations and
+numbers people read."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django import template
+from django.utils.html import format_html
 
 from agentsview.humanize import age as humanize_age
 
 register = template.Library()
 
 
+def _moment(value: str | datetime | None) -> datetime | None:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    return value
+
+
 @register.filter
 def age(value: str | datetime | None) -> str:
     """``5m``, ``3h``, ``2d``, ``7w`` since a time (a datetime or an RFC 3339 string)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value) if value else None
-    return humanize_age(value)
+    return humanize_age(_moment(value))
+
+
+@register.simple_tag
+def when(value: str | datetime | None, style: str = "relative") -> str:
+    """A ``<time>`` showing the moment to the minute in UTC; ``app.js`` rewrites it in the
+    reader's zone (with how long ago, when *style* is ``relative``); the exact UTC time stays
+    on hover. An unknown time is a dash."""
+    moment = _moment(value)
+    if moment is None:
+        return "—"
+    moment = moment.astimezone(UTC)
+    exact = moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return format_html('<time datetime="{}" title="{} UTC" data-style="{}">{} UTC</time>',
+                       exact, moment.strftime("%Y-%m-%d %H:%M:%S"), style,
+                       moment.strftime("%Y-%m-%d %H:%M"))
+
+
+def human_duration(seconds: float | None) -> str:
+    """``45s``, ``12m``, ``2h 5m``, ``3d 4h``: two units at most, as people say it."""
+    if seconds is None or seconds < 0:
+        return ""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if hours == 0:
+        return f"{minutes}m"
+    if days == 0:
+        return f"{hours}h {minutes % 60}m" if minutes % 60 else f"{hours}h"
+    return f"{days}d {hours % 24}h" if hours % 24 else f"{days}d"
+
+
+@register.simple_tag
+def duration(start: str | datetime | None, end: str | datetime | None) -> str:
+    """How long from *start* to *end*; empty when either is unknown."""
+    first, last = _moment(start), _moment(end)
+    if first is None or last is None:
+        return ""
+    return human_duration((last - first).total_seconds())
+
+
+@register.filter
+def thousands(value: int | float | None) -> str:
+    """``7,542,793``; empty for None."""
+    if value is None or value == "":
+        return ""
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+
+
+@register.filter
+def short_model(name: str) -> str:
+    """A model's name without its date suffix (``claude-sonnet-4-20250514`` reads
+    ``claude-sonnet-4``)."""
+    head, _, tail = (name or "").rpartition("-")
+    return head if head and tail.isdigit() and len(tail) == 8 else name or ""

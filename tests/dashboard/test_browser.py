@@ -59,12 +59,12 @@ def page(team):
 def test_filter_by_machine(team, page):
     page.goto(team["base"] + "/?include_one_shot=true&include_children=true")
     assert "read-only" in page.inner_text("header.top")
-    page.select_option("select[name=machine]", ["bob-desktop"])
+    page.check("#choices-machine input[value=bob-desktop]")
     page.click("#filters button[type=submit]")
     page.wait_for_url("**machine=bob-desktop**")
     rows = page.locator("table.sessions tbody tr")
     assert rows.count() > 0
-    machines = {rows.nth(i).locator("td").nth(3).inner_text() for i in range(rows.count())}
+    machines = {rows.nth(i).locator(".machine").inner_text() for i in range(rows.count())}
     assert machines == {"bob-desktop"}
     screenshot(page, "sessions-filtered-by-machine")
 

@@ -103,3 +103,93 @@ def test_stats_defaults_to_the_window_of_the_data_and_labels_its_populations(sha
     out = StringIO()
     call_command("stats", "--since", "28d", "--format", "json", stdout=out)
     assert orjson.loads(out.getvalue())["window"]["until"] > date.today().isoformat()
+
+
+# --- 2. the default exclusions say what they hide ------------------------------------------
+
+def test_the_list_says_what_the_default_exclusions_hide(site):
+    html = html_of(site, "/")
+    shown = int(re.search(r'id="list-summary"><strong>(\d+)</strong>', html).group(1))
+    everything = get(site, "/api/v1/sessions?include_one_shot=true&include_automated=true"
+                           "&include_children=true&limit=1").json()["total"]
+    note = re.search(r'id="hidden-note">([\d,]+) more hidden \(([^)]*)\)', html)
+    assert int(note.group(1)) == everything - shown > 0
+    assert "one-shot" in note.group(2) and "subagent or fork" in note.group(2)
+    link = re.search(r'href="([^"]+)" id="show-hidden"', html).group(1).replace("&amp;", "&")
+    assert "include_one_shot=true" in link and "include_children=true" in link
+    all_html = html_of(site, "/" + link)
+    assert f'id="list-summary"><strong>{everything}</strong>' in all_html
+    assert 'id="hidden-note"' not in all_html  # nothing hidden any more
+
+
+# --- 3. sortable columns, more columns, both ways through the pages, machine checkboxes ----
+
+def test_columns_sort_and_show_duration_tokens_and_model(site):
+    html = html_of(site, "/?include_one_shot=true")
+    for head in ("Model", "Started", "Duration", "Msgs", "Tokens", "Health"):
+        assert f">{head}" in html, head
+    assert 'aria-sort="descending"><a href="?include_one_shot=true&amp;order_by=recent%3Aasc"' \
+        in html  # the current sort (latest activity first) turns around on a click
+    by_messages = html_of(site, "/?include_one_shot=true&order_by=messages%3Adesc")
+    counts = [int(n.replace(",", "")) for n in
+              re.findall(r'<td class="col-msgs num">([\d,]+)</td>', by_messages)]
+    assert counts == sorted(counts, reverse=True) and len(counts) > 3
+    assert 'class="col-msgs num" aria-sort="descending"' in by_messages
+    rich = html_of(site, "/?project=webapp")
+    row = rich.split("Login redirect fix", 1)[1].split("</tr>", 1)[0]
+    assert "claude-sonnet-4-5" in row  # the model, without its date suffix
+    assert re.search(r'col-duration num">\d+[smhd]', row)  # a duration, e.g. 3m
+    assert re.search(r'col-tokens num">[\d,]+<', row)
+
+
+def test_paging_goes_back_and_counts(site):
+    first = html_of(site, "/?include_one_shot=true&limit=3")
+    total = int(re.search(r"1–3 of (\d+)", first).group(1))
+    assert total > 6 and 'rel="prev"' not in first
+    second_url = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = html_of(site, "/" + second_url)
+    assert f"4–6 of {total}" in second
+    third_url = re.search(r'href="([^"]+)" rel="next"', second).group(1).replace("&amp;", "&")
+    third = html_of(site, "/" + third_url)
+    assert f"7–9 of {total}" in third
+    back_url = re.search(r'href="([^"]+)" rel="prev"', third).group(1).replace("&amp;", "&")
+    back = html_of(site, "/" + back_url)
+    assert f"4–6 of {total}" in back
+    names = re.findall(r'<td class="name"><a href="([^"]+)"', back)
+    assert names == re.findall(r'<td class="name"><a href="([^"]+)"', second)
+    home = re.search(r'href="([^"]+)" rel="prev"', back).group(1).replace("&amp;", "&")
+    assert "cursor" not in home and f"1–3 of {total}" in html_of(site, "/" + home)
+
+
+def test_machines_are_checkboxes_with_counts(site):
+    html = html_of(site, "/?machine=test-machine")
+    box = re.search(r'<fieldset class="choices" id="choices-machine">.*?</fieldset>', html,
+                    re.S).group(0)
+    assert '<input type="checkbox" name="machine" value="test-machine" checked>' in box
+    assert re.search(r'<span class="count">\d+</span>', box)
+    assert "<select" not in box and "selected</" not in box
+
+
+# --- 4. times, durations, numbers ----------------------------------------------------------
+
+def test_times_are_localisable_with_the_exact_utc_on_hover(site):
+    from sessions_app.templatetags.session_tags import human_duration, thousands, when
+
+    html = html_of(site, "/?project=webapp")
+    stamp = re.search(r'<time datetime="([^"]+)" title="([^"]+)" data-style="local">'
+                      r"([^<]+)</time>", html)
+    assert stamp, "a started time"
+    iso, title, text = stamp.groups()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", iso)  # no fractions
+    assert title == iso.replace("T", " ").replace("Z", " UTC")
+    assert text.endswith(" UTC") and "." not in text
+    assert re.search(r'data-style="relative">', html)
+    assert not re.search(r">\d+w<", html)  # no "151w" ages
+    assert when(None) == "—"
+    assert [human_duration(s) for s in (5, 65, 3600, 3720, 90000, 86400 * 3)] == \
+        ["5s", "1m", "1h", "1h 2m", "1d 1h", "3d"]
+    assert thousands(7542793) == "7,542,793"
+    analytics = html_of(site, "/analytics?from=2020-01-01&to=2026-12-31&include_one_shot=true")
+    tokens = re.search(r'<span class="value">([^<]+)</span><span class="label">output tokens',
+                       analytics).group(1)
+    assert "," in tokens
