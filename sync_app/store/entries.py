@@ -111,18 +111,20 @@ def encode_entries(entries: object) -> list[tuple[str | None, str]]:
 
 
 def _dumps(entry: dict, where: str) -> str:
+    """orjson's text; what orjson cannot write (lone surrogates, integers beyond 64 bits)
+    the standard library writes, after a leading space (valid JSON, never orjson's output)
+    so that ``decode_entry`` reads it back with the standard library too: orjson would read
+    a big integer as a float."""
     try:
         return orjson.dumps(entry).decode()
     except (TypeError, orjson.JSONEncodeError):
-        pass  # lone surrogates, integers beyond 64 bits: the standard library writes them
+        pass
     try:
-        return json.dumps(entry, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        return " " + json.dumps(entry, ensure_ascii=True, allow_nan=False,
+                                separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise StoreInputError(f"{where} is not JSON-serialisable: {exc}") from None
 
 
 def decode_entry(text: str) -> dict:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)  # what _dumps wrote with the standard library
+    return json.loads(text) if text.startswith(" ") else orjson.loads(text)
