@@ -142,6 +142,6 @@ def test_the_store_columns_are_the_models():
     from sync_app.models import StoreEntry, StoreTranscript
     from sync_app.store.backends import COLUMNS
 
-    assert COLUMNS == {m._meta.db_table: frozenset(f.column for f in m._meta.concrete_fields)
-                       for m in (StoreTranscript, StoreEntry)}
+    assert {m._meta.db_table: frozenset(f.column for f in m._meta.concrete_fields)
+                       for m in (StoreTranscript, StoreEntry)} == COLUMNS
     assert MAX_ENTRY_BYTES < 50 * 1024 * 1024
