@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
-"""Seeded, deterministic generator of a synthetic Claude Code + Codex session corpus.
+"""Seeded, deterministic generator of a synthetic session corpus: Claude Code + Codex by
+default, with ``--agents all`` also Gemini CLI, Copilot CLI, Cursor, OpenCode and VS Code
+Copilot Chat (``corpus_agents.py``).
 
 The corpus mimics the agents' real on-disk layouts so it can be pointed at directly:
 
 * ``<out>/claude/projects/<encoded-cwd>/<session-uuid>.jsonl`` (Claude Code), with subagent
   transcripts in ``<encoded-cwd>/<parent-uuid>/subagents/agent-<id>.jsonl``;
-* ``<out>/codex/sessions/YYYY/MM/DD/rollout-<ts>-<uuid>.jsonl`` (Codex rollouts).
+* ``<out>/codex/sessions/YYYY/MM/DD/rollout-<ts>-<uuid>.jsonl`` (Codex rollouts);
+* ``<out>/gemini/tmp/<sha256 of cwd>/chats/session-*.json[l]`` and ``projects.json``;
+* ``<out>/copilot/session-state/<id>/events.jsonl``;
+* ``<out>/cursor/projects/<encoded cwd>/agent-transcripts/<id>.txt|.jsonl``;
+* ``<out>/opencode/opencode.db`` (every OpenCode session in one SQLite database);
+* ``<out>/vscode/User/workspaceStorage/<hash>/chatSessions/<id>.json|.jsonl``.
 
-Files are written one at a time (never the whole corpus in memory). The same ``--seed`` and
-``--sessions`` always produce byte-identical files. Usage::
+Files are written one at a time (never the whole corpus in memory; OpenCode's database is
+written as it goes). The same ``--seed``, ``--sessions`` and ``--agents`` always produce
+byte-identical files. Usage::
 
     python bench/corpus.py --sessions 2000 --seed 1 --out /tmp/bench-corpus
+    python bench/corpus.py --sessions 2000 --agents all --out /tmp/bench-corpus-mixed
     python bench/corpus.py --append-fraction 0.01 --out /tmp/bench-corpus   # grow 1% of files
     python bench/corpus.py --restore --out /tmp/bench-corpus                 # undo the append
 """
@@ -48,12 +57,25 @@ except ImportError:  # pragma: no cover - depends on the environment
         return _ENCODER.encode(obj).encode()
 
 
-GENERATOR_VERSION = 1
+# 2: other agents (--agents); the Claude + Codex corpus (the default) is byte-identical to 1's.
+GENERATOR_VERSION = 2
 MARKER_NAME = ".bench-corpus.json"
 CLAUDE_SUBDIR = Path("claude/projects")
 CODEX_SUBDIR = Path("codex/sessions")
 
 CLAUDE_SHARE = 0.70
+LEGACY_AGENTS = ("claude", "codex")  # the corpus of generator version 1, byte for byte
+# The share of each agent in a corpus of several (``--agents``), before renormalising.
+AGENT_WEIGHTS = {
+    "claude": 0.45,
+    "codex": 0.20,
+    "gemini": 0.08,
+    "copilot": 0.07,
+    "cursor": 0.07,
+    "opencode": 0.07,
+    "vscode-copilot": 0.06,
+}
+ALL_AGENTS = tuple(AGENT_WEIGHTS)
 SUBAGENT_SHARE = 0.05
 # Message count per session: log-normal, clamped. Mean ~60, median ~26, a few 1,000+.
 MSG_MU, MSG_SIGMA, MSG_MIN, MSG_MAX = 3.25, 1.28, 5, 2400
@@ -473,6 +495,8 @@ class Stats:
     messages: int = 0
     max_session_messages: int = 0
     session_messages: list[int] = field(default_factory=list)
+    agent_sessions: dict[str, int] = field(default_factory=dict)
+    agent_bytes: dict[str, int] = field(default_factory=dict)
 
 
 class JsonlFile:
@@ -1521,9 +1545,12 @@ class CodexSession:
 class Generator:
     """Holds the shared state of one corpus generation run."""
 
-    def __init__(self, out: Path, seed: int) -> None:
+    def __init__(self, out: Path, seed: int, agents: Sequence[str] = LEGACY_AGENTS) -> None:
         self.out = out
         self.seed = seed
+        self.agents = tuple(agents)
+        self.gemini_projects: dict[str, str] = {}
+        self.opencode: Any = None  # corpus_agents.OpenCodeDb, opened on first use
         self.claude_root = out / CLAUDE_SUBDIR
         self.codex_root = out / CODEX_SUBDIR
         self.pools = Pools()
@@ -1537,15 +1564,27 @@ class Generator:
         target = max(MSG_MIN, min(MSG_MAX, int(rng.lognormvariate(MSG_MU, MSG_SIGMA))))
         start = ANCHOR_MS - SPAN_MS + rng.randrange(SPAN_MS)
         stats = self.stats
-        if rng.random() < CLAUDE_SHARE:
+        before = stats.bytes
+        if self.agents == LEGACY_AGENTS:  # version 1's draw, so its bytes stay the same
+            agent = "claude" if rng.random() < CLAUDE_SHARE else "codex"
+        else:
+            pick = random.Random(f"agentsview-bench-agent:{self.seed}:{index}")
+            agent = pick.choices(self.agents, [AGENT_WEIGHTS[a] for a in self.agents])[0]
+        if agent == "claude":
             sid = uuid4(rng)
             path = self.claude_root / encode_claude_dir(project.cwd) / f"{sid}.jsonl"
             spawn = rng.random() < SUBAGENT_SHARE
             count = ClaudeSession(self, rng, project, sid, start).write(path, target, spawn)
             stats.claude_sessions += 1
-        else:
+        elif agent == "codex":
             count = CodexSession(self, rng, project, start).write(target)
             stats.codex_sessions += 1
+        else:
+            import corpus_agents
+
+            count = corpus_agents.WRITERS[agent](self, rng, project, start, target)
+        stats.agent_sessions[agent] = stats.agent_sessions.get(agent, 0) + 1
+        stats.agent_bytes[agent] = stats.agent_bytes.get(agent, 0) + stats.bytes - before
         stats.sessions += 1
         stats.messages += count
         stats.max_session_messages = max(stats.max_session_messages, count)
@@ -1578,19 +1617,24 @@ def prepare_out_dir(out: Path) -> None:
                 "overwrite it (choose another --out)"
             )
         (out / MARKER_NAME).unlink()
-        for sub in ("claude", "codex"):
+        for sub in ("claude", "codex", "gemini", "copilot", "cursor", "opencode", "vscode"):
             shutil.rmtree(out / sub, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
 
-def generate(out: Path, sessions: int, seed: int = 1, progress: bool = False) -> dict[str, Any]:
+def generate(out: Path, sessions: int, seed: int = 1, progress: bool = False,
+             agents: Sequence[str] = LEGACY_AGENTS) -> dict[str, Any]:
     """Generate the corpus into ``out`` and write its marker; returns the marker data."""
     if sessions < 1:
         raise ValueError("sessions must be >= 1")
+    unknown = [a for a in agents if a not in AGENT_WEIGHTS]
+    if unknown or not agents:
+        raise ValueError(f"unknown agents {unknown}; choose from {', '.join(ALL_AGENTS)}")
+    agents = tuple(a for a in ALL_AGENTS if a in agents)  # one order, whatever was asked
     out = out.resolve()
     prepare_out_dir(out)
     t0 = time.perf_counter()
-    gen = Generator(out, seed)
+    gen = Generator(out, seed, agents)
     for i in range(sessions):
         gen.session(i)
         if progress and (i + 1) % 500 == 0:
@@ -1598,12 +1642,20 @@ def generate(out: Path, sessions: int, seed: int = 1, progress: bool = False) ->
                 f"  ... {i + 1}/{sessions} sessions, {gen.stats.bytes / 1e6:.0f} MB",
                 file=sys.stderr,
             )
+    if gen.agents != LEGACY_AGENTS:
+        import corpus_agents
+
+        corpus_agents.finish_gemini(gen)
+        corpus_agents.finish_opencode(gen)
     s = gen.stats
     counts = sorted(s.session_messages)
     info = {
         "generator_version": GENERATOR_VERSION,
         "sessions": sessions,
         "seed": seed,
+        "agents": list(agents),
+        "agent_sessions": {a: s.agent_sessions[a] for a in agents if a in s.agent_sessions},
+        "agent_bytes": {a: s.agent_bytes[a] for a in agents if a in s.agent_bytes},
         "claude_sessions": s.claude_sessions,
         "codex_sessions": s.codex_sessions,
         "subagent_files": s.subagent_files,
@@ -1621,9 +1673,10 @@ def generate(out: Path, sessions: int, seed: int = 1, progress: bool = False) ->
 
 
 def summary_line(info: dict[str, Any]) -> str:
+    by_agent = " ".join(f"{a}={n}" for a, n in info.get("agent_sessions", {}).items())
     return (
-        f"corpus: sessions={info['sessions']} (claude={info['claude_sessions']} "
-        f"codex={info['codex_sessions']} subagents={info['subagent_files']}) "
+        f"corpus: sessions={info['sessions']} ({by_agent} "
+        f"subagents={info['subagent_files']}) "
         f"files={info['files']} size={info['bytes'] / 1e6:.1f} MB "
         f"messages~{info['messages']} (median/session={info['median_session_messages']}, "
         f"max={info['max_session_messages']}) time={info['seconds']:.1f}s"
@@ -1869,6 +1922,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--sessions", type=int, default=2000, help="number of sessions")
     ap.add_argument("--seed", type=int, default=1, help="random seed")
     ap.add_argument(
+        "--agents",
+        default=",".join(LEGACY_AGENTS),
+        help=f"comma-separated agents to generate, or 'all' ({', '.join(ALL_AGENTS)}); "
+        "default claude,codex (the same bytes as generator version 1)",
+    )
+    ap.add_argument(
         "--append-fraction",
         type=float,
         metavar="F",
@@ -1897,7 +1956,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if not 1 <= args.sessions <= 100_000:
         ap.error("--sessions must be between 1 and 100000")
-    info = generate(args.out, args.sessions, args.seed, progress=not args.quiet)
+    agents = ALL_AGENTS if args.agents == "all" else tuple(args.agents.split(","))
+    try:
+        info = generate(args.out, args.sessions, args.seed, progress=not args.quiet,
+                        agents=agents)
+    except ValueError as exc:
+        ap.error(str(exc))
     print(summary_line(info))
     return 0
 

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Benchmark ``manage.py sync`` on a synthetic Claude Code + Codex corpus.
+"""Benchmark ``manage.py sync`` on a synthetic corpus of several agents (Claude Code, Codex,
+Gemini CLI, Copilot CLI, Cursor, OpenCode, VS Code Copilot Chat).
 
 Measures, each as a separate ``<python> manage.py sync`` subprocess with every agent dir and
 the data dir pointed at temp dirs (never the real ``~/.claude`` / ``~/.codex``):
 
 1. cold sync into a fresh data dir (wall time, MB/s, sessions/s, messages/s, peak RSS);
 2. a no-change re-sync;
-3. a re-sync after appending a prompt + reply to 1% of the files.
+3. a re-sync after appending a prompt + reply to 1% of the Claude and Codex files;
+4. per agent: a cold sync of that agent's part alone (MB/s, peak RSS), and its parser alone
+   (``parse_timing.py``: MB/s, no database); an agent whose parser is more than 2x slower per
+   MB than Claude's is flagged.
 
 Usage::
 
-    python bench/sync_bench.py --sessions 2000 [--corpus DIR] [--python PATH] [--seed N]
+    python bench/sync_bench.py --sessions 2000 [--agents all|claude,codex,...] [--corpus DIR]
+                               [--python PATH] [--seed N] [--no-per-agent]
 
 Prints a table, then one ``RESULT {json}`` line. Exits non-zero if a sync run fails (or, with
 ``--strict``, if a target is missed).
@@ -40,6 +45,7 @@ REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import corpus  # noqa: E402  (sibling module, importable once BENCH_DIR is on sys.path)
+import corpus_agents  # noqa: E402
 
 # Targets for the 2,000-session corpus (the cold-sync target scales with corpus size).
 TARGET_SESSIONS = 2000
@@ -50,15 +56,28 @@ TARGET_RSS_MB = 300.0
 APPEND_FRACTION = 0.01
 NOCHANGE_RUNS = 5
 
-OTHER_AGENT_VARS = (
-    "GEMINI_DIR",
-    "COPILOT_DIR",
-    "OPENCODE_DIR",
-    "CURSOR_PROJECTS_DIR",
-    "AMP_DIR",
-    "VSCODE_COPILOT_DIR",
-    "OPENCLAW_DIR",
-)
+MAX_PARSER_SLOWDOWN = 2.0  # per MB, against the Claude parser
+# Each corpus agent's root under the corpus dir and the variable that points the app at it.
+AGENT_ROOTS = {
+    "claude": ("CLAUDE_PROJECTS_DIR", corpus.CLAUDE_SUBDIR),
+    "codex": ("CODEX_SESSIONS_DIR", corpus.CODEX_SUBDIR),
+    **{a: (corpus_agents.ENV_VARS[a], sub) for a, sub in corpus_agents.SUBDIRS.items()},
+}
+
+
+def _registry_vars() -> tuple[str, ...]:
+    """Every agent directory variable the app reads (from its registry when importable)."""
+    sys.path.insert(0, str(REPO_ROOT))
+    try:
+        from sessions_app.parsers.registry import AGENTS
+    except ImportError:  # another interpreter: the agents of the corpus and a few more
+        return tuple(v for v, _ in AGENT_ROOTS.values()) + ("AMP_DIR", "OPENCLAW_DIR")
+    finally:
+        sys.path.remove(str(REPO_ROOT))
+    return tuple(spec.env_var for spec in AGENTS.values())
+
+
+OTHER_AGENT_VARS = _registry_vars()
 # Inherited variables that could point the app at another database or config.
 DROPPED_VARS = ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
 SUMMARY_RE = re.compile(
@@ -163,27 +182,31 @@ def db_size_mb(db: Path) -> float:
     return sum(f.stat().st_size for f in files if f.exists()) / 1e6
 
 
-def ensure_corpus(path: Path, sessions: int, seed: int) -> dict[str, Any]:
+def ensure_corpus(path: Path, sessions: int, seed: int,
+                  agents: tuple[str, ...] = corpus.LEGACY_AGENTS) -> dict[str, Any]:
     """Reuse ``path`` if its marker matches; otherwise (re)generate it."""
     marker = corpus.read_marker(path)
     if marker and marker.get("pending_restore"):
         restored = corpus.restore_appended(path)
         print(f"corpus: undid a previous append to {restored} files")
         marker = corpus.read_marker(path)
-    wanted = {"generator_version": corpus.GENERATOR_VERSION, "sessions": sessions, "seed": seed}
+    agents = tuple(a for a in corpus.ALL_AGENTS if a in agents)
+    wanted = {"generator_version": corpus.GENERATOR_VERSION, "sessions": sessions, "seed": seed,
+              "agents": list(agents)}
     if marker and all(marker.get(k) == v for k, v in wanted.items()):
         print(f"corpus: reusing {path}")
         return marker
     if path.exists() and any(path.iterdir()) and marker is None:
         fail(f"{path} exists, is not empty and has no {corpus.MARKER_NAME}; pass another --corpus")
     print(f"corpus: generating {sessions} sessions (seed {seed}) into {path} ...", flush=True)
-    info = corpus.generate(path, sessions, seed, progress=True)
+    info = corpus.generate(path, sessions, seed, progress=True, agents=agents)
     print(corpus.summary_line(info))
     return info
 
 
-def build_env(corpus_dir: Path, work: Path) -> dict[str, str]:
-    """Environment for the app: temp HOME/data dir, corpus roots, every other agent dir empty."""
+def build_env(corpus_dir: Path, work: Path, only: str | None = None) -> dict[str, str]:
+    """Environment for the app: temp HOME/data dir, the corpus's agent roots (*only* that
+    agent's, if given), every other agent dir empty."""
     home, data, empty = work / "home", work / "data", work / "empty"
     for d in (home, data, empty):
         d.mkdir(parents=True, exist_ok=True)
@@ -195,8 +218,6 @@ def build_env(corpus_dir: Path, work: Path) -> dict[str, str]:
     env.update(
         HOME=str(home),
         AGENTSVIEW_DATA_DIR=str(data),
-        CLAUDE_PROJECTS_DIR=str(corpus_dir / corpus.CLAUDE_SUBDIR),
-        CODEX_SESSIONS_DIR=str(corpus_dir / corpus.CODEX_SUBDIR),
         XDG_CONFIG_HOME=str(home / ".config"),
         XDG_DATA_HOME=str(home / ".local/share"),
         XDG_CACHE_HOME=str(home / ".cache"),
@@ -204,6 +225,11 @@ def build_env(corpus_dir: Path, work: Path) -> dict[str, str]:
         NO_COLOR="1",
     )
     env.update({var: str(empty) for var in OTHER_AGENT_VARS})
+    marker = corpus.read_marker(corpus_dir) or {}
+    for agent in marker.get("agents") or corpus.LEGACY_AGENTS:
+        if only is None or only == agent:
+            var, sub = AGENT_ROOTS[agent]
+            env[var] = str(corpus_dir / sub)
     return env
 
 
@@ -219,6 +245,85 @@ def check_run(run: Run) -> None:
         print("--- stdout (tail) ---\n" + run.stdout[-4000:], file=sys.stderr)
     print("--- stderr ---\n" + (run.stderr[-20000:] or "(empty)"), file=sys.stderr)
     raise SystemExit(run.returncode if 0 < run.returncode < 256 else 1)
+
+
+def parse_timing(python: str, agent: str, root: Path, timeout: float) -> dict[str, Any]:
+    """``parse_timing.py``'s figures for one agent's parser alone, in its own process."""
+    cmd = [python, str(BENCH_DIR / "parse_timing.py"), "--agent", agent, "--root", str(root)]
+    run = run_measured(f"parse {agent}", cmd, os.environ.copy(), timeout)
+    check_run(run)
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
+
+
+def per_agent(args: argparse.Namespace, info: dict[str, Any], corpus_dir: Path
+              ) -> list[dict[str, Any]]:
+    """For each agent of the corpus: a cold sync of its part alone and its parser alone."""
+    rows = []
+    sync_cmd = [args.python, str(REPO_ROOT / "manage.py"), "sync"]
+    for agent in info.get("agents") or corpus.LEGACY_AGENTS:
+        mb = info["agent_bytes"].get(agent, 0) / 1e6
+        work = Path(tempfile.mkdtemp(prefix=f"bench-sync-{agent}-", dir="/tmp"))
+        try:
+            print(f"running cold sync of {agent} alone ({mb:.1f} MB) ...", flush=True)
+            # The archive's schema made first, then a sync of nothing: the fixed cost (start-up,
+            # discovery) that the agent's own sync is measured beyond.
+            empty = build_env(corpus_dir, work, only="")
+            for _ in range(2):
+                baseline = run_measured("empty sync", sync_cmd, empty, args.timeout)
+                check_run(baseline)
+            run = run_measured(f"sync {agent}", sync_cmd, build_env(corpus_dir, work, only=agent),
+                               args.timeout)
+            check_run(run)
+            sessions, messages = db_counts(work / "data" / "agentsview.db")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        var, sub = AGENT_ROOTS[agent]
+        parsed = parse_timing(args.python, agent, corpus_dir / sub, args.timeout)
+        working = max(run.wall_s - baseline.wall_s, 1e-3)
+        rows.append({
+            "agent": agent,
+            "mb": round(mb, 1),
+            "sessions": sessions,
+            "messages": messages,
+            "sync_s": round(run.wall_s, 2),
+            "empty_sync_s": round(baseline.wall_s, 2),
+            "sync_mb_per_s": round(mb / working, 1),
+            "sync_peak_rss_mb": round(run.peak_rss_mb, 1),
+            "parse_s": parsed["seconds"],
+            "parse_mb_per_s": parsed["mb_per_s"],
+            "parse_us_per_tool_call": round(parsed["seconds"] * 1e6 / parsed["tool_calls"])
+            if parsed["tool_calls"] else None,
+            "parse_peak_rss_mb": parsed["peak_rss_mb"],
+        })
+    claude = next((r for r in rows if r["agent"] == "claude"), None)
+    for row in rows:
+        ratio = (claude["parse_mb_per_s"] / row["parse_mb_per_s"]
+                 if claude and row["parse_mb_per_s"] else None)
+        row["parse_slowdown_vs_claude"] = ratio and round(ratio, 2)
+        row["flagged"] = bool(ratio and ratio > MAX_PARSER_SLOWDOWN)
+    return rows
+
+
+def print_agents(rows: list[dict[str, Any]]) -> None:
+    header = (f"{'agent':<16}{'MB':>7}{'sessions':>9}{'messages':>9}{'sync s':>8}"
+              f"{'sync MB/s':>10}{'RSS MB':>8}{'parse s':>9}{'parse MB/s':>11}"
+              f"{'us/call':>8}{'vs claude':>10}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r['agent']:<16}{r['mb']:>7.1f}{fmt(r['sessions'], 'd'):>9}"
+            f"{fmt(r['messages'], 'd'):>9}{r['sync_s']:>8.2f}{r['sync_mb_per_s']:>10.1f}"
+            f"{r['sync_peak_rss_mb']:>8.0f}{r['parse_s']:>9.2f}"
+            f"{fmt(r['parse_mb_per_s'], '.1f'):>11}"
+            f"{fmt(r['parse_us_per_tool_call'], 'd'):>8}"
+            f"{fmt(r['parse_slowdown_vs_claude'], '.2f'):>9}x"
+            + ("  SLOWER THAN 2x CLAUDE PER MB" if r["flagged"] else "")
+        )
+    print("(sync MB/s: the agent's bytes over its sync's wall time less that of a sync of "
+          "nothing; parse: its parser alone, no database; us/call: parse time per tool call; "
+          "vs claude: Claude's parse MB/s over the agent's)")
 
 
 def fmt(value: float | None, spec: str = ".2f") -> str:
@@ -244,7 +349,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=1800, help="per-run timeout, seconds")
     ap.add_argument("--keep", action="store_true", help="keep the temp HOME/data dirs")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    ap.add_argument(
+        "--agents",
+        default="all",
+        help=f"agents of the corpus: 'all' ({', '.join(corpus.ALL_AGENTS)}) or a comma-separated"
+        " subset; claude,codex is generator version 1's corpus",
+    )
+    ap.add_argument(
+        "--no-per-agent",
+        action="store_true",
+        help="skip the per-agent syncs and parser timings",
+    )
     args = ap.parse_args(argv)
+    agents = corpus.ALL_AGENTS if args.agents == "all" else tuple(args.agents.split(","))
+    unknown = [a for a in agents if a not in corpus.ALL_AGENTS]
+    if unknown:
+        fail(f"unknown agents {', '.join(unknown)} (choose from {', '.join(corpus.ALL_AGENTS)})")
+    agents = tuple(a for a in corpus.ALL_AGENTS if a in agents)
 
     manage = REPO_ROOT / "manage.py"
     if not manage.is_file():
@@ -254,9 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.sessions < 1:
         fail("--sessions must be >= 1")
     suffix = "" if args.seed == 1 else f"-s{args.seed}"
+    if agents != corpus.LEGACY_AGENTS:
+        suffix += "-mixed" if agents == corpus.ALL_AGENTS else "-" + "-".join(agents)
     corpus_dir = (args.corpus or Path(f"/tmp/bench-corpus-{args.sessions}{suffix}")).resolve()
 
-    info = ensure_corpus(corpus_dir, args.sessions, args.seed)
+    info = ensure_corpus(corpus_dir, args.sessions, args.seed, agents)
     work = Path(tempfile.mkdtemp(prefix="bench-sync-", dir="/tmp"))
     env = build_env(corpus_dir, work)
     db = work / "data" / "agentsview.db"
@@ -301,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
             corpus.restore_appended(corpus_dir)
         check_run(append)
         _, messages_after = db_counts(db)
+        agent_rows = [] if args.no_per_agent else per_agent(args, info, corpus_dir)
     finally:
         if args.keep:
             print(f"kept temp dirs under {work}")
@@ -310,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     scale = args.sessions / TARGET_SESSIONS
     cold_target = TARGET_COLD_S * scale
     runs = [(cold, cold_target), (nochange, TARGET_NOCHANGE_S), (append, TARGET_APPEND_S)]
-    met = all(r.wall_s < t and r.peak_rss_mb < TARGET_RSS_MB for r, t in runs)
+    met = all(r.wall_s < t and r.peak_rss_mb < TARGET_RSS_MB for r, t in runs) and not any(
+        r["flagged"] or r["sync_peak_rss_mb"] >= TARGET_RSS_MB for r in agent_rows)
     delta = None if messages_after is None or db_messages is None else messages_after - db_messages
 
     print()
@@ -349,6 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     for run in (cold, nochange, append):
         print(f"app summary [{run.label}]: {run.summary or '(none)'}")
+    if agent_rows:
+        print()
+        print_agents(agent_rows)
 
     result = {
         "sessions": info["sessions"],
@@ -390,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
             "append_s": TARGET_APPEND_S,
             "peak_rss_mb": TARGET_RSS_MB,
         },
+        "agents": agent_rows,
         "targets_met": met,
         "python": args.python,
     }
