@@ -228,9 +228,9 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
 
 
 class QwenPawParser:
-    version = 1
+    version = 2  # 2: view_image and view_video are Other (as Codex's view_image), not Read
     tool_categories = by_category({
-        "Read": ("read_file", "view_image", "view_video"),
+        "Read": ("read_file",),
         "Edit": ("edit_file", "apply_patch"),
         "Write": ("write_file", "append_file"),
         "Bash": ("execute_shell_command",),

@@ -161,8 +161,13 @@ def test_other_outputs_stay_as_they_were_written(tmp_path):
         output("c2", '{"agent_id": "0199-child"}'),
         call("c3", "update_plan", {"plan": []}),
         output("c3", {"ok": True}),
+        call("c4", "view_image", {"path": "a.png"}),
+        output("c4", [{"type": "input_text", "text": "a.png"},
+                      {"type": "input_image", "image_url": "data:"}]),
     )
     assert calls["c1"].result_content == "line one\nline two"
+    # view_image is no Read (the behaviour doc's map leaves it Other): its result is kept
+    assert (calls["c4"].category, calls["c4"].result_content) == ("Other", "a.png")
     assert calls["c2"].result_content == '{"agent_id": "0199-child"}'
     assert calls["c2"].subagent_session_id == "codex:0199-child"
     assert calls["c3"].result_content == '{"ok":true}'
