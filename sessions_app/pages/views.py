@@ -3,6 +3,8 @@ the same endpoints and selectors as the API, rendered by the templates in ``sess
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
@@ -10,7 +12,6 @@ from agentsview.api.errors import ApiError
 from agentsview.api.params import BadParameter
 from agentsview.web import page, page_context, page_database
 from sessions_app import endpoints, selectors, serializers
-from sessions_app.export.segments import without_thinking
 from sessions_app.filters import (
     SESSION_FILTERS,
     SessionOrder,
@@ -18,7 +19,8 @@ from sessions_app.filters import (
     parse_session_query,
 )
 from sessions_app.pages import listing
-from sessions_app.pages.markdown import render as markdown
+from sessions_app.pages.parts import message_parts
+from sessions_app.templatetags.session_tags import human_duration
 
 PAGE_SIZE = 50
 MESSAGES_PER_PAGE = 200
@@ -66,17 +68,26 @@ def sessions_page(request):
     ))
 
 
-def _message_items(session_id: str, messages: list[dict]) -> list[dict]:
-    """Message DTOs with their markdown rendered (thinking shown apart, collapsed)."""
+def _message_items(session_id: str, messages: list[dict], cwd: str = "") -> list[dict]:
+    """Message DTOs with their parts (Markdown text and each tool call once; the thinking is
+    shown apart, collapsed) and how long each took since the message before it."""
+    previous = None
     for message in messages:
-        text = message["content"]
-        if message["thinking_text"]:
-            text = without_thinking(message)
-        message["html"] = markdown(text)
+        message["parts"] = message_parts(message, cwd)
+        moment = message.get("timestamp")
+        if previous and moment and message["role"] == "assistant":
+            message["took"] = human_duration((_moment(moment) - _moment(previous))
+                                             .total_seconds())
+        previous = moment or previous
     return messages
 
 
-def _message_page(session_id: str, request, using: str) -> tuple[dict, str, str]:
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _message_page(session_id: str, request, using: str, cwd: str = ""
+                  ) -> tuple[dict, str, str]:
     """The requested window of messages (from=N, or around=N), and prev/next links."""
     params = {"limit": str(MESSAGES_PER_PAGE)}
     if request.GET.get("around"):
@@ -85,7 +96,7 @@ def _message_page(session_id: str, request, using: str) -> tuple[dict, str, str]
     elif request.GET.get("from"):
         params["from"] = request.GET["from"]
     data = endpoints.session_messages(session_id, params, using)
-    messages = _message_items(session_id, data["messages"])
+    messages = _message_items(session_id, data["messages"], cwd)
     prev_url = next_url = ""
     if messages:
         first, last = messages[0]["ordinal"], messages[-1]["ordinal"]
@@ -106,7 +117,8 @@ def session_page(request, session_id: str):
     using = page_database()
     try:
         session = endpoints.session_detail(session_id, using)
-        data, prev_url, next_url = _message_page(session_id, request, using)
+        data, prev_url, next_url = _message_page(session_id, request, using,
+                                                 session.get("cwd") or "")
     except endpoints.SessionMissing:
         raise Http404("session not found") from None
     except BadParameter as exc:

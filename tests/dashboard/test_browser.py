@@ -79,9 +79,7 @@ def test_open_a_session_expand_a_tool_call_follow_the_subagent(team, page):
     bash.locator("summary").click()
     assert "npm test -- src/auth" in bash.locator("pre").first.inner_text()
     screenshot(page, "session-tool-call-open")
-    task = page.locator("details.tool:has(.tool-name:text-is('Task'))").first
-    task.locator("summary").click()
-    task.locator("a", has_text="Subagent session").click()
+    page.locator("p.subagent-link a", has_text="Subagent session").first.click()
     page.wait_for_url("**/sessions/agent-a1b2c3d")
     assert "Parent" in page.inner_text("header.session-head")
     page.click("header.session-head dd a")  # back to the parent

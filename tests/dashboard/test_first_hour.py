@@ -193,3 +193,37 @@ def test_times_are_localisable_with_the_exact_utc_on_hover(site):
     tokens = re.search(r'<span class="value">([^<]+)</span><span class="label">output tokens',
                        analytics).group(1)
     assert "," in tokens
+
+
+# --- 5. the session page --------------------------------------------------------------------
+
+def test_session_page_shows_each_call_once_with_its_command_or_path(site):
+    html = html_of(site, f"/sessions/{RICH}")
+    assert "[Bash: Run auth tests]" not in html and "[Read: " not in html  # no label lines
+    assert html.count('<span class="tool-name">Bash</span>') == 2  # two calls, once each
+    assert '<span class="tool-line">$ npm test -- src/auth</span>' in html
+    assert '<span class="tool-line">src/auth/login.ts</span>' in html  # relative to the cwd
+    assert 'id="numbering"' in html and "Gaps are records shown elsewhere" in html
+    assert re.search(r'id="session-duration"><b>3m</b> long', html)
+    assert "tool calls failed −3" in html and ">tool_failure_signals −" not in html
+    assert re.search(r'[\d,]+ context · [\d,]+ out', html)  # a message's tokens
+
+
+def test_codex_commands_read_as_command_lines(site):
+    codex = get(site, "/api/v1/sessions?agent=codex&include_one_shot=true").json()["sessions"]
+    html = html_of(site, f"/sessions/{codex[0]['id']}")
+    assert '<span class="tool-line">$ npm test</span>' in html
+    assert "[&quot;bash&quot;" not in html  # not the JSON array
+    assert "$ rg -n &quot;router\\.&quot; src" in html
+    assert "{&quot;output&quot;" not in html  # a result reads as its output
+    assert "\\n" not in html.split('id="messages"')[1]
+
+
+def test_tool_helpers():
+    from sessions_app.pages.parts import command_line, readable_result
+
+    assert command_line(["bash", "-lc", "npm test"]) == "npm test"
+    assert command_line(["git", "commit", "-m", "a b"]) == "git commit -m 'a b'"
+    assert readable_result('{"output": "ok\\nline 2", "metadata": {"exit_code": 1}}') == \
+        "ok\nline 2\n(exit code 1)"
+    assert readable_result("{not json") == "{not json"
