@@ -136,10 +136,20 @@ def session_version(session_id: str, using: str) -> tuple | None:
     )
 
 
-def watch_events(session_id: str, using: str, *, poll: float, heartbeat: float
-                 ) -> Iterator[tuple[str, str]]:
+def watch_events(session_id: str, using: str, *, poll: float, heartbeat: float,
+                 last_event_id: int | None = None) -> Iterator[tuple]:
     """``(event, data)`` forever: session_ready, then session_updated on every change and a
-    heartbeat on an interval. The SSE stream and ``session watch`` both read this."""
+    heartbeat on an interval. The SSE stream and ``session watch`` both read this.
+
+    On the shared PostgreSQL the changes come from its notifications, with no polling, as
+    ``(event, data, id)`` (``agentsview.live``: ids, ``Last-Event-ID``); on a SQLite archive
+    the session is looked at every *poll* seconds."""
+    from agentsview import live
+
+    if live.available(using):
+        yield from live.watch(session_id, using, heartbeat=heartbeat,
+                              last_event_id=last_event_id)
+        return
     last = session_version(session_id, using)
     yield "session_ready", session_id
     next_beat = time.monotonic() + heartbeat

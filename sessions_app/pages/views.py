@@ -20,6 +20,7 @@ from sessions_app.filters import (
 )
 from sessions_app.pages import listing
 from sessions_app.pages.parts import message_parts
+from sessions_app.pages.searching import SEARCH_PAGE_FILTERS, search_count
 from sessions_app.templatetags.session_tags import human_duration
 
 PAGE_SIZE = 50
@@ -156,19 +157,33 @@ def messages_fragment(request, session_id: str):
     return response
 
 
+# The search page leaves out what the list leaves out, unless its form includes them.
+LIST_RULE = ("include_one_shot", "include_automated", "include_children")
+
+
 @page
 def search_page(request):
     using = page_database()
-    results, error, next_url = None, "", ""
+    results, error, next_url, count = None, "", "", None
+    params = form_query(request.GET)
+    for name in LIST_RULE:
+        params.setdefault(name, "false")
     if request.GET.get("q", "").strip():
         try:
-            data = endpoints.search_results(request.GET, using)
+            data = endpoints.search_results(params, using)
             results = data["results"]
+            offset = int(params.get("cursor") or 0)
+            count = offset + len(results)
             if data.get("next"):
                 more = request.GET.copy()
                 more["cursor"] = str(data["next"])
                 next_url = f"?{more.urlencode()}"
+                count = search_count(params, using)
         except BadParameter as exc:
             error = str(exc)
+    filters = SEARCH_PAGE_FILTERS.form(request.GET,
+                                       options=selectors.filter_options(using=using))
     return render(request, "sessions/search.html", page_context(
-        request, q=request.GET.get("q", ""), results=results, error=error, next_url=next_url))
+        request, q=request.GET.get("q", ""), results=results, error=error, next_url=next_url,
+        count=count, form=filters,
+        filtered=any(request.GET.get(f["name"]) for f in filters)))

@@ -227,3 +227,24 @@ def test_tool_helpers():
     assert readable_result('{"output": "ok\\nline 2", "metadata": {"exit_code": 1}}') == \
         "ok\nline 2\n(exit code 1)"
     assert readable_result("{not json") == "{not json"
+
+
+# --- 6. one search box, the list's rule, a count, dates ------------------------------------
+
+def test_search_follows_the_list_rule_and_counts(site):
+    every = get(site, "/api/v1/search?q=redirect&limit=50").json()["results"]
+    child = {r["session_id"] for r in every} & {"agent-a1b2c3d"}
+    assert child, "the subagent's session mentions redirects"
+    html = html_of(site, "/search?q=redirect")
+    assert html.count('type="search"') == 1  # the header's box is not repeated here
+    assert "/sessions/agent-a1b2c3d?" not in html  # hidden by default, as on the list
+    count = int(re.search(r'id="search-count"><strong>(\d+)</strong>', html).group(1))
+    assert count == html.count('<p class="snippet">') > 0
+    assert "left out, as on the list" in html
+    assert re.search(r'<span class="meta">[^<]*<time datetime=', html)  # a date per hit
+    included = html_of(site, "/search?q=redirect&include_children=true&include_one_shot=true")
+    assert "/sessions/agent-a1b2c3d?" in included
+    assert '<details class="search-filters filters" open>' in included
+    paged = html_of(site, "/search?q=e&include_children=true&include_one_shot=true&limit=2")
+    total = int(re.search(r'id="search-count"><strong>(\d+)</strong>', paged).group(1))
+    assert total > 2 and paged.count('<p class="snippet">') == 2  # the count of every page
