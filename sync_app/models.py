@@ -108,3 +108,21 @@ class StoreEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transcript_id}#{self.seq}"
+
+
+class SessionChange(models.Model):
+    """Shared database: one row per committed change of a session (a store append, a push, an
+    admin action), written by a trigger on ``sessions`` that also NOTIFYs its id; the watch
+    streams' event ids, so a client reconnecting with ``Last-Event-ID`` misses nothing."""
+
+    id = models.BigAutoField(primary_key=True)
+    session_id = models.CharField(max_length=512)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "session_changes"
+        indexes = [models.Index(fields=["session_id", "id"], name="session_changes_session"),
+                   models.Index(fields=["changed_at"], name="session_changes_time")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.id}"

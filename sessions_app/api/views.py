@@ -239,14 +239,22 @@ class _Stream:
         return self
 
     def __next__(self) -> bytes:
-        event, data = next(self.events)
-        return f"event: {event}\ndata: {data}\n\n".encode()
+        item = next(self.events)
+        event_id = f"id: {item[2]}\n" if len(item) > 2 and item[2] is not None else ""
+        return f"{event_id}event: {item[0]}\ndata: {item[1]}\n\n".encode()
 
     def close(self) -> None:
         if self.slot is not None:
             self.slots.release(self.slot)
             self.slot = None
             self.events.close()
+
+
+def _last_event_id(request) -> int | None:
+    """The id of the last event a reconnecting client saw (its ``Last-Event-ID`` header, or
+    ``?last_event_id=`` for clients that cannot set headers); anything but a number is none."""
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
 @openapi.get(
@@ -275,6 +283,7 @@ class WatchView(ReadOnlyView):
             events = endpoints.watch_events(
                 session_id, self.using, poll=float(settings.AGENTSVIEW_SSE_POLL_SECONDS),
                 heartbeat=float(settings.AGENTSVIEW_SSE_HEARTBEAT_SECONDS),
+                last_event_id=_last_event_id(request),
             )
             response = StreamingHttpResponse(_Stream(events, slots, slot),
                                              content_type="text/event-stream")
