@@ -115,6 +115,14 @@ class Hub:
                 time.sleep(delay)
 
 
+def _release(using: str) -> None:
+    """No database connection held while a stream waits (500 streams, not 500 connections);
+    left alone inside a transaction (a test's)."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 _hubs: dict[str, Hub] = {}
 _hubs_lock = threading.Lock()
 
@@ -137,7 +145,7 @@ def watch(session_id: str, using: str, *, heartbeat: float, last_event_id: int |
     try:
         live.listening.wait(timeout=5)  # LISTEN first: a commit from now on is heard
         last = latest_change(session_id, using)
-        connections[using].close()  # no connection held while the stream waits
+        _release(using)
         yield "session_ready", session_id, last
         if last_event_id is not None and last > last_event_id:
             yield "session_updated", session_id, last
@@ -155,7 +163,7 @@ def watch(session_id: str, using: str, *, heartbeat: float, last_event_id: int |
             if RESYNC in changes:
                 try:
                     changes.append(latest_change(session_id, using))
-                    connections[using].close()
+                    _release(using)
                 except DatabaseError:
                     continue  # the listener's reconnect asks again
             newest = max(changes)

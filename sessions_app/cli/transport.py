@@ -231,15 +231,17 @@ class HttpTransport:
         response = self._open("GET", f"/api/v1/sessions/{quoted}/watch", stream=True,
                               session_id=session_id)
 
-        def events() -> Iterator[tuple[str, str]]:
-            event, data = "", []
+        def events() -> Iterator[tuple]:
+            event, data, event_id = "", [], None
             with response:
                 for raw in response:
                     line = raw.decode("utf-8", "replace").rstrip("\r\n")
                     if not line:
                         if event:
-                            yield event, "\n".join(data)
-                        event, data = "", []
+                            yield event, "\n".join(data), event_id
+                        event, data, event_id = "", [], None
+                    elif line.startswith("id:"):
+                        event_id = int(line[3:].strip()) if line[3:].strip().isdigit() else None
                     elif line.startswith("event:"):
                         event = line[6:].strip()
                     elif line.startswith("data:"):

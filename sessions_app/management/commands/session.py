@@ -221,8 +221,11 @@ class Command(AgentsViewCommand):
 
     def _watch(self, transport, session_id: str) -> None:
         try:
-            for event, data in transport.watch(session_id):
-                line = orjson.dumps({"event": event, "data": data}).decode()
+            for event, data, *event_id in transport.watch(session_id):
+                record = {"event": event, "data": data}
+                if event_id and event_id[0] is not None:  # the shared database's change id
+                    record["id"] = event_id[0]
+                line = orjson.dumps(record).decode()
                 self.stdout.write(line)
                 self.stdout.flush()
         except KeyboardInterrupt:
