@@ -27,8 +27,9 @@ setup(
     packages=[*APP_PACKAGES, *shipped_packages()],
     package_dir=SHIPPED,
     package_data={
-        # the apps' templates and assets, and every file of the shipped folders
-        "": ["*.html", "*.txt", "*.css", "*.js", "*.svg", "*.json"],
+        # the apps' templates, assets and data (the price table), and every file of the
+        # shipped folders
+        "": ["*.html", "*.txt", "*.css", "*.js", "*.svg", "*.json", "*.toml"],
         **{name: ["*"] for name in shipped_packages()},
     },
 )

@@ -13,6 +13,7 @@ import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,10 +27,12 @@ RESERVED_MACHINE_NAMES = frozenset({"local"})
 PG_KEYS = {"url", "machine_name", "schema", "allow_insecure", "projects", "exclude_projects"}
 AGENT_KEYS = {"dirs"}
 AUTOMATED_KEYS = {"prefixes", "substrings", "exact_matches"}
+# [pricing."model-id"]: dollars per million tokens of each kind (sessions_app/usage/pricing.py)
+PRICE_KEYS = ("input", "output", "cache_read", "cache_write")
 # Top-level keys we read, plus the ones AgentsView itself writes into the same file, so a
 # config shared with it still loads.
 TOP_LEVEL_KEYS = {
-    "pg", "agents", "automated", "result_content_blocked_categories",
+    "pg", "agents", "automated", "pricing", "result_content_blocked_categories",
     "auth_token", "require_auth", "cursor_secret", "public_url", "public_origins",
 } | {spec.legacy_config_key for spec in AGENTS.values()}
 DEFAULT_BLOCKED_RESULT_CATEGORIES = ("Read", "Glob")
@@ -72,6 +75,8 @@ class Config:
     automated_prefixes: tuple[str, ...] = ()
     automated_substrings: tuple[str, ...] = ()
     automated_exact_matches: tuple[str, ...] = ()
+    # [pricing."model-id"]: (model, ((kind, dollars per million as text), ...)), sorted
+    pricing: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     raw: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -100,6 +105,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     agent_dirs, explicit = _agent_dirs(raw, env, path)
     automated = _table(raw, "automated", path)
     _check_keys(automated, AUTOMATED_KEYS, path, "[automated] ")
+    pricing = _pricing(_table(raw, "pricing", path), path)
 
     return Config(
         data_dir=data_dir,
@@ -120,6 +126,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         automated_exact_matches=tuple(
             _str_list(automated, "exact_matches", path, "[automated] ")
         ),
+        pricing=pricing,
         raw=raw,
     )
 
@@ -207,6 +214,40 @@ def _str_list(table: Mapping[str, object], key: str, path: Path, where: str) -> 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"config error: {path}: {where}{key} must be a list of strings")
     return list(value)
+
+
+def _pricing(table: Mapping[str, object], path: Path
+             ) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """``[pricing."model-id"]`` tables: each kind a non-negative number of dollars per million
+    tokens (a TOML number or a decimal string), kept as exact decimal text."""
+    models = []
+    for model, prices in sorted(table.items()):
+        where = f'[pricing."{model}"]'
+        if not model.strip():
+            raise ConfigError(f"config error: {path}: [pricing] a model id must not be empty")
+        if not isinstance(prices, dict):
+            raise ConfigError(f"config error: {path}: {where} must be a table")
+        _check_keys(prices, set(PRICE_KEYS), path, f"{where} ")
+        kinds = []
+        for kind in PRICE_KEYS:
+            if kind not in prices:
+                continue
+            value = prices[kind]
+            text = str(value).strip() if isinstance(value, int | float | str) and not (
+                isinstance(value, bool)) else ""
+            try:
+                amount = Decimal(text)
+            except InvalidOperation:
+                amount = Decimal("NaN")
+            if not amount.is_finite() or amount < 0:
+                raise ConfigError(f"config error: {path}: {where} {kind} must be a non-negative"
+                                  f" number of dollars per million tokens, not {value!r}")
+            kinds.append((kind, format(amount.normalize(), "f")))
+        if not kinds:
+            raise ConfigError(f"config error: {path}: {where} names no price (expected some"
+                              f" of: {', '.join(PRICE_KEYS)})")
+        models.append((model.strip(), tuple(kinds)))
+    return tuple(models)
 
 
 def _machine_name(

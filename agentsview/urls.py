@@ -21,3 +21,7 @@ urlpatterns = [
     path("", include("analytics_app.pages.urls")),
     path("", include("sessions_app.pages.urls")),
 ]
+
+# pages that are not there, and our own errors, in the app's frame (agentsview.web)
+handler404 = "agentsview.web.not_found"
+handler500 = "agentsview.web.server_error"

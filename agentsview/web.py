@@ -7,6 +7,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -74,6 +75,34 @@ def without(params, *keys: str) -> str:
     for key in keys:
         copy.pop(key, None)
     return f"?{copy.urlencode()}"
+
+
+def _error_page(request, status: int, title: str, detail: str):
+    response = render(request, "error.html", page_context(
+        request, status=status, title=title, detail=detail), status=status)
+    response["Content-Security-Policy"] = CSP
+    return response
+
+
+def not_found(request, exception=None):
+    """A page that is not there, in the app's frame with a way back (JSON under /api/)."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"error": "not found"}, status=404)
+    message = exception.args[0] if exception is not None and exception.args else ""
+    detail = (f"There is no {message.removesuffix(' not found')} at this address."
+              if isinstance(message, str) and message.endswith(" not found")
+              else "There is no page at this address.")
+    return _error_page(request, 404, "Not found", detail)
+
+
+def server_error(request):
+    """An error of ours, in the app's frame; nothing of the error is shown."""
+    try:
+        return _error_page(request, 500, "Something went wrong",
+                           "The server could not show this page. The error is in its log.")
+    except Exception:  # the frame itself failed (a database gone): plain text
+        return HttpResponse("Server error. The error is in the server's log.", status=500,
+                            content_type="text/plain")
 
 
 @require_http_methods(["GET", "POST"])

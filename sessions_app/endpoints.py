@@ -12,12 +12,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from agentsview.api.errors import SessionMissing
+from django.conf import settings
+
+from agentsview.api.errors import SessionMissing, UsageSessionMissing
 from agentsview.api.params import BadParameter, Params
 from agentsview.timefmt import rfc3339
 from sessions_app import selectors, serializers
 from sessions_app.filters import SEARCH_FILTERS, parse_session_query
 from sessions_app.search import SearchHit, search
+from sessions_app.usage import selectors as usage_selectors
+from sessions_app.usage.pricing import price_table
 
 SEARCH_DEFAULT_LIMIT = 50
 SEARCH_MAX_LIMIT = 500
@@ -71,6 +75,21 @@ def session_tool_calls(session_id: str, using: str) -> dict:
 def session_children(session_id: str, using: str) -> list:
     _require(session_id, using)
     return serializers.SESSION.dump_all(selectors.child_sessions(session_id, using=using))
+
+
+def session_usage(session_id: str, params: Mapping[str, str], using: str, *,
+                  server_running: bool = True) -> dict:
+    """A session's tokens and cost; its subagents' too with ``subagents=true``, each usage
+    record with ``breakdown=true``."""
+    p = Params(params)
+    combined = p.boolean("subagents")
+    breakdown = p.boolean("breakdown")
+    found = usage_selectors.session_usage(session_id, using=using, combined=combined,
+                                          prices=price_table(settings.AGENTSVIEW))
+    if found is None:
+        raise UsageSessionMissing(session_id)
+    return serializers.SESSION_USAGE.dump(
+        found, {"breakdown": breakdown, "server_running": server_running})
 
 
 def full_transcript(session_id: str, using: str) -> list[dict]:

@@ -441,7 +441,7 @@ SEARCH_FILTERS = SESSION_FILTERS.with_defaults(
 
 SESSION_ORDER_KEYS = (
     "recent", "started", "messages", "user-messages", "output-tokens", "peak-context",
-    "failures", "health", "id",
+    "failures", "health", "cost", "id",
 )
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 500

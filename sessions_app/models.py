@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
 from sessions_app.choices import HealthGrade, Outcome, OutcomeConfidence, TombstoneKind
@@ -15,6 +15,8 @@ STARTED = Coalesce("started_at", "created_at")
 # When it was first active: the date filters keep the sessions whose active window
 # [ACTIVE_FROM, LAST_ACTIVE] overlaps the days asked for.
 ACTIVE_FROM = Coalesce("started_at", "ended_at", "created_at")
+# What the sessions list sorts by cost on: an unknown cost (None) below every known one.
+COST = Coalesce("cost_microdollars", Value(-1), output_field=models.BigIntegerField())
 # The prompt-quality signals stored on a session (section 4.5), one column each: the API's
 # quality_signals object and the analytics' quality totals list them in this order.
 QUALITY_SIGNAL_COLUMNS = (
@@ -61,6 +63,15 @@ class Session(models.Model):
     peak_context_tokens = models.BigIntegerField(default=0)
     has_total_output_tokens = models.BooleanField(default=False)
     has_peak_context_tokens = models.BooleanField(default=False)
+    # usage and cost (sessions_app/usage/records.py): this session's own, subagents apart;
+    # cost in microdollars, None when nothing is priced or a model has no price
+    usage_input_tokens = models.BigIntegerField(default=0)
+    usage_output_tokens = models.BigIntegerField(default=0)
+    usage_cache_read_tokens = models.BigIntegerField(default=0)
+    usage_cache_write_tokens = models.BigIntegerField(default=0)
+    cost_microdollars = models.BigIntegerField(null=True, blank=True)
+    usage_rollup = models.TextField(blank=True, default="")  # per quarter-hour and model
+    pricing_version = models.CharField(max_length=64, blank=True, default="")  # '' : not priced
 
     # lifecycle: the archive never forgets; deletes are soft and made by a person
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -134,6 +145,8 @@ class Session(models.Model):
             models.Index(fields=["machine"], name="sessions_machine"),
             models.Index(fields=["agent"], name="sessions_agent"),
             models.Index(fields=["message_count"], name="sessions_msg_count"),
+            # the sessions list's order by cost (selectors.SORT_EXPRESSIONS)
+            models.Index(COST.desc(), F("id").desc(), name="sessions_cost_order"),
             models.Index(fields=["user_message_count"], name="sessions_user_msg_count"),
             models.Index(fields=["cwd"], name="sessions_cwd"),
             models.Index(fields=["project", "git_branch"], name="sessions_project_branch"),
@@ -186,6 +199,9 @@ class Message(models.Model):
     output_tokens = models.BigIntegerField(default=0)
     has_context_tokens = models.BooleanField(default=False)
     has_output_tokens = models.BooleanField(default=False)
+    # the cost of the usage this message records, in microdollars; None when it records none,
+    # or a model without a price
+    cost_microdollars = models.BigIntegerField(null=True, blank=True)
     claude_message_id = models.CharField(max_length=128, blank=True, default="")
     claude_request_id = models.CharField(max_length=128, blank=True, default="")
     source_uuid = models.CharField(max_length=128, blank=True, default="")

@@ -29,17 +29,21 @@ class InvalidCursor(BadParameter):
 class Cursor:
     key: str  # the sort key the cursor was made for
     descending: bool
-    value: object  # last row's sort value
+    value: object  # last row's sort values, one per key (a single value: one key)
     last_id: str
     total: int
     query: str  # hash of the filters it belongs to
 
 
 def _encode_value(value: object) -> object:
+    if isinstance(value, list):  # one value per sort key
+        return [_encode_value(v) for v in value]
     return {"t": value.isoformat()} if isinstance(value, datetime) else value
 
 
 def _decode_value(value: object) -> object:
+    if isinstance(value, list):
+        return [_decode_value(v) for v in value]
     if isinstance(value, dict) and set(value) == {"t"}:
         return datetime.fromisoformat(value["t"])
     return value

@@ -25,13 +25,16 @@ SESSION_PARSED_COLUMNS = (
     "total_output_tokens", "peak_context_tokens", "has_total_output_tokens",
     "has_peak_context_tokens", "has_tool_calls", "has_context_data",
 )
-MESSAGE_COLUMNS = (
+PARSED_MESSAGE_COLUMNS = (
     "session_id", "ordinal", "role", "content", "thinking_text", "timestamp", "has_thinking",
     "has_tool_use", "content_length", "is_system", "source_type", "source_subtype", "model",
     "reasoning_effort", "token_usage", "context_tokens", "output_tokens", "has_context_tokens",
     "has_output_tokens", "claude_message_id", "claude_request_id", "source_uuid",
     "source_parent_uuid", "is_sidechain", "is_compact_boundary",
 )
+# The stored message row: the parsed columns, then the cost of its usage, derived from them
+# and the price table (sessions_app/usage), so it stays out of the content digest.
+MESSAGE_COLUMNS = (*PARSED_MESSAGE_COLUMNS, "cost_microdollars")
 TOOL_CALL_COLUMNS = (
     "session_id", "message_ordinal", "call_index", "tool_name", "category", "tool_use_id",
     "input_json", "skill_name", "file_path", "result_content_length", "result_content",
@@ -76,6 +79,7 @@ def session_values(parsed: ParsedSession, file_path: str, malformed: int, trunca
 
 
 def message_rows(parsed: ParsedSession) -> list[Row]:
+    """The parsed columns of each message (``PARSED_MESSAGE_COLUMNS``)."""
     sid = parsed.id
     return [
         (

@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from sessions_app import pagination
 from sessions_app.filters import SESSION_FILTERS, SessionQuery
 from sessions_app.models import (
+    COST,
     LAST_ACTIVE,
     STARTED,
     Message,
@@ -38,6 +39,7 @@ SORT_EXPRESSIONS = {
     "peak-context": F("peak_context_tokens"),
     "failures": F("tool_failure_signal_count"),
     "health": Coalesce("health_score", Value(-1), output_field=IntegerField()),
+    "cost": COST,
     "id": F("id"),
 }
 
@@ -51,7 +53,7 @@ LIST_DEFERRED = (
     "rollup_user_messages", "rollup_assistant_messages", "rollup_thinking_messages",
     "rollup_tool_use_messages", "rollup_tool_calls", "rollup_assistant_chars", "active_ms",
     "first_response_ms", "turn_cycles_ms", "rollup_models", "rollup_tools", "message_quarters",
-    "rollup_skills", "frustration_marker_count",
+    "rollup_skills", "frustration_marker_count", "usage_rollup",
 )
 
 

@@ -28,6 +28,7 @@ from agentsview.api.shapes import (
     Shape,
     constant,
 )
+from agentsview.timefmt import rfc3339
 from sessions_app.models import QUALITY_SIGNAL_COLUMNS, Session
 from sessions_app.parsers.registry import AGENTS
 
@@ -304,7 +305,77 @@ MACHINE_LIST = Shape("MachineList", "Machine names, sorted.", (
 VERSION = Shape("Version", "Server, API and data versions.", (
     Field("version", STR, "Server version."),
     Field("read_only", BOOL, "AGENTSVIEW_READ_ONLY."),
-    Field("api_version", INT, "Version of this API (1)."),
+    Field("api_version", INT, "Version of this API, in AgentsView's numbering (12: its clients "
+                              "enable `session usage` from 6)."),
+    Field("usage_available", BOOL, "Token usage and cost endpoints are served "
+                                   "(`/sessions/{id}/usage`, `/usage/summary`, "
+                                   "`/usage/top-sessions`)."),
     Field("data_version", INT, "Parser version that writes the session rows."),
     Field("database", STR, "Django database vendor, e.g. `sqlite` or `postgresql`."),
 ), mapping=True)
+
+# --- usage ------------------------------------------------------------------------------------
+
+
+def _money(microdollars: int | None) -> dict | None:
+    return None if microdollars is None else {"microdollars": microdollars}
+
+
+MONEY = Shape("Money", "An exact amount of US dollars.", (
+    Field("microdollars", INT, "Millionths of a dollar."),
+), mapping=True)
+
+USAGE_ROW = Shape("SessionUsageRow", "One usage record: a message's, or one model's "
+                                     "session-level total (agents that record only those).", (
+    Field("ordinal", INT, "Position in the breakdown, from 1."),
+    Field("message_ordinal", INT, source=lambda r, ctx: r.record.message_ordinal),
+    Field("source", STR, "`message`, or `session` for a session-level total.",
+          source=lambda r, ctx: r.record.source),
+    Field("label", STR, "E.g. `Prompt 2`, `Session total`.", source=lambda r, ctx: r.label),
+    Field("timestamp", STR, "RFC 3339 UTC; empty when unknown.",
+          source=lambda r, ctx: rfc3339(r.record.timestamp) if r.record.timestamp else ""),
+    Field("model", STR, source=lambda r, ctx: r.record.model),
+    Field("subagent_session_id", STR, "The subagent the record came from; omitted for the "
+                                      "session's own.", omit=EMPTY),
+    Field("input_tokens", INT, "Input no cache served.",
+          source=lambda r, ctx: r.record.tokens.input),
+    Field("output_tokens", INT, source=lambda r, ctx: r.record.tokens.output),
+    Field("cache_creation_input_tokens", INT, source=lambda r, ctx: r.record.tokens.cache_write),
+    Field("cache_read_input_tokens", INT, source=lambda r, ctx: r.record.tokens.cache_read),
+    Field("cost", OBJECT, "Null when the model has no price.", shape=MONEY, null=True,
+          source=lambda r, ctx: _money(r.record.cost)),
+    Field("has_cost", BOOL, source=lambda r, ctx: r.record.cost is not None),
+))
+
+
+SESSION_USAGE = Shape("SessionUsage", "A session's tokens and cost, with each usage record. "
+                                      "Costs are exact integer microdollars.", (
+    Field("session_id", STR, source=lambda u, ctx: u.session.id),
+    Field("agent", STR, source=lambda u, ctx: u.session.agent),
+    Field("project", STR, source=lambda u, ctx: u.session.project),
+    Field("total_output_tokens", INT, source=lambda u, ctx: u.tokens.output),
+    Field("peak_context_tokens", INT, "The largest prompt of one record (input, cache read "
+                                      "and cache write).", source="peak_context_tokens"),
+    Field("has_token_data", BOOL, source=lambda u, ctx: bool(u.rows)),
+    Field("cost", OBJECT, "Null when a model has no price (never a partial sum) or there is "
+                          "no usage.", shape=MONEY, null=True,
+          source=lambda u, ctx: _money(u.cost_microdollars)),
+    Field("has_cost", BOOL),
+    Field("cost_usd", FLOAT, "`cost` in dollars; present only with `has_cost`.",
+          source=lambda u, ctx: u.cost_microdollars / 1_000_000 if u.has_cost else None,
+          omit=NONE),
+    Field("cost_source", STR, "`computed` (from token counts and the price table); present "
+                              "only with `has_cost`.",
+          source=lambda u, ctx: "computed" if u.has_cost else "", omit=EMPTY),
+    Field("models", LIST, "Models of the records, sorted.", item=STR),
+    Field("unpriced_models", LIST, "Models without a price, sorted.", item=STR),
+    Field("breakdown_count", INT, source=lambda u, ctx: len(u.rows)),
+    Field("subagent_count", INT, "Subagent sessions included (`subagents=true` only: the "
+                                 "figures are combined).",
+          when=lambda u: u.combined),
+    Field("breakdown", OBJECTS, "The records (`breakdown=true`; else empty), in order: the "
+                                "session's own, then each subagent's.", shape=USAGE_ROW,
+          source=lambda u, ctx: u.rows if ctx["breakdown"] else []),
+    Field("server_running", BOOL, "True when a server answered (the API always).",
+          source=lambda u, ctx: ctx["server_running"]),
+))

@@ -16,6 +16,8 @@ class ApiError(Exception):
     """A request that cannot be answered; ``str()`` is the one-line error."""
 
     status = 400
+    # AgentsView's newer endpoints (usage) answer {"error": {"code": ..., "message": ...}}
+    code = ""
 
 
 class NotFound(ApiError):
@@ -30,12 +32,21 @@ class SessionMissing(NotFound):
         super().__init__(message)
 
 
+class UsageSessionMissing(SessionMissing):
+    """No session with that id, as the usage endpoints say it."""
+
+    code = "session_not_found"
+
+
 def error_body(message: str) -> dict:
     return {"error": message}
 
 
 def exception_handler(exc, context):
     if isinstance(exc, ApiError):
+        if exc.code:
+            return Response({"error": {"code": exc.code, "message": str(exc)}},
+                            status=exc.status)
         return Response(error_body(str(exc)), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("not found")

@@ -256,11 +256,28 @@ def example(name: str, value: str, media_type: str) -> OpenApiExample:
     return OpenApiExample(name, value=value, media_type=media_type, response_only=True)
 
 
+def query_names(parameters: list | None) -> frozenset[str]:
+    """The names of the query parameters among *parameters*."""
+    return frozenset(p.name for p in parameters or ()
+                     if isinstance(p, OpenApiParameter) and p.location == OpenApiParameter.QUERY)
+
+
 def get(operation_id: str, summary: str, *, tags: list[str], description: str = "",
         parameters: list | None = None, responses: dict):
-    """Class decorator: the OpenAPI operation of a read-only view's GET."""
-    return extend_schema_view(get=extend_schema(
+    """Class decorator: the OpenAPI operation of a read-only view's GET. The query parameters
+    it documents are the ones the view accepts (``query_parameters``): any other is a 400
+    naming it (``agentsview.api.views.ReadOnlyView``), so a filter the server does not know
+    is never silently ignored."""
+    schema = extend_schema_view(get=extend_schema(
         operation_id=operation_id, summary=summary, description=description or None,
         tags=tags, parameters=[*(parameters or []), ALLOW_HEADER, RETRY_AFTER_HEADER],
         responses=responses,
     ))
+    accepted = query_names(parameters)
+
+    def decorate(cls):
+        cls = schema(cls)
+        cls.query_parameters = accepted
+        return cls
+
+    return decorate

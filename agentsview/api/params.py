@@ -52,6 +52,20 @@ def refuse_nul(query: Mapping[str, str]) -> None:
                 raise BadParameter(*shown, "NUL byte not allowed")
 
 
+SECRET_PARAMETERS = frozenset({"token"})  # never echoed in an error
+
+
+def refuse_unknown(query: Mapping[str, str], accepted: frozenset[str] | None) -> None:
+    """The one rule for parameters a route does not take: the first one (in the order
+    sent) is a 400 naming it, so an unsupported filter never answers unfiltered data."""
+    if accepted is None:
+        return
+    for name in query:
+        if name not in accepted:
+            value = "…" if name in SECRET_PARAMETERS else query.get(name, "")
+            raise BadParameter(name, value, "unsupported query parameter")
+
+
 @cache
 def time_zones() -> frozenset[str]:
     """The IANA time zone names ``timezone`` accepts (and the OpenAPI document lists)."""

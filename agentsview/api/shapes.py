@@ -193,7 +193,8 @@ def _compile(shape: Shape) -> Callable[[Any, Any], dict]:
             value = f"o.{source}"
         if f.kind == OBJECT:
             env[f"dump{i}"] = f.shape.dump
-            value = f"dump{i}({value}, ctx)"
+            value = (f"(None if (n := {value}) is None else dump{i}(n, ctx))" if f.null
+                     else f"dump{i}({value}, ctx)")
         elif f.kind == OBJECTS:
             env[f"dump{i}"] = f.shape.dump_all
             value = f"dump{i}({value}, ctx)"

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from agentsview import __version__
 from agentsview.api import openapi
 from agentsview.api.errors import ApiError
-from agentsview.api.params import Params
+from agentsview.api.params import Params, refuse_unknown
 from agentsview.api.renderers import dumps
 from agentsview.redact import redact_url
 from agentsview.schema import pending_migrations
@@ -28,9 +28,25 @@ def json_ok(data: object, status: int = 200, headers: dict | None = None) -> Htt
 
 
 class ReadOnlyView(APIView):
-    """GET only: any write method is 405, whatever the route."""
+    """GET only: any write method is 405, whatever the route. A query parameter the view's
+    OpenAPI operation does not document is a 400 naming it: a filter this server does not
+    support must never answer unfiltered data."""
 
     http_method_names = ["get", "head", "options"]
+    # set by ``openapi.get`` from the documented parameters; None: the view takes any
+    query_parameters: frozenset[str] | None = None
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        refuse_unknown(request.query_params, self.accepted_parameters())
+
+    @classmethod
+    def accepted_parameters(cls) -> frozenset[str] | None:
+        if cls.query_parameters is None:
+            return None
+        if getattr(cls, "allow_query_token", False):
+            return cls.query_parameters | {"token"}
+        return cls.query_parameters
 
     @property
     def using(self) -> str:

@@ -16,6 +16,7 @@ urlpatterns = [
     path(f"v1/{SESSION}/messages", views.MessagesView.as_view()),
     path(f"v1/{SESSION}/tool-calls", views.ToolCallsView.as_view()),
     path(f"v1/{SESSION}/children", views.ChildrenView.as_view()),
+    path(f"v1/{SESSION}/usage", views.SessionUsageView.as_view()),
     path(f"v1/{SESSION}/export", views.ExportHtmlView.as_view(), name="api-export"),
     path(f"v1/{SESSION}/md", views.MarkdownView.as_view(), name="api-md"),
     path(f"v1/{SESSION}/watch", views.WatchView.as_view(), name="api-watch"),

@@ -85,7 +85,9 @@ MARKDOWN_PARAMETERS = [
 ]
 
 
-API_VERSION = 1
+# AgentsView's clients gate features on it: its `session usage` needs at least 6 (combined
+# subagent usage, /sessions/{id}/usage?subagents=true); 12 is v0.46.1's, whose API we follow.
+API_VERSION = 12
 
 
 @openapi.get("get_version", "Server, API and data versions.", tags=SERVICE,
@@ -97,6 +99,7 @@ class VersionView(ReadOnlyView):
             "version": __version__,
             "read_only": bool(settings.AGENTSVIEW_READ_ONLY),
             "api_version": API_VERSION,
+            "usage_available": True,
             "data_version": data_version(),
             "database": connections["default"].vendor,
         }))
@@ -158,6 +161,26 @@ class ToolCallsView(ReadOnlyView):
 class ChildrenView(ReadOnlyView):
     def get(self, request, session_id: str):
         return json_ok(endpoints.session_children(session_id, self.using))
+
+
+@openapi.get(
+    "get_session_usage", "A session's tokens and cost (exact microdollars), per usage record.",
+    tags=SESSIONS,
+    description="Costs come from the model price table (`prices.toml` and config.toml's "
+                "`[pricing]`); a model without a price makes the cost null, never 0, and is "
+                "listed in `unpriced_models`. 404 is `{\"error\": {\"code\": "
+                "\"session_not_found\", ...}}`.",
+    parameters=[SESSION_ID,
+                openapi.bool_query("breakdown", "List each usage record.", default=False),
+                openapi.bool_query("subagents", "Combine the usage of every subagent "
+                                                "descendant (then `subagent_count` says how "
+                                                "many).", default=False)],
+    responses=openapi.responses(openapi.ok(serializers.SESSION_USAGE.serializer(),
+                                           "The usage."), 400, 404),
+)
+class SessionUsageView(ReadOnlyView):
+    def get(self, request, session_id: str):
+        return json_ok(endpoints.session_usage(session_id, request.query_params, self.using))
 
 
 @openapi.get(

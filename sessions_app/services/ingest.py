@@ -23,6 +23,7 @@ from sessions_app.parsers.registry import parser_for
 from sessions_app.rows import (
     EVENT_COLUMNS,
     MESSAGE_COLUMNS,
+    PARSED_MESSAGE_COLUMNS,
     TOOL_CALL_COLUMNS,
     content_digest,
     event_rows,
@@ -32,6 +33,8 @@ from sessions_app.rows import (
 )
 from sessions_app.sanitize import pg_row, pg_text
 from sessions_app.services.rescore import rollup_columns, signal_columns
+from sessions_app.usage import records as usage
+from sessions_app.usage.pricing import PriceTable, builtin_table
 
 
 class WriteResult(Enum):
@@ -67,22 +70,33 @@ class SessionRows:
     digest: str
     signals: dict
     rollup: dict
+    usage: dict
+
+
+_USAGE_AT = [PARSED_MESSAGE_COLUMNS.index(name) for name in usage.MESSAGE_FIELDS]
 
 
 def build_rows(parsed: ParsedSession, source: SourceInfo, *, now: datetime,
-               rules: AutomatedRules = NO_RULES) -> SessionRows:
+               rules: AutomatedRules = NO_RULES, prices: PriceTable | None = None
+               ) -> SessionRows:
     """The rows of *parsed*, computed without the database (the parser fuzz test runs this
     on every mutant transcript)."""
+    prices = prices or builtin_table()
     values = session_values(parsed, source.path, source.malformed_lines, source.truncated)
-    messages, calls, events = message_rows(parsed), tool_call_rows(parsed), event_rows(parsed)
+    parsed_messages = message_rows(parsed)
+    calls, events = tool_call_rows(parsed), event_rows(parsed)
+    found = usage.records(([row[i] for i in _USAGE_AT] for row in parsed_messages), prices)
+    costs = usage.message_costs(found)
+    messages = [(*row, costs.get(row[1])) for row in parsed_messages]
     return SessionRows(
         values=values,
         messages=messages,
         tool_calls=calls,
         events=events,
-        digest=content_digest(values, messages, calls, events),
+        digest=content_digest(values, parsed_messages, calls, events),
         signals=signal_columns(parsed, rules, now),
         rollup=rollup_columns(messages, calls),
+        usage=usage.session_columns(found, prices),
     )
 
 
@@ -126,11 +140,12 @@ def write_session(
     force: bool = False,
     now: datetime | None = None,
     rules: AutomatedRules = NO_RULES,
+    prices: PriceTable | None = None,
 ) -> WriteResult:
     """Store *parsed* (replacing what the archive holds for its id) in one transaction,
-    with its signals (health, outcome...) computed from the same parse."""
+    with its signals (health, outcome...) and costs computed from the same parse."""
     now = now or datetime.now(UTC)
-    rows = build_rows(parsed, source, now=now, rules=rules)
+    rows = build_rows(parsed, source, now=now, rules=rules, prices=prices)
     values, signals, digest = rows.values, rows.signals, rows.digest
     messages, calls, events = rows.messages, rows.tool_calls, rows.events
     file_values = {
@@ -173,6 +188,7 @@ def write_session(
             **values,
             **signals,
             **rows.rollup,
+            **rows.usage,
             **file_values,
             "id": parsed.id,
             "created_at": now,

@@ -25,6 +25,7 @@ from sessions_app.rows import fit_to_columns
 from sessions_app.services import database_sources, search_index
 from sessions_app.services.discovery import Discovery, FoundFile, discover, stamped
 from sessions_app.services.ingest import SourceInfo, WriteResult, write_session
+from sessions_app.services.reprice import reprice_outdated
 from sessions_app.services.rescore import (
     apply_rule_changes,
     backfill_rollups,
@@ -32,6 +33,7 @@ from sessions_app.services.rescore import (
     rescore_outdated,
     rules_of,
 )
+from sessions_app.usage.pricing import price_table
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class SyncReport:
     sessions_tombstoned: int = 0  # deleted for good here, found in a transcript: not stored
     signals_recomputed: int = 0
     rollups_backfilled: int = 0
+    sessions_repriced: int = 0  # priced by another price table version (usage/pricing.py)
     conflicts: int = 0
     errors: list[str] = field(default_factory=list)  # something could not be archived
     warnings: list[str] = field(default_factory=list)  # skipped lines, odd entries
@@ -185,6 +188,7 @@ def run_sync(
     # after the two above, which already re-score what they touch with this version
     report.signals_recomputed += rescore_outdated(rules, now, using=using)
     report.rollups_backfilled = backfill_rollups(now, using=using)
+    report.sessions_repriced = reprice_outdated(price_table(config), now, using=using)
     report.elapsed = time.monotonic() - started
     return report
 
@@ -224,6 +228,7 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
             stored = write_session(
                 parsed, database_sources.session_source(source, parsed, result),
                 machine=config.machine_name, using=using, force=force, rules=rules_of(config),
+                prices=price_table(config),
             )
         except OperationalError:
             raise  # the database itself is unusable (locked, full, gone): stop, lose nothing

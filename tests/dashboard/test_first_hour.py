@@ -211,7 +211,8 @@ def test_session_page_shows_each_call_once_with_its_command_or_path(site):
 
 def test_codex_commands_read_as_command_lines(site):
     codex = get(site, "/api/v1/sessions?agent=codex&include_one_shot=true").json()["sessions"]
-    html = html_of(site, f"/sessions/{codex[0]['id']}")
+    healthz = next(s for s in codex if "/healthz" in s["first_message"])
+    html = html_of(site, f"/sessions/{healthz['id']}")
     assert '<span class="tool-line">$ npm test</span>' in html
     assert "[&quot;bash&quot;" not in html  # not the JSON array
     assert "$ rg -n &quot;router\\.&quot; src" in html
@@ -248,3 +249,27 @@ def test_search_follows_the_list_rule_and_counts(site):
     paged = html_of(site, "/search?q=e&include_children=true&include_one_shot=true&limit=2")
     total = int(re.search(r'id="search-count"><strong>(\d+)</strong>', paged).group(1))
     assert total > 2 and paged.count('<p class="snippet">') == 2  # the count of every page
+
+
+# --- 9. error pages in the app's frame ------------------------------------------------------
+
+def test_not_found_and_server_error_pages_have_the_frame_and_a_way_back(site):
+    from django.test import RequestFactory
+
+    from agentsview.web import server_error
+
+    missing = get(site, "/sessions/nope")
+    html = missing.content.decode()
+    assert missing.status_code == 404
+    assert '<header class="top">' in html and "There is no session at this address." in html
+    assert 'href="/">Back to the sessions</a>' in html
+    assert missing["Content-Security-Policy"].startswith("default-src 'self'")
+    other = get(site, "/no/such/page")
+    assert other.status_code == 404 and "There is no page at this address." in \
+        other.content.decode()
+    api = get(site, "/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.json() == {"error": "not found"}
+    broken = server_error(RequestFactory().get("/", HTTP_HOST="testserver"))
+    assert broken.status_code == 500
+    text = broken.content.decode()
+    assert "Something went wrong" in text and "Back to the sessions" in text

@@ -146,7 +146,8 @@ def test_the_wheel_and_the_sdist_carry_everything(built):
                  "agentsview/static/dashboard/app.css", "agentsview/static/dashboard/favicon.svg",
                  "sessions_app/templates/sessions/session.html",
                  "sessions_app/templates/export/session.css",
-                 "analytics_app/templates/analytics/page.html", "agentsview/__main__.py"):
+                 "analytics_app/templates/analytics/page.html", "agentsview/__main__.py",
+                 "sessions_app/usage/prices.toml"):
         assert path in names, path
     for app in ("sessions_app", "sync_app", "analytics_app"):
         for migration in (REPO / app / "migrations").glob("0*.py"):

