@@ -655,14 +655,20 @@ class ClaudeParser:
         return len(rel_parts) >= 4 and rel_parts[2] == "subagents" and name.startswith("agent-")
 
     def sniff(self, path: Path) -> bool:
-        """A ``user`` or ``assistant`` line carrying its ``message`` object."""
+        """A ``user`` or ``assistant`` line carrying its ``message`` object with Anthropic
+        ``content``. The dialects are not Claude's: Qwen Code's message holds genai ``parts``,
+        iFlow's session ids start with ``session-`` (Claude's are UUIDs)."""
         for line in head_lines(path):
             try:
                 obj = orjson.loads(line)
             except orjson.JSONDecodeError:
                 continue
-            if (isinstance(obj, dict) and obj.get("type") in ("user", "assistant")
-                    and isinstance(obj.get("message"), dict)):
+            if not isinstance(obj, dict) or obj.get("type") not in ("user", "assistant"):
+                continue
+            message, session_id = obj.get("message"), obj.get("sessionId")
+            if isinstance(session_id, str) and session_id.startswith("session-"):
+                return False
+            if isinstance(message, dict) and "content" in message and "parts" not in message:
                 return True
         return False
 

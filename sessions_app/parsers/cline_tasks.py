@@ -692,7 +692,9 @@ class ClineTaskParser:
     def sniff(self, path: Path) -> bool:
         """A conversation file beside a ``ui_messages.json``, under this agent's extension
         folder when its path names one; else Roo Code's when it has a history item or the
-        versioned envelope, Cline's otherwise (nothing in a stray Kilo task tells it apart)."""
+        versioned envelope, Kilo Code's when its task is named by a UUID as Roo's are
+        (Cline names a task by its epoch milliseconds), Cline's otherwise. An older Roo Code
+        task, without its history item, reads as Kilo's: nothing else tells them apart."""
         if path.name != CONVERSATION or not path.with_name(UI_MESSAGES).is_file():
             return False
         with path.open("rb") as fh:
@@ -702,7 +704,7 @@ class ClineTaskParser:
         owner = next((_EXTENSIONS[p.name] for p in path.parents if p.name in _EXTENSIONS), "")
         if not owner:
             roo = path.with_name(HISTORY_ITEM).is_file() or head.startswith(b"{")
-            owner = "roo-code" if roo else "cline"
+            owner = "roo-code" if roo else "cline" if path.parent.name.isdigit() else "kilo"
         return owner == self.agent
 
     def root_of(self, path: Path) -> Path:

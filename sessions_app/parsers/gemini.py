@@ -51,7 +51,6 @@ from sessions_app.parsers.jsonl import (
     MAX_ISSUES_KEPT,
     FileReadError,
     JsonlReader,
-    head_lines,
     open_session_file,
 )
 from sessions_app.parsers.project import normalize_name, project_from_cwd
@@ -556,9 +555,13 @@ class GeminiParser:
         return rel_parts[3].endswith((".json", ".jsonl"))
 
     def sniff(self, path: Path) -> bool:
-        """A ``projectHash``, or a ``sessionId`` with a ``messages`` list, near the top."""
-        head = b"".join(head_lines(path))
-        return b'"projectHash"' in head or (b'"sessionId"' in head and b'"messages"' in head)
+        """A ``projectHash``, or a ``messages`` list with a ``sessionId`` or a ``gemini``
+        message, near the top (a document written with sorted keys, or indented, has its
+        ``sessionId`` after the messages)."""
+        with path.open("rb") as fh:
+            head = fh.read(64 * 1024).replace(b'": "', b'":"')
+        return b'"projectHash"' in head or (b'"messages"' in head and (
+            b'"sessionId"' in head or b'"type":"gemini"' in head))
 
     def root_of(self, path: Path) -> Path:
         """The directory holding ``tmp/``: three above ``chats/``."""
