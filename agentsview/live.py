@@ -58,6 +58,7 @@ class Hub:
         self.subscribers: dict[str, set[queue.SimpleQueue]] = {}
         self.listening = threading.Event()
         self.thread: threading.Thread | None = None
+        self.stopping = False
 
     def subscribe(self, session_id: str) -> queue.SimpleQueue:
         inbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -95,7 +96,7 @@ class Hub:
         params = db.get_connection_params()
         name = channel(db.settings_dict["SCHEMA"])
         failures = 0
-        while True:
+        while not self.stopping:
             try:
                 with psycopg.connect(**params, autocommit=True) as conn:
                     conn.execute(f'LISTEN "{name}"')
@@ -103,8 +104,9 @@ class Hub:
                         self._resync_all()
                     failures = 0
                     self.listening.set()
-                    for notice in conn.notifies():
-                        self._dispatch(notice.payload)
+                    while not self.stopping:
+                        for notice in conn.notifies(timeout=1.0):
+                            self._dispatch(notice.payload)
             except psycopg.Error as exc:
                 self.listening.clear()
                 delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
@@ -132,6 +134,17 @@ def hub(using: str) -> Hub:
         if using not in _hubs:
             _hubs[using] = Hub(using)
         return _hubs[using]
+
+
+def stop_all() -> None:
+    """Close every LISTEN connection of this process (tests: before dropping the database)."""
+    with _hubs_lock:
+        hubs = list(_hubs.values())
+        _hubs.clear()
+    for each in hubs:
+        each.stopping = True
+        if each.thread is not None:
+            each.thread.join(timeout=5)
 
 
 def watch(session_id: str, using: str, *, heartbeat: float, last_event_id: int | None = None
