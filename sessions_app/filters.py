@@ -27,7 +27,7 @@ from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter
 
 from agentsview.api import openapi
-from agentsview.api.params import BadParameter, Params
+from agentsview.api.params import INT_MAX, BadParameter, Params
 from sessions_app.choices import AutomatedScope, HealthGrade, Outcome
 from sessions_app.models import ACTIVE_FROM, LAST_ACTIVE
 from sessions_app.parsers.registry import AGENTS
@@ -348,6 +348,24 @@ def _active_since(qs: QuerySet, moment: datetime | None, values: Any) -> QuerySe
     return qs if moment is None else qs.filter(GreaterThanOrEqual(LAST_ACTIVE, moment))
 
 
+# A child session: one with a parent (a subagent, a fork). Listed only with include_children,
+# and then every one of them, one-shot or not.
+CHILD = Q(parent_session_id__isnull=False)
+MAX_IDS = 100
+
+
+def _one_shot(qs: QuerySet, include: bool, values: Any) -> QuerySet:
+    if include:
+        return qs
+    several = Q(user_message_count__gt=1)
+    return qs.filter(several | CHILD if values.include_children else several)
+
+
+def _ids_bound(values: dict, p: Params) -> None:
+    if len(values["ids"]) > MAX_IDS:
+        raise BadParameter("ids", p.raw("ids") or "", f"at most {MAX_IDS} ids")
+
+
 def _one_day(values: dict, p: Params) -> None:
     single, date_from, date_to = values["date"], values["date_from"], values["date_to"]
     if single and (date_from or date_to):
@@ -403,14 +421,16 @@ SESSION_FILTERS = FilterSet("SessionFilters", (
            apply=_compare("message_count", "lte")),
     Filter("min_user_messages", INT, "At least this many user messages.", minimum=0,
            apply=_compare("user_message_count", "gte")),
-    Filter("include_one_shot", BOOL, _include("sessions with at most one user message"),
-           apply=_unless(Q(user_message_count__gt=1)), label="One-shot sessions",
-           widget=CHECK),
+    Filter("include_one_shot", BOOL, _include("sessions with at most one user message; "
+                                               "with include_children every child is listed "
+                                               "whatever its count"),
+           apply=_one_shot, label="One-shot sessions", widget=CHECK),
     Filter("include_automated", BOOL, _include("automated runs"), label="Automated runs",
            widget=CHECK),
     Filter("include_children", BOOL, _include("subagent and forked sessions"),
-           apply=_unless(Q(parent_session_id__isnull=True)), label="Subagents and forks",
-           widget=CHECK),
+           apply=_unless(~CHILD), label="Subagents and forks", widget=CHECK),
+    Filter("ids", LIST, f"Only these session ids (at most {MAX_IDS}).", attr="ids",
+           apply=_in("id")),
     Filter("outcome", LIST, "Only these outcomes.", attr="outcomes", choices=OUTCOMES,
            apply=_in("outcome"), label="Outcome", widget=SELECT),
     Filter("health_grade", LIST, "Only these health grades.", attr="health_grades",
@@ -428,7 +448,7 @@ SESSION_FILTERS = FilterSet("SessionFilters", (
                                       "them, `automated` keeps only them; wins over "
                                       "include_automated.", choices=AUTOMATED_SCOPES,
            default="", apply=_automated),
-), checks=(_one_day, _message_range), base=SessionValues)
+), checks=(_one_day, _message_range, _ids_bound), base=SessionValues)
 
 SessionFilters = SESSION_FILTERS.values_class
 
@@ -441,16 +461,33 @@ SEARCH_FILTERS = SESSION_FILTERS.with_defaults(
 
 SESSION_ORDER_KEYS = (
     "recent", "started", "messages", "user-messages", "output-tokens", "peak-context",
-    "failures", "health", "cost", "id",
+    "failures", "retries", "edit-churn", "compactions", "context-pressure", "health",
+    "secrets", "cost", "id",
 )
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 500
+MAX_ORDER_KEYS = 4
+INT_MIN = -INT_MAX - 1
 
 
 @dataclass(frozen=True)
 class SessionOrder:
-    key: str = "recent"
-    descending: bool = True
+    """Sort keys, each with its direction; the first is the primary one. ``recent`` sorts
+    newest first unless told, every other key ascending; ``descending`` flips those
+    defaults (an explicit ``:asc``/``:desc`` wins)."""
+
+    keys: tuple[tuple[str, bool], ...] = (("recent", True),)
+
+    @property
+    def key(self) -> str:
+        return self.keys[0][0]
+
+    @property
+    def descending(self) -> bool:
+        return self.keys[0][1]
+
+    def text(self) -> str:
+        return ",".join(f"{k}:{'desc' if d else 'asc'}" for k, d in self.keys)
 
 
 @dataclass(frozen=True)
@@ -462,18 +499,35 @@ class SessionQuery:
 
 
 def parse_session_order(params: Mapping[str, str]) -> SessionOrder:
-    raw = Params(params).raw("order_by")
+    """``order_by`` (``messages:desc,started:asc``) and ``descending``."""
+    p = Params(params)
+    flip = p.boolean("descending")
+    raw = p.raw("order_by")
     if raw is None:
-        return SessionOrder()
-    key, _, direction = raw.partition(":")
-    if key not in SESSION_ORDER_KEYS:
-        raise BadParameter("order_by", raw,
-                           f'expected one of "{", ".join(SESSION_ORDER_KEYS)}" (optionally'
-                           " :asc or :desc)")
-    if direction not in ("", "asc", "desc"):
-        raise BadParameter("order_by", raw, "expected :asc or :desc after the key")
-    descending = direction == "desc" if direction else key == "recent"
-    return SessionOrder(key, descending)
+        return SessionOrder((("recent", not flip),))
+    keys: list[tuple[str, bool]] = []
+    for part in raw.split(","):
+        key, _, direction = part.strip().partition(":")
+        if key not in SESSION_ORDER_KEYS:
+            raise BadParameter("order_by", raw,
+                               f'expected keys among "{", ".join(SESSION_ORDER_KEYS)}" (each'
+                               " optionally :asc or :desc, comma-separated)")
+        if direction not in ("", "asc", "desc"):
+            raise BadParameter("order_by", raw, "expected :asc or :desc after the key")
+        if any(k == key for k, _ in keys):
+            raise BadParameter("order_by", raw, f"{key} given twice")
+        default = key == "recent"
+        keys.append((key, direction == "desc" if direction else default != flip))
+    if len(keys) > MAX_ORDER_KEYS:
+        raise BadParameter("order_by", raw, f"at most {MAX_ORDER_KEYS} keys")
+    return SessionOrder(tuple(keys))
+
+
+def page_limit(params: Mapping[str, str], default: int = DEFAULT_LIMIT) -> int:
+    """``limit``: a non-integer is a 400; 0, a negative or an over-large value means the
+    default (AgentsView's rule, which its clients rely on)."""
+    value = Params(params).integer("limit", minimum=INT_MIN, default=default)
+    return value if value is not None and 1 <= value <= MAX_LIMIT else default
 
 
 def parse_session_query(params: Mapping[str, str], *, default_limit: int = DEFAULT_LIMIT
@@ -482,14 +536,15 @@ def parse_session_query(params: Mapping[str, str], *, default_limit: int = DEFAU
     return SessionQuery(
         filters=SESSION_FILTERS.parse(params),
         order=parse_session_order(params),
-        limit=p.integer("limit", minimum=1, maximum=MAX_LIMIT, default=default_limit),
+        limit=page_limit(params, default_limit),
         cursor=p.text("cursor"),
     )
 
 
-ORDER_VALUES = [f"{key}{suffix}" for key in SESSION_ORDER_KEYS for suffix in ("", ":asc", ":desc")]
+ORDER_PATTERN = (r"^(?:" + "|".join(SESSION_ORDER_KEYS) + r")(?::(?:asc|desc))?"
+                 r"(?:,(?:" + "|".join(SESSION_ORDER_KEYS) + r")(?::(?:asc|desc))?)*$")
 PAGE_PARAMETERS = (  # (parameter, CLI help); their OpenAPI below
-    ("order_by", "recent, started, messages, ... (:asc or :desc)"),
+    ("order_by", "recent, started, messages, ... (:asc or :desc; comma-separated keys)"),
     ("cursor", "the next_cursor of the previous page"),
     ("limit", f"sessions per page (1-{MAX_LIMIT}, default {DEFAULT_LIMIT})"),
 )
@@ -497,11 +552,20 @@ PAGE_PARAMETERS = (  # (parameter, CLI help); their OpenAPI below
 
 def page_openapi_parameters() -> list[OpenApiParameter]:
     return [
-        openapi.query("order_by", {"type": "string", "enum": ORDER_VALUES, "default": "recent"},
-                      "Sort key, optionally with `:asc` or `:desc`. Without a direction "
-                      "`recent` sorts newest first and every other key ascending."),
-        openapi.int_query("limit", "Sessions per page.", minimum=1, maximum=MAX_LIMIT,
-                          default=DEFAULT_LIMIT),
+        openapi.query("order_by", {"type": "string", "pattern": ORDER_PATTERN,
+                                   "default": "recent"},
+                      "Sort keys, comma-separated, each optionally with `:asc` or `:desc` "
+                      f"(at most {MAX_ORDER_KEYS}): " + ", ".join(f"`{k}`" for k in
+                                                                  SESSION_ORDER_KEYS)
+                      + ". Without a direction `recent` sorts newest first and every other "
+                      "key ascending. Sessions without a health score or context pressure "
+                      "sort last either way; ties end in id order."),
+        openapi.bool_query("descending", "Flip the default direction of the keys given "
+                                         "without `:asc`/`:desc`.", default=False),
+        openapi.query("limit", {"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX,
+                                "default": DEFAULT_LIMIT},
+                      f"Sessions per page, 1-{MAX_LIMIT}; 0, a negative or a larger value "
+                      "means the default."),
         openapi.text_query("cursor", "`next_cursor` of the previous page; valid only with the "
                                      "same filters and order (else 400)."),
     ]
@@ -509,10 +573,15 @@ def page_openapi_parameters() -> list[OpenApiParameter]:
 
 def add_page_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order-by", dest="order_by", help=PAGE_PARAMETERS[0][1])
+    parser.add_argument("--descending", action="store_true",
+                        help="flip the default direction of the sort keys")
     parser.add_argument("--cursor", help=PAGE_PARAMETERS[1][1])
     parser.add_argument("--limit", type=int, help=PAGE_PARAMETERS[2][1])
 
 
 def page_params_of(options: Mapping[str, Any]) -> dict[str, str]:
-    return {name: str(options[name]) for name, _ in PAGE_PARAMETERS
-            if options.get(name) is not None}
+    params = {name: str(options[name]) for name, _ in PAGE_PARAMETERS
+              if options.get(name) is not None}
+    if options.get("descending"):
+        params["descending"] = "true"
+    return params

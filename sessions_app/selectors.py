@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections
-from django.db.models import Count, F, IntegerField, Min, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, FloatField, IntegerField, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from sessions_app import pagination
@@ -29,19 +29,43 @@ from sessions_app.models import (
 MESSAGES_DEFAULT_LIMIT = 100
 MESSAGES_MAX_LIMIT = 1000
 
-# The value each order key sorts on; never NULL, so keyset comparisons stay simple.
-SORT_EXPRESSIONS = {
-    "recent": LAST_ACTIVE,
-    "started": STARTED,
-    "messages": F("message_count"),
-    "user-messages": F("user_message_count"),
-    "output-tokens": F("total_output_tokens"),
-    "peak-context": F("peak_context_tokens"),
-    "failures": F("tool_failure_signal_count"),
-    "health": Coalesce("health_score", Value(-1), output_field=IntegerField()),
-    "cost": COST,
-    "id": F("id"),
+# The value each order key sorts on, by direction (ascending, descending); never NULL, so
+# keyset comparisons stay simple. A session without a health score or context pressure sorts
+# last whichever the direction (AgentsView's rule).
+UNSCORED_HIGH, UNSCORED_LOW = 1_000_000, -1
+
+
+def _unscored_last(column: str, output_field) -> tuple:
+    return (Coalesce(column, Value(UNSCORED_HIGH), output_field=output_field),
+            Coalesce(column, Value(UNSCORED_LOW), output_field=output_field))
+
+
+def _same(expression) -> tuple:
+    return expression, expression
+
+
+SORT_EXPRESSIONS_BY_DIRECTION = {
+    "recent": _same(LAST_ACTIVE),
+    "started": _same(STARTED),
+    "messages": _same(F("message_count")),
+    "user-messages": _same(F("user_message_count")),
+    "output-tokens": _same(F("total_output_tokens")),
+    "peak-context": _same(F("peak_context_tokens")),
+    "failures": _same(F("tool_failure_signal_count")),
+    "retries": _same(F("tool_retry_count")),
+    "edit-churn": _same(F("edit_churn_count")),
+    "compactions": _same(F("compaction_count")),
+    "context-pressure": _unscored_last("context_pressure_max", FloatField()),
+    "health": _unscored_last("health_score", IntegerField()),
+    "secrets": _same(Value(0, output_field=IntegerField())),  # no secret scanning: all equal
+    "cost": _same(COST),
+    "id": _same(F("id")),
 }
+SORT_EXPRESSIONS = {key: pair[0] for key, pair in SORT_EXPRESSIONS_BY_DIRECTION.items()}
+
+
+def sort_expression(key: str, descending: bool):
+    return SORT_EXPRESSIONS_BY_DIRECTION[key][1 if descending else 0]
 
 
 # Columns no list row shows (file bookkeeping, push state, the analytics rollups, the
@@ -83,36 +107,49 @@ class SessionPage:
     next_cursor: str | None
 
 
+def _after(keys: list[tuple[str, bool]], values: list, last_id: str, id_descending: bool) -> Q:
+    """Rows strictly after the row whose sort values are *values* (then its id), each key in
+    its own direction: (k1 beyond) or (k1 equal and k2 beyond) or ... or (all equal, id
+    beyond)."""
+    match = Q(pk__in=[])
+    equal = Q()
+    for i, ((_, descending), value) in enumerate(zip(keys, values, strict=True)):
+        name = f"_sort{i}"
+        match |= equal & Q(**{f"{name}__{'lt' if descending else 'gt'}": value})
+        equal &= Q(**{name: value})
+    return match | (equal & Q(**{f"id__{'lt' if id_descending else 'gt'}": last_id}))
+
+
 def list_sessions(query: SessionQuery, *, using: str = "default") -> SessionPage:
     """One page of sessions in the requested order; raises ``pagination.InvalidCursor``."""
     order = query.order
+    keys = [(k, d) for k, d in order.keys if k != "id"]
+    id_descending = next((d for k, d in order.keys if k == "id"), order.descending)
     qhash = pagination.query_hash(query.filters.key())
-    qs = (filtered_sessions(query.filters, using=using).defer(*LIST_DEFERRED)
-          .annotate(_sort=SORT_EXPRESSIONS[order.key]))
+    qs = filtered_sessions(query.filters, using=using).defer(*LIST_DEFERRED).annotate(
+        **{f"_sort{i}": sort_expression(k, d) for i, (k, d) in enumerate(keys)})
     total = None
+    page_qs = qs
     if query.cursor:
-        cursor = pagination.decode(query.cursor, key=order.key, descending=order.descending,
+        cursor = pagination.decode(query.cursor, key=order.text(), descending=order.descending,
                                    query=qhash)
         total = cursor.total
-        if order.key == "id":
-            after = Q(id__lt=cursor.last_id) if order.descending else Q(id__gt=cursor.last_id)
-        elif order.descending:
-            after = Q(_sort__lt=cursor.value) | Q(_sort=cursor.value, id__lt=cursor.last_id)
-        else:
-            after = Q(_sort__gt=cursor.value) | Q(_sort=cursor.value, id__gt=cursor.last_id)
-        page_qs = qs.filter(after)
-    else:
-        page_qs = qs
+        values = cursor.value if isinstance(cursor.value, list) else [cursor.value]
+        if len(values) != len(keys):
+            raise pagination.InvalidCursor(query.cursor)
+        page_qs = qs.filter(_after(keys, values, cursor.last_id, id_descending))
     if total is None:
         total = qs.count()
-    direction = "-" if order.descending else ""
-    rows = list(page_qs.order_by(f"{direction}_sort", f"{direction}id")[: query.limit + 1])
+    ordering = [f"{'-' if d else ''}_sort{i}" for i, (_, d) in enumerate(keys)]
+    ordering.append("-id" if id_descending else "id")
+    rows = list(page_qs.order_by(*ordering)[: query.limit + 1])
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         last = rows[-1]
         next_cursor = pagination.encode(pagination.Cursor(
-            order.key, order.descending, last._sort, last.id, total, qhash
+            order.text(), order.descending,
+            [getattr(last, f"_sort{i}") for i in range(len(keys))], last.id, total, qhash
         ))
     return SessionPage(rows, total, next_cursor)
 
