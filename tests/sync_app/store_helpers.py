@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from urllib.parse import quote
 
 from django.db import connections
 
 from sessions_app.models import Message, Session, Tombstone, ToolCall, ToolResultEvent
 from sync_app.models import StoreEntry, StoreTranscript
 from sync_app.store import ArchiveSessionStore
+from sync_app.store.opening import url_of
 
 
 def pg_url(alias: str = "pg") -> str:
     """The URL of the test PostgreSQL (the database pytest-django created)."""
-    s = connections[alias].settings_dict
-    auth = quote(s["USER"] or "")
-    if s["PASSWORD"]:
-        auth += ":" + quote(s["PASSWORD"])
-    return f"postgresql://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return url_of(alias)
 
 
 def pg_schema(alias: str = "pg") -> str:

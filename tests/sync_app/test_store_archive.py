@@ -142,3 +142,23 @@ def test_the_sqlite_store_archives_into_the_local_archive(tmp_path, claude_home)
     asyncio.run(run())
     assert Session.objects.filter(pk=RICH, machine="laptop").exists()
     assert Message.objects.filter(session_id=RICH).count() > 0
+
+
+def test_open_store_is_this_installations_shared_store():
+    from sync_app.store import open_store
+
+    line = {"type": "user", "uuid": "u1", "sessionId": "s-configured", "cwd": "/w/app",
+            "timestamp": "2026-01-01T10:00:00Z",
+            "message": {"role": "user", "content": "hello from the configured store"}}
+
+    async def run():
+        store = await open_store()
+        try:
+            assert store.backend.vendor == "postgresql" and store.host == "test-machine"
+            await store.append({"project_key": "-w-app", "session_id": "s-configured"}, [line])
+        finally:
+            await store.close()
+    asyncio.run(run())
+    session = Session.objects.using("pg").get(pk="s-configured")
+    assert (session.machine, session.project, session.first_message) == (
+        "test-machine", "app", "hello from the configured store")
