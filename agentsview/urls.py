@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(
         content_negotiation_class=DefaultContentNegotiation), name="schema"),
     path("api/v1/analytics/", include("analytics_app.api.urls")),
+    path("api/v1/usage/", include("analytics_app.api.usage_urls")),
     path("api/", include("sessions_app.api.urls")),
     path("health/db", health_db),
     path("admin/", admin.site.urls),

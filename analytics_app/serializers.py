@@ -25,6 +25,7 @@ from agentsview.api.shapes import (
     Shape,
 )
 from sessions_app.models import QUALITY_SIGNAL_COLUMNS
+from sessions_app.serializers import MONEY as SESSION_MONEY
 
 DAY = "A local day, `YYYY-MM-DD`."
 WEEK = "The Monday of a local ISO week, `YYYY-MM-DD`."
@@ -385,3 +386,113 @@ SIGNAL_SESSIONS = Shape("AnalyticsSignalSessions", "The sessions one signal mark
     Field("sessions", OBJECTS, "Strongest first, then latest start, then id.",
           shape=SIGNAL_SESSION),
 ), mapping=True)
+
+# --- usage (/api/v1/usage/*) ------------------------------------------------------------------
+# AgentsView's usage names (camelCase); costs are exact integer microdollars ({"microdollars":
+# n}), null when none of the tokens counted has a price (never a made-up 0).
+
+
+def _cost(part, ctx) -> dict | None:
+    if not part.priced and part.unpriced_tokens:
+        return None
+    return {"microdollars": part.cost}
+
+
+def _tokens_fields(key: str = "") -> tuple[Field, ...]:
+    """The token and cost fields of a usage sum (an object, or the [1] of a (name, sum))."""
+    def read(attr):
+        if key:
+            return lambda o, ctx: getattr(o[1], attr)
+        return lambda o, ctx: getattr(o, attr)
+
+    def cost(o, ctx):
+        return _cost(o[1] if key else o, ctx)
+
+    return (
+        Field("inputTokens", INT, "Input no cache served.", source=read("input")),
+        Field("outputTokens", INT, source=read("output")),
+        Field("cacheCreationTokens", INT, source=read("cache_write")),
+        Field("cacheReadTokens", INT, source=read("cache_read")),
+        Field("totalTokens", INT, source=read("total_tokens")),
+        Field("cost", OBJECT, "Of the priced tokens; null when none has a price.",
+              shape=SESSION_MONEY, null=True, source=cost),
+        Field("unpricedTokens", INT, "Tokens of models without a price (not in `cost`).",
+              source=read("unpriced_tokens")),
+    )
+
+
+def _named(name: str, doc: str, key: str) -> Shape:
+    return Shape(name, doc, (Field(key, STR, source=lambda o, ctx: o[0]),
+                             *_tokens_fields(key)))
+
+
+USAGE_MODEL = _named("UsageModel", "Usage of one model.", "model")
+USAGE_PROJECT = _named("UsageProject", "Usage of one project.", "project")
+USAGE_AGENT = _named("UsageAgent", "Usage of one agent.", "agent")
+USAGE_MACHINE = _named("UsageMachine", "Usage of one machine (a person's archive).",
+                       "machineName")
+USAGE_TOTALS = Shape("UsageTotals", "Usage over the whole window.", _tokens_fields())
+
+
+USAGE_DAY = Shape("UsageDay", "One local day: its usage, and the same split by model, "
+                              "project, agent and machine.", (
+    Field("date", STR, DAY),
+    Field("inputTokens", INT, source=lambda d, ctx: d.total.input),
+    Field("outputTokens", INT, source=lambda d, ctx: d.total.output),
+    Field("cacheCreationTokens", INT, source=lambda d, ctx: d.total.cache_write),
+    Field("cacheReadTokens", INT, source=lambda d, ctx: d.total.cache_read),
+    Field("totalTokens", INT, source=lambda d, ctx: d.total.total_tokens),
+    Field("totalCost", OBJECT, "Of the priced tokens; null when none has a price.",
+          shape=SESSION_MONEY, null=True, source=lambda d, ctx: _cost(d.total, ctx)),
+    Field("unpricedTokens", INT, source=lambda d, ctx: d.total.unpriced_tokens),
+    Field("modelsUsed", LIST, item=STR, source=lambda d, ctx: sorted(m for m, _ in d.models)),
+    Field("modelBreakdowns", OBJECTS, "Costliest first.", shape=USAGE_MODEL, source="models"),
+    Field("projectBreakdowns", OBJECTS, shape=USAGE_PROJECT, source="projects"),
+    Field("agentBreakdowns", OBJECTS, shape=USAGE_AGENT, source="agents"),
+    Field("machineBreakdowns", OBJECTS, shape=USAGE_MACHINE, source="machines"),
+))
+
+USAGE_SESSION_COUNTS = Shape("UsageSessionCounts", "Sessions with usage in the window.", (
+    Field("total", INT),
+    Field("byProject", MAP, item=INT),
+    Field("byAgent", MAP, item=INT),
+), mapping=True)
+
+USAGE_SUMMARY = Shape("UsageSummary", "Tokens and cost over a window of local days: totals, "
+                                      "per day and per model, project, agent and machine "
+                                      "(costliest first).", (
+    Field("from", STR, DAY),
+    Field("to", STR, DAY),
+    Field("timezone", STR),
+    Field("totals", OBJECT, shape=USAGE_TOTALS),
+    Field("unpricedModels", LIST, "Models whose tokens have no price, sorted.", item=STR),
+    Field("daily", OBJECTS, "Days with usage, in order.", shape=USAGE_DAY),
+    Field("modelTotals", OBJECTS, shape=USAGE_MODEL),
+    Field("projectTotals", OBJECTS, shape=USAGE_PROJECT),
+    Field("agentTotals", OBJECTS, shape=USAGE_AGENT),
+    Field("machineTotals", OBJECTS, shape=USAGE_MACHINE),
+    Field("sessionCounts", OBJECT, shape=USAGE_SESSION_COUNTS),
+), mapping=True)
+
+
+def _session_cost(s, ctx) -> dict | None:
+    return None if s.cost_microdollars is None else {"microdollars": s.cost_microdollars}
+
+
+USAGE_TOP_SESSION = Shape("UsageTopSession", "A session and its whole usage (its own, "
+                                             "subagents apart).", (
+    Field("sessionId", STR, source="id"),
+    Field("displayName", STR, "The name, else the first message.",
+          source=lambda s, ctx: s.display_name or s.first_message[:200]),
+    Field("agent", STR),
+    Field("project", STR),
+    Field("machine", STR),
+    Field("startedAt", TIME, source=lambda s, ctx: s.started_at or s.created_at),
+    Field("inputTokens", INT, source="usage_input_tokens"),
+    Field("outputTokens", INT, source="usage_output_tokens"),
+    Field("cacheCreationTokens", INT, source="usage_cache_write_tokens"),
+    Field("cacheReadTokens", INT, source="usage_cache_read_tokens"),
+    Field("totalTokens", INT, source=lambda s, ctx: s._tokens),
+    Field("cost", OBJECT, "Null when a model has no price.", shape=SESSION_MONEY, null=True,
+          source=_session_cost),
+))

@@ -18,6 +18,7 @@ from agentsview.api.openapi import NO_NUL, NOT_BLANK
 from agentsview.api.params import INT_MAX, time_zones
 from analytics_app import endpoints as analytics
 from analytics_app.api import urls as analytics_urls
+from analytics_app.api import usage_urls
 from analytics_app.endpoints.health import SIGNAL_VALUES
 from analytics_app.endpoints.overview import GRANULARITIES, HEATMAP_METRICS
 from analytics_app.endpoints.timing import TOP_METRICS
@@ -44,10 +45,11 @@ def schema() -> dict:
 
 def api_paths() -> set[str]:
     """Every route of sessions_app/api/urls.py (but the catch-all) and of
-    analytics_app/api/urls.py, as OpenAPI paths."""
+    analytics_app/api/urls.py and usage_urls.py, as OpenAPI paths."""
     paths = set()
     for prefix, patterns in (("/api/", api_urls.urlpatterns),
-                             ("/api/v1/analytics/", analytics_urls.urlpatterns)):
+                             ("/api/v1/analytics/", analytics_urls.urlpatterns),
+                             ("/api/v1/usage/", usage_urls.urlpatterns)):
         for pattern in patterns:
             assert isinstance(pattern, URLPattern)
             route = str(pattern.pattern)

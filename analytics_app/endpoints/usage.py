@@ -1,0 +1,212 @@
+"""Usage and cost over many sessions (``/api/v1/usage/summary``, ``/usage/top-sessions``):
+totals, per local day, per model, project, agent and machine.
+
+Which usage counts: the records (``sessions_app/usage/records.py``) whose quarter-hour falls
+in the window of local days ``[from, to]`` (an untimed record: at its session's start), of the
+sessions the session filters keep. Unlike the other analytics, subagents, one-shot and
+automated sessions count by default: their tokens were spent too. Nothing reads the
+messages: each session's usage rollup (one JSON row per session) is decoded and summed here,
+in integers, so SQLite and PostgreSQL give the same bytes.
+
+A record whose model has no price adds its tokens to ``unpricedTokens`` and its model to
+``unpricedModels``, never 0 to a cost: a cost is the sum of the priced records, and an entry
+with nothing priced has a null cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
+
+from agentsview.api.params import Params
+from analytics_app.endpoints.filters import ANALYTICS_FILTERS
+from analytics_app.serializers import USAGE_SUMMARY, USAGE_TOP_SESSION
+from sessions_app.models import ACTIVE_FROM, COST, LAST_ACTIVE, STARTED
+from sessions_app.selectors import browsable_sessions
+from sessions_app.usage.records import loads
+
+TOP_DEFAULT_LIMIT = 20
+TOP_MAX_LIMIT = 100
+TOP_SORTS = ("cost", "tokens")
+
+# The analytics filters (window, model, weekday, hour and the session filters), with every
+# session that spent tokens counted unless the query leaves some out.
+USAGE_FILTERS = ANALYTICS_FILTERS.with_defaults(
+    "UsageFilters", include_one_shot=True, include_automated=True, include_children=True)
+
+
+def parse_filters(params: Mapping[str, str]) -> Any:
+    return USAGE_FILTERS.parse(params)
+
+
+def usage_sessions(f: Any, using: str) -> QuerySet:
+    """The sessions the filters keep that have usage and were active in the window."""
+    start, end = f.bounds()
+    qs = USAGE_FILTERS.apply(browsable_sessions(using=using), f)
+    return qs.exclude(usage_rollup="").filter(
+        GreaterThanOrEqual(LAST_ACTIVE, start), LessThan(ACTIVE_FROM, end))
+
+
+@dataclass(slots=True)
+class Sum:
+    """Tokens by kind, the cost of the priced ones and the tokens without a price."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    cost: int = 0
+    priced: bool = False  # some record was priced (else the cost is unknown: null)
+    unpriced_tokens: int = 0
+
+    def add(self, cell: list) -> None:
+        _, _, i, o, r, w, cost = cell
+        self.input += i
+        self.output += o
+        self.cache_read += r
+        self.cache_write += w
+        if cost is None:
+            self.unpriced_tokens += i + o + r + w
+        else:
+            self.cost += cost
+            self.priced = True
+
+    def merge(self, other: Sum) -> None:
+        self.input += other.input
+        self.output += other.output
+        self.cache_read += other.cache_read
+        self.cache_write += other.cache_write
+        self.cost += other.cost
+        self.priced = self.priced or other.priced
+        self.unpriced_tokens += other.unpriced_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input + self.output + self.cache_read + self.cache_write
+
+
+@dataclass
+class Day:
+    """One local day's usage; its splits by name while summing, then ranked (``ranked``)."""
+
+    date: str
+    total: Sum = field(default_factory=Sum)
+    models: Any = field(default_factory=dict)
+    projects: Any = field(default_factory=dict)
+    agents: Any = field(default_factory=dict)
+    machines: Any = field(default_factory=dict)
+
+    def rank(self) -> Day:
+        for name in ("models", "projects", "agents", "machines"):
+            setattr(self, name, ranked(getattr(self, name)))
+        return self
+
+
+def _into(table: dict[str, Sum], key: str, part: Sum) -> None:
+    found = table.get(key)
+    if found is None:
+        found = table[key] = Sum()
+    found.merge(part)
+
+
+def summary(params: Mapping[str, str], using: str) -> dict:
+    """Totals, per day (with per-model, project, agent and machine slices) and per
+    dimension over the window."""
+    f = parse_filters(params)
+    zone, first, last = f.timezone, f.first_day, f.last_day
+    models = frozenset(f.models)
+    rows = usage_sessions(f, using).annotate(_start=STARTED).values_list(
+        "id", "project", "agent", "machine", "usage_rollup", "_start")
+    day_of: dict[int, date] = {}
+    # (day, model, project, agent, machine) -> Sum: one dict update per record cell
+    cells: dict[tuple[date, str, str, str, str], Sum] = {}
+    sessions: dict[str, tuple[str, str]] = {}
+    for sid, project, agent, machine, rollup, started in rows:
+        counted = False
+        for cell in loads(rollup):
+            quarter, model = cell[0], cell[1]
+            if models and model not in models:
+                continue
+            if quarter is None:
+                day = started.astimezone(zone).date()
+            else:
+                day = day_of.get(quarter)
+                if day is None:
+                    day = day_of[quarter] = datetime.fromtimestamp(quarter, UTC).astimezone(
+                        zone).date()
+            if day < first or day > last:
+                continue
+            key = (day, model, project, agent, machine)
+            found = cells.get(key)
+            if found is None:
+                found = cells[key] = Sum()
+            found.add(cell)
+            counted = True
+        if counted:
+            sessions[sid] = (project, agent)
+
+    totals = Sum()
+    days: dict[date, Day] = {}
+    by: dict[str, dict[str, Sum]] = {"model": {}, "project": {}, "agent": {}, "machine": {}}
+    for (day, model, project, agent, machine), part in cells.items():
+        totals.merge(part)
+        entry = days.get(day)
+        if entry is None:
+            entry = days[day] = Day(day.isoformat())
+        entry.total.merge(part)
+        _into(entry.models, model, part)
+        _into(entry.projects, project, part)
+        _into(entry.agents, agent, part)
+        _into(entry.machines, machine, part)
+        _into(by["model"], model, part)
+        _into(by["project"], project, part)
+        _into(by["agent"], agent, part)
+        _into(by["machine"], machine, part)
+    unpriced = sorted(name for name, part in by["model"].items() if part.unpriced_tokens)
+    by_project: dict[str, int] = {}
+    by_agent: dict[str, int] = {}
+    for project, agent in sessions.values():
+        by_project[project] = by_project.get(project, 0) + 1
+        by_agent[agent] = by_agent.get(agent, 0) + 1
+    return USAGE_SUMMARY.dump({
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "timezone": zone.key,
+        "totals": totals,
+        "unpricedModels": unpriced,
+        "daily": [days[d].rank() for d in sorted(days)],
+        "modelTotals": ranked(by["model"]),
+        "projectTotals": ranked(by["project"]),
+        "agentTotals": ranked(by["agent"]),
+        "machineTotals": ranked(by["machine"]),
+        "sessionCounts": {"total": len(sessions), "byProject": dict(sorted(by_project.items())),
+                          "byAgent": dict(sorted(by_agent.items()))},
+    })
+
+
+def ranked(table: dict[str, Sum]) -> list[tuple[str, Sum]]:
+    """Entries by cost, then tokens, then name: the costliest first."""
+    return sorted(table.items(), key=lambda kv: (-kv[1].cost, -kv[1].total_tokens, kv[0]))
+
+
+def top_sessions(params: Mapping[str, str], using: str) -> list[dict]:
+    """The costliest sessions (or those with the most tokens) active in the window, each
+    with its whole usage; an unknown cost ranks below every known one."""
+    p = Params(params)
+    limit = p.integer("limit", minimum=1, maximum=TOP_MAX_LIMIT, default=TOP_DEFAULT_LIMIT)
+    sort = p.choice("sort", TOP_SORTS, "cost")
+    f = parse_filters(params)
+    tokens = (F("usage_input_tokens") + F("usage_output_tokens")
+              + F("usage_cache_read_tokens") + F("usage_cache_write_tokens"))
+    qs = usage_sessions(f, using).annotate(_cost=COST, _tokens=tokens)
+    order = ("-_cost", "-_tokens", "id") if sort == "cost" else ("-_tokens", "-_cost", "id")
+    rows = qs.order_by(*order).only(
+        "id", "display_name", "first_message", "agent", "project", "machine", "started_at",
+        "created_at", "usage_input_tokens", "usage_output_tokens", "usage_cache_read_tokens",
+        "usage_cache_write_tokens", "cost_microdollars")[:limit]
+    return USAGE_TOP_SESSION.dump_all(rows)
