@@ -8,6 +8,7 @@ reported in one line with exit code 2 before Django starts.
 
 from __future__ import annotations
 
+import difflib
 import gc
 import os
 import sys
@@ -85,12 +86,35 @@ def _our_commands() -> dict[str, str]:
     return result
 
 
+def spelled(name: str) -> str:
+    """How a person types a management command: ``pg_push`` is ``pg push``."""
+    return name.replace("_", " ", 1) if name.startswith(GROUPS) else name
+
+
+GROUPS = ("pg_",)
+
+
 def _usage() -> str:
-    lines = []
-    for name, help_line in _our_commands().items():
-        spelled = name.replace("_", " ", 1) if name.startswith(("pg_",)) else name
-        lines.append(f"  {spelled:<16} {help_line}")
+    lines = [f"  {spelled(name):<16} {help_line}" for name, help_line in _our_commands().items()]
     return USAGE.format(commands="\n".join(lines))
+
+
+def _group_usage(group: str) -> str:
+    """``agentsview pg``: the commands of the group, each with its first help line."""
+    lines = [f"  {spelled(name):<16} {help_line}" for name, help_line in _our_commands().items()
+             if name.startswith(f"{group}_")]
+    return (f"usage: {PROG} {group} <command> [options]\n\nCommands:\n" + "\n".join(lines)
+            + f"\n\nEach command has --help ('{PROG} {group} push --help').\n")
+
+
+def suggestion(words: list[str], commands: set[str]) -> str | None:
+    """The command a typo most likely meant, as typed (``snyc`` -> ``sync``, ``pg pussh`` ->
+    ``pg push``), or None."""
+    typed = " ".join(words[:2]) if words[0] in {c.split("_", 1)[0] for c in commands
+                                                   if c.startswith(GROUPS)} else words[0]
+    known = sorted({spelled(c) for c in commands})
+    found = difflib.get_close_matches(typed, known, n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 def translate(argv: list[str], commands: set[str]) -> list[str]:
@@ -116,10 +140,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG} {__version__}")
         return 0
     commands = set(get_commands())
+    group = args[0]
+    if any(c.startswith(f"{group}_") for c in commands) and group not in commands and (
+            len(args) == 1 or args[1] in ("-h", "--help", "help")):
+        print(_group_usage(group))
+        return 0
     translated = translate(args, commands)
     if translated[0] not in commands:
-        print(f"{PROG}: unknown command '{' '.join(args[:2])}' (see '{PROG} --help')",
-              file=sys.stderr)
+        shown = " ".join(args[:2]) if any(c.startswith(f"{group}_") for c in commands) \
+            else args[0]
+        hint = suggestion(args, commands)
+        advice = f"did you mean '{hint}'?" if hint else f"see '{PROG} --help'"
+        print(f"{PROG}: unknown command '{shown}'; {advice}", file=sys.stderr)
         return 2
     return _run([PROG, *translated])
 

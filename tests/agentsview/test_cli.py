@@ -81,13 +81,15 @@ def test_unknown_command(agent_env):
     proc = agentsview("frobnicate", env=cli_env())
     assert proc.returncode == 2
     assert "unknown command 'frobnicate'" in proc.stderr
+    proc = agentsview("pg", "pussh", env=cli_env())
+    assert proc.returncode == 2 and "did you mean 'pg push'?" in proc.stderr
 
 
 @pytest.mark.slow
-def test_bad_limit_is_refused(agent_env):
-    proc = agentsview("session", "list", "--limit", "0", env=cli_env())
-    assert proc.returncode == 1
-    assert "error: expected an integer in [1, 500] (query.limit: 0)" in proc.stderr
+def test_bad_flag_value_is_refused_naming_the_flag(agent_env):
+    proc = agentsview("session", "list", "--date", "2026-99-99", env=cli_env())
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: --date 2026-99-99: expected a date YYYY-MM-DD"
 
 
 @pytest.mark.slow

@@ -113,6 +113,8 @@ def test_serve_syncs_serves_and_cleans_up(laptop):
         assert server.request("POST", "/api/v1/sessions")[0] == 405
         pid = server.proc.pid
     assert server.proc.returncode == 0
+    said = "".join(server.output)  # what the first sync found, before the address
+    assert "Synced " in said and said.index("Synced ") < said.index(" at http://")
     assert not server.state_file.exists()
     assert subprocess.run(["pgrep", "-f", f"gunicorn.*:{server.port}"],
                           capture_output=True).returncode == 1, f"gunicorn of {pid} still runs"

@@ -50,7 +50,7 @@ class Command(AgentsViewCommand):
         except BadParameter as exc:
             flag = {"from": "since", "to": "until"}.get(exc.name, exc.name).replace("_", "-")
             problem = str(exc).rsplit(" (query.", 1)[0]
-            raise CommandError(f"--{flag} {exc.value}: {problem}") from None
+            raise CommandError(f"--{flag} {exc.value}: {problem}", returncode=2) from None
         if options["format"] == "json":
             self.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
         else:

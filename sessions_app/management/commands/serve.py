@@ -10,7 +10,9 @@ from agentsview import server
 from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
 from agentsview.schema import ensure_schema
-from sessions_app.services.sync import run_sync
+from agentsview.terminal import Reporter
+from sessions_app.management.commands.sync import MAX_ISSUE_LINES
+from sessions_app.services.sync import REBUILDING, run_sync
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,14 @@ class Command(AgentsViewCommand):
         except server.ServerError as exc:
             raise CommandError(f"serve: {exc}", returncode=1) from None
         ensure_schema("default")
-        run_sync(config)
+        # the first sync can take a while on a big archive: show it, and what it found,
+        # before the URL (progress on a terminal only, the summary always)
+        reporter = Reporter(self.stdout, self.stderr, verbosity=options.get("verbosity", 1))
+        with reporter.progress("Syncing before serving", _describe) as progress:
+            report = run_sync(config, progress=progress)
+        reporter.issues("error", report.errors, limit=MAX_ISSUE_LINES)
+        if options.get("verbosity", 1) >= 1:
+            self.stdout.write(report.summary_line())
 
         def tick() -> None:
             try:
@@ -51,3 +60,7 @@ class Command(AgentsViewCommand):
             raise CommandError(f"serve: {exc}", returncode=1) from None
         if code:
             raise CommandError(f"serve: the server stopped (exit {code})", returncode=code)
+
+
+def _describe(done: int, total: int, detail: object) -> str:
+    return "Rebuilding the search index" if detail == REBUILDING else "Syncing before serving"

@@ -39,7 +39,12 @@ class Command(AgentsViewCommand):
         using = self._database(pg, verbosity)
         try:
             if action == "list":
-                for holder in token_holders(using=using):
+                holders = token_holders(using=using)
+                if not holders:
+                    where = "the shared PostgreSQL" if pg else "this archive"
+                    create = "agentsview token create <user>" + (" --pg" if pg else "")
+                    self.stderr.write(f"No tokens yet in {where}. Create one with '{create}'.")
+                for holder in holders:
                     state = "active" if holder.active else "inactive user"
                     self.stdout.write(f"{holder.username}\tcreated {holder.created:%Y-%m-%d}\t"
                                       f"{state}")
