@@ -24,6 +24,7 @@ from sessions_app.pages.searching import SEARCH_PAGE_FILTERS, search_count
 from sessions_app.templatetags.session_tags import human_duration
 
 PAGE_SIZE = 50
+BESIDE = 40  # sessions in the list beside an open session
 MESSAGES_PER_PAGE = 200
 
 
@@ -126,6 +127,8 @@ def session_page(request, session_id: str):
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     parent = selectors.get_session(session["parent_session_id"], using=using) \
         if session.get("parent_session_id") else None
+    # the list beside the session on a wide screen: the latest sessions, as the list shows them
+    beside = selectors.list_sessions(parse_session_query({"limit": str(BESIDE)}), using=using)
     return render(request, "sessions/session.html", page_context(
         request,
         session=session,
@@ -135,6 +138,7 @@ def session_page(request, session_id: str):
         parent=parent,
         children=serializers.SESSION.dump_all(selectors.child_sessions(session_id, using=using)),
         last_ordinal=data.get("last_ordinal", -1),
+        beside=beside.sessions,
         at_end=not next_url,
     ))
 

@@ -273,3 +273,13 @@ def test_not_found_and_server_error_pages_have_the_frame_and_a_way_back(site):
     assert broken.status_code == 500
     text = broken.content.decode()
     assert "Something went wrong" in text and "Back to the sessions" in text
+
+
+# --- 10. the list beside the open session ---------------------------------------------------
+
+def test_the_session_page_has_the_latest_sessions_beside_it(site):
+    html = html_of(site, f"/sessions/{RICH}")
+    pane = re.search(r'<nav class="pane-list".*?</nav>', html, re.S).group(0)
+    assert f'href="/sessions/{RICH}" aria-current="page"' in pane
+    listed = html_of(site, "/")
+    assert pane.count("<li>") == listed.count('<td class="name">')  # the list's own rule
