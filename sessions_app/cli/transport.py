@@ -17,6 +17,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from agentsview.api.errors import ApiError, SessionMissing
@@ -127,6 +128,10 @@ class DirectTransport:
     def tool_calls(self, session_id: str) -> bytes:
         return self._call(endpoints.session_tool_calls, session_id, self.using)
 
+    def usage(self, session_id: str, params: Mapping[str, str]) -> bytes:
+        return self._call(partial(endpoints.session_usage, server_running=False), session_id,
+                          params, self.using)
+
     def sync(self, target: str, config: Config) -> bytes:
         from sessions_app.services.sync import SyncTargetError, sync_one
 
@@ -216,6 +221,10 @@ class HttpTransport:
     def tool_calls(self, session_id: str) -> bytes:
         quoted = urllib.parse.quote(session_id, safe=":")
         return self._get(f"/api/v1/sessions/{quoted}/tool-calls", session_id=session_id)
+
+    def usage(self, session_id: str, params: Mapping[str, str]) -> bytes:
+        quoted = urllib.parse.quote(session_id, safe=":")
+        return self._get(f"/api/v1/sessions/{quoted}/usage", params, session_id=session_id)
 
     def sync(self, target: str, config: Config) -> bytes:
         if self.read_only:

@@ -20,7 +20,9 @@ from sessions_app.cli.render import render_detail, render_list, render_messages,
 from sessions_app.cli.transport import CliError, add_server_arguments, choose_transport
 from sessions_app.filters import SESSION_FILTERS, add_page_arguments, page_params_of
 from sessions_app.services import deletes
+from sessions_app.usage.display import render_usage
 
+NO_TOKEN_DATA = 3  # `session usage` of a session that records no tokens (AgentsView's code)
 # The default exclusions the list reports on stderr (and the flags that lift them).
 INCLUDE_FILTERS = ("include_one_shot", "include_automated", "include_children")
 
@@ -61,6 +63,16 @@ class Command(AgentsViewCommand):
         tools = subs.add_parser("tool-calls", help="a session's tool calls, in order")
         tools.add_argument("session_id")
         _common(tools)
+        usage = subs.add_parser(
+            "usage", help="a session's tokens and cost, its subagents' included",
+            description="Tokens and cost of a session, with every subagent it started (their"
+            " transcripts are files of their own, their tokens were spent for it); costs are"
+            " computed from the price table (prices.toml, config.toml's [pricing]). Exit 0"
+            " with token data, 2 when there is no such session, 3 when it has no token data.")
+        usage.add_argument("session_id")
+        usage.add_argument("--own-only", action="store_true",
+                           help="only this session's own usage, without its subagents'")
+        _common(usage)
         export = subs.add_parser("export", help="stream the session's raw source file",
                                  description="Stream the raw transcript file of a session, as"
                                  " the agent wrote it. Always read from the local archive.")
@@ -105,11 +117,16 @@ class Command(AgentsViewCommand):
             body = self._run(subcommand, transport, options, config)
         except CliError as exc:
             prefix = "watch: " if subcommand == "watch" else ""
-            raise CommandError(prefix + str(exc)) from None
+            # AgentsView's `session usage` exits 2 for a session that does not exist
+            code = 2 if subcommand == "usage" and str(exc).startswith("session not found") else 1
+            raise CommandError(prefix + str(exc), returncode=code) from None
         if fmt == "json":
             self.stdout.write(body.decode("utf-8"))
         else:
             self._human(subcommand, orjson.loads(body), transport, options)
+        if subcommand == "usage" and not orjson.loads(body)["has_token_data"]:
+            self.stdout.flush()
+            sys.exit(NO_TOKEN_DATA)
 
     def _run(self, subcommand, transport, options, config) -> bytes:
         if subcommand == "list":
@@ -125,6 +142,11 @@ class Command(AgentsViewCommand):
             return transport.messages(options["session_id"], params)
         if subcommand == "tool-calls":
             return transport.tool_calls(options["session_id"])
+        if subcommand == "usage":
+            params = {"breakdown": "true"}
+            if not options.get("own_only"):
+                params["subagents"] = "true"
+            return transport.usage(options["session_id"], params)
         return transport.sync(options["target"], config)
 
     @staticmethod
@@ -146,6 +168,8 @@ class Command(AgentsViewCommand):
                 self.stdout.write(render_detail(data))
         elif subcommand == "messages":
             self.stdout.write(render_messages(data))
+        elif subcommand == "usage":
+            self.stdout.write(render_usage(data))
         else:
             self.stdout.write(render_tools(data))
 
