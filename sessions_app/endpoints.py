@@ -18,7 +18,13 @@ from agentsview.api.errors import SessionMissing, UsageSessionMissing
 from agentsview.api.params import BadParameter, Params
 from agentsview.timefmt import rfc3339
 from sessions_app import selectors, serializers
-from sessions_app.filters import SEARCH_FILTERS, parse_session_query
+from sessions_app.filters import (
+    SEARCH_FILTERS,
+    SESSION_FILTERS,
+    SIDEBAR_FILTERS,
+    parse_session_order,
+    parse_session_query,
+)
 from sessions_app.search import SearchHit, search
 from sessions_app.usage import selectors as usage_selectors
 from sessions_app.usage.pricing import price_table
@@ -181,3 +187,76 @@ def watch_events(session_id: str, using: str, *, poll: float, heartbeat: float,
         if time.monotonic() >= next_beat:
             next_beat = time.monotonic() + heartbeat
             yield "heartbeat", rfc3339(datetime.now(UTC).replace(microsecond=0))
+
+
+# --- AgentsView's other read endpoints (issue 19) ---------------------------------------------
+
+CONTENT_DEFAULT_LIMIT = 50
+
+
+def sidebar_index(params: Mapping[str, str], using: str) -> dict:
+    """Every session the filters keep, children included, in the requested order, as skinny
+    rows: what AgentsView's sidebar groups."""
+    filters = SIDEBAR_FILTERS.parse(params)
+    order = parse_session_order(params)
+    keys = [(k, d) for k, d in order.keys if k != "id"]
+    id_descending = next((d for k, d in order.keys if k == "id"), order.descending)
+    qs = selectors.filtered_sessions(filters, using=using).annotate(
+        **{f"_sort{i}": selectors.sort_expression(k, d) for i, (k, d) in enumerate(keys)})
+    ordering = [f"{'-' if d else ''}_sort{i}" for i, (_, d) in enumerate(keys)]
+    rows = qs.only(*SIDEBAR_COLUMNS).order_by(*ordering, "-id" if id_descending else "id")
+    return serializers.SIDEBAR_INDEX.dump(list(rows))
+
+
+SIDEBAR_COLUMNS = ("id", "parent_session_id", "relationship_type", "project", "machine",
+                   "agent", "display_name", "started_at", "ended_at", "created_at",
+                   "termination_status", "message_count", "user_message_count",
+                   "is_automated", "first_message")
+
+
+def branches(params: Mapping[str, str], using: str) -> dict:
+    rows = (selectors.visible_sessions(using=using, **_visibility(params))
+            .values_list("project", "git_branch").distinct().order_by("project", "git_branch"))
+    return serializers.BRANCH_LIST.dump(list(rows))
+
+
+def content_search(params: Mapping[str, str], using: str) -> dict:
+    from sessions_app.content_search import LOCATIONS, MODES, UNAVAILABLE_MODES, search_content
+
+    p = Params(params)
+    pattern = p.required("pattern")
+    mode = p.choice("mode", (*MODES, *UNAVAILABLE_MODES), "substring")
+    locations = p.items("in", LOCATIONS) or LOCATIONS
+    limit = p.integer("limit", minimum=1, maximum=SEARCH_MAX_LIMIT,
+                      default=CONTENT_DEFAULT_LIMIT)
+    offset = p.integer("cursor", minimum=0, default=0)
+    filters = SESSION_FILTERS.parse(params)
+    matches, more = search_content(pattern, mode, locations, filters, using=using,
+                                   limit=limit, offset=offset)
+    return serializers.CONTENT_RESULTS.dump((matches, offset + limit if more else 0))
+
+
+def session_search(session_id: str, params: Mapping[str, str], using: str) -> dict:
+    from sessions_app.content_search import session_ordinals
+
+    q = Params(params).required("q")
+    _require(session_id, using)
+    return serializers.ORDINALS.dump(session_ordinals(session_id, q, using=using))
+
+
+def session_timing(session_id: str, using: str) -> dict:
+    from sessions_app.timing import session_timing as timing
+
+    session = selectors.get_session(session_id, using=using)
+    if session is None:
+        raise SessionMissing(session_id)
+    return serializers.TIMING.dump(timing(session, using))
+
+
+def session_activity(session_id: str, using: str) -> dict:
+    from sessions_app.timing import session_activity as activity
+
+    session = selectors.get_session(session_id, using=using)
+    if session is None:
+        raise SessionMissing(session_id)
+    return serializers.ACTIVITY.dump(activity(session, using))

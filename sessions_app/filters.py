@@ -457,6 +457,10 @@ SEARCH_FILTERS = SESSION_FILTERS.with_defaults(
     "SearchFilters", include_one_shot=True, include_automated=True, include_children=True)
 
 
+# The sidebar index lists children too (AgentsView's sidebar groups them under their root).
+SIDEBAR_FILTERS = SESSION_FILTERS.with_defaults("SidebarFilters", include_children=True)
+
+
 # --- the list's order and page ----------------------------------------------------------------
 
 SESSION_ORDER_KEYS = (

@@ -72,7 +72,7 @@ def sort_expression(key: str, descending: bool):
 # detail-only health basis): not loaded for a page of sessions.
 LIST_DEFERRED = (
     "file_path", "file_size", "file_mtime", "file_hash", "data_version", "local_modified_at",
-    "content_digest", "push_owner", "pushed_at", "signals_pending_since",
+    "push_owner", "pushed_at", "signals_pending_since",
     "health_score_basis", "health_penalties", "rollup_version", "rollup_messages",
     "rollup_user_messages", "rollup_assistant_messages", "rollup_thinking_messages",
     "rollup_tool_use_messages", "rollup_tool_calls", "rollup_assistant_chars", "active_ms",

@@ -37,6 +37,12 @@ def _same(obj, ctx):
     return obj
 
 
+def transcript_revision(session) -> str:
+    """An opaque text that changes whenever the transcript does: its content digest's head
+    (every sync or push that changes a message changes the digest)."""
+    return (session.content_digest or "")[:16] or "0"
+
+
 def _scored(session) -> bool:
     return session.health_score is not None
 
@@ -89,6 +95,9 @@ SESSION = Shape("Session", "A session as lists show it. Optional strings are omi
              "Always false (kept for AgentsView compatibility)."),
     constant("pr_links", LIST, [], "Always empty (kept for AgentsView compatibility)."),
     constant("labels", LIST, [], "Always empty (kept for AgentsView compatibility)."),
+    Field("transcript_revision", STR, "Changes whenever the session's transcript changes "
+                                      "(opaque; compare for equality).",
+          source=lambda s, ctx: transcript_revision(s)),
     Field("source_session_id", STR, "The agent's own id; omitted when empty.", omit=EMPTY),
     Field("source_version", STR, "Agent version; omitted when empty.", omit=EMPTY),
     Field("termination_status", STR, "Omitted when empty.", omit=EMPTY),
@@ -379,3 +388,135 @@ SESSION_USAGE = Shape("SessionUsage", "A session's tokens and cost, with each us
     Field("server_running", BOOL, "True when a server answered (the API always).",
           source=lambda u, ctx: ctx["server_running"]),
 ))
+
+
+# --- AgentsView's other read endpoints (issue 19) ---------------------------------------------
+
+SIDEBAR_ROW = Shape("SidebarSession", "A session as the sidebar groups it: ids, links, times "
+                                      "and counts only.", (
+    Field("id", STR),
+    Field("parent_session_id", STR, "Omitted for a top-level session.", omit=EMPTY),
+    Field("relationship_type", STR, "E.g. `subagent`, `fork`; omitted when empty.",
+          omit=EMPTY),
+    Field("project", STR),
+    Field("machine", STR),
+    Field("agent", STR),
+    Field("display_name", STR, "Omitted when unset.", omit=EMPTY),
+    Field("started_at", TIME, null=True),
+    Field("ended_at", TIME, null=True),
+    Field("created_at", TIME),
+    Field("termination_status", STR, "Omitted when empty.", omit=EMPTY),
+    Field("message_count", INT),
+    Field("user_message_count", INT),
+    Field("is_automated", BOOL),
+    Field("is_teammate", BOOL, "The first message is a teammate's (`<teammate-message`).",
+          source=lambda s, ctx: "<teammate-message" in (s.first_message or "")),
+))
+
+SIDEBAR_INDEX = Shape("SidebarIndex", "Every session the filters keep (children included "
+                                      "unless include_children=false), in the requested "
+                                      "order, without paging.", (
+    Field("sessions", OBJECTS, shape=SIDEBAR_ROW, source=lambda rows, ctx: rows),
+    Field("total", INT, source=lambda rows, ctx: len(rows)),
+))
+
+BRANCH = Shape("Branch", "A project's branch and its filter token.", (
+    Field("project", STR, source=0),
+    Field("branch", STR, "May be empty (sessions without a branch).", source=1),
+    Field("token", STR, "What the `git_branch` filter takes: project U+001F branch.",
+          source=lambda row, ctx: f"{row[0]}\x1f{row[1]}"),
+), mapping=True)
+BRANCH_LIST = Shape("BranchList", "Branches that have sessions, by project then branch.", (
+    Field("branches", OBJECTS, shape=BRANCH, source=lambda rows, ctx: rows),
+))
+
+CONTENT_MATCH = Shape("ContentMatch", "One occurrence of the pattern.", (
+    Field("session_id", STR, source=lambda m, ctx: m.session.id),
+    Field("project", STR, source=lambda m, ctx: m.session.project),
+    Field("agent", STR, source=lambda m, ctx: m.session.agent),
+    Field("machine", STR, source=lambda m, ctx: m.session.machine),
+    Field("display_name", STR, "Null when unset.", null=True,
+          source=lambda m, ctx: m.session.display_name or None),
+    Field("location", STR, "`message`, `thinking`, `tool_input` or `tool_result`."),
+    Field("role", STR),
+    Field("tool_name", STR, "The tool (tool_input only).", omit=EMPTY),
+    Field("ordinal", INT),
+    Field("timestamp", STR, "RFC 3339 UTC; empty when unknown.",
+          source=lambda m, ctx: rfc3339(m.timestamp) if m.timestamp else ""),
+    Field("snippet", STR, "About 60 characters either side of the match."),
+    Field("ordinal_range", LIST, "First and last ordinal of the turn.", item=INT),
+    Field("transcript_revision", STR, source=lambda m, ctx: transcript_revision(m.session)),
+))
+
+CONTENT_RESULTS = Shape("ContentSearchResults", "A page of occurrences.", (
+    constant("active_filter_applied", BOOL, False, "Always false."),
+    Field("matches", OBJECTS, shape=CONTENT_MATCH, source=0),
+    Field("next_cursor", INT, "Offset of the next page; 0 on the last page.", source=1),
+    constant("revision_bound", BOOL, True, "Always true: each match names its revision."),
+    constant("coverage", DICT, {"status": "partial", "lexical": {"status": "ready"},
+                                "semantic": {"status": "unavailable",
+                                             "reason": "not_configured", "embedded": 0,
+                                             "missing": 0}},
+             "Lexical search is ready; semantic search is not served."),
+), mapping=True)
+
+ORDINALS = Shape("SessionSearchResults", "Ordinals of the session's matching messages.", (
+    Field("ordinals", LIST, item=INT, source=lambda ordinals, ctx: ordinals),
+))
+
+TIMING_CALL = Shape("TimingCall", "A tool call of a turn.", (
+    Field("tool_use_id", STR),
+    Field("tool_name", STR),
+    Field("category", STR),
+    Field("subagent_session_id", STR, "Omitted when none.", omit=EMPTY,
+          source=lambda c, ctx: c.get("subagent_session_id")),
+    Field("duration_ms", INT, "Known for subagent calls only (the subagent's span).",
+          null=True),
+    Field("is_parallel", BOOL, "The message made other calls too."),
+    Field("input_preview", STR, "The file, command or pattern; may be empty."),
+), mapping=True)
+TIMING_TURN = Shape("TimingTurn", "An assistant message that made tool calls.", (
+    Field("message_id", INT, "Equals ordinal."),
+    Field("ordinal", INT),
+    Field("started_at", STR, null=True),
+    Field("duration_ms", INT, "Until the next message.", null=True),
+    Field("primary_category", STR),
+    Field("calls", OBJECTS, shape=TIMING_CALL),
+), mapping=True)
+TIMING_CATEGORY = Shape("TimingCategory", "Calls of one category.", (
+    Field("category", STR), Field("duration_ms", INT), Field("call_count", INT),
+), mapping=True)
+TIMING_PROMPT = Shape("TimingPrompt", "A user message and the time until the next one.", (
+    Field("message_id", INT), Field("ordinal", INT), Field("started_at", STR),
+    Field("duration_ms", INT), Field("tool_ms", INT), Field("unattributed_ms", INT),
+    Field("running", BOOL),
+), mapping=True)
+TIMING_TOTALS = Shape("TimingTotals", "Sums over the prompts.", (
+    Field("tool_ms", INT), Field("unattributed_ms", INT),
+), mapping=True)
+TIMING = Shape("SessionTiming", "Where a session's time went.", (
+    Field("session_id", STR),
+    Field("total_duration_ms", INT),
+    Field("tool_duration_ms", INT),
+    Field("turn_count", INT),
+    Field("tool_call_count", INT),
+    Field("subagent_count", INT),
+    Field("slowest_call", OBJECT, "Null when no call has a duration.", shape=TIMING_CALL,
+          null=True),
+    Field("by_category", OBJECTS, shape=TIMING_CATEGORY),
+    Field("running", BOOL),
+    Field("turns", OBJECTS, shape=TIMING_TURN),
+    Field("activity", OBJECTS, shape=TIMING_PROMPT),
+    Field("activity_totals", OBJECT, shape=TIMING_TOTALS),
+), mapping=True)
+
+ACTIVITY_BUCKET = Shape("SessionActivityBucket", "Messages in one interval.", (
+    Field("start_time", STR), Field("end_time", STR), Field("user_count", INT),
+    Field("assistant_count", INT), Field("first_ordinal", INT),
+), mapping=True)
+ACTIVITY = Shape("SessionActivity", "A session's messages per interval (empty intervals left "
+                                    "out).", (
+    Field("buckets", OBJECTS, shape=ACTIVITY_BUCKET),
+    Field("interval_seconds", INT),
+    Field("total_messages", INT),
+), mapping=True)

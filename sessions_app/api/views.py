@@ -28,7 +28,12 @@ from agentsview.api.views import ReadOnlyView, json_ok
 from agentsview.auth import cross_site_write
 from agentsview.slots import SharedSlots
 from sessions_app import endpoints, selectors, serializers
-from sessions_app.filters import SEARCH_FILTERS, SESSION_FILTERS, page_openapi_parameters
+from sessions_app.filters import (
+    SEARCH_FILTERS,
+    SESSION_FILTERS,
+    SIDEBAR_FILTERS,
+    page_openapi_parameters,
+)
 from sessions_app.parsers.registry import data_version
 
 SESSIONS, SEARCH, FACETS, SERVICE = (openapi.SESSIONS, openapi.SEARCH, openapi.FACETS,
@@ -454,3 +459,90 @@ class SessionSyncView(APIView):
             status = 409 if isinstance(exc, AmbiguousSyncTarget) else 404
             return json_ok({"error": str(exc)}, status=status)
         return json_ok(endpoints.session_detail(session_id, using))
+
+
+# --- AgentsView's other read endpoints (issue 19) ---------------------------------------------
+
+CONTENT_SEARCH_PARAMETERS = [
+    openapi.text_query("pattern", "What to look for (not blank).", required=True, blank=False),
+    openapi.choice_query("mode", ("substring", "regex", "fts", "semantic", "hybrid"),
+                         "substring",
+                         "`substring`: anywhere, ignoring case; `regex`: a regular expression, "
+                         "ignoring case; `fts`: every word of the pattern. `semantic` and "
+                         "`hybrid` (embeddings) are not served: 400."),
+    openapi.list_query("in", "Where to look (default: everywhere).",
+                       enum=("messages", "thinking", "tool_input", "tool_result")),
+    openapi.int_query("limit", "Matches per page.", minimum=1,
+                      maximum=endpoints.SEARCH_MAX_LIMIT,
+                      default=endpoints.CONTENT_DEFAULT_LIMIT),
+    openapi.int_query("cursor", "Offset of the page: `next_cursor` of the previous page.",
+                      minimum=0, default=0),
+    *SESSION_FILTERS.openapi_parameters(),
+]
+
+
+@openapi.get(
+    "sidebar_session_index", "Every session the filters keep, as skinny rows, unpaged.",
+    tags=SESSIONS,
+    description="What AgentsView's sidebar groups: children included unless "
+                "include_children=false; in `order_by` order (default newest first).",
+    parameters=[*SIDEBAR_FILTERS.openapi_parameters(), *page_openapi_parameters()[:2]],
+    responses=openapi.responses(openapi.ok(serializers.SIDEBAR_INDEX.serializer(),
+                                           "The sessions."), 400),
+)
+class SidebarIndexView(ReadOnlyView):
+    def get(self, request):
+        return json_ok(endpoints.sidebar_index(request.query_params, self.using))
+
+
+@openapi.get("list_branches", "Branches with sessions, per project, with filter tokens.",
+             tags=FACETS, parameters=VISIBILITY_PARAMETERS,
+             responses=openapi.responses(openapi.ok(serializers.BRANCH_LIST.serializer(),
+                                                    "The branches."), 400))
+class BranchesView(ReadOnlyView):
+    def get(self, request):
+        return json_ok(endpoints.branches(request.query_params, self.using))
+
+
+@openapi.get(
+    "search_content", "Every occurrence of a pattern in messages, thinking and tool calls.",
+    tags=SEARCH,
+    description="Sessions newest first, then by ordinal; each match names its location, "
+                "snippet and turn. Session filters as the session list (children and "
+                "one-shot sessions left out unless included).",
+    parameters=CONTENT_SEARCH_PARAMETERS,
+    responses=openapi.responses(openapi.ok(serializers.CONTENT_RESULTS.serializer(),
+                                           "A page of matches."), 400),
+)
+class ContentSearchView(ReadOnlyView):
+    def get(self, request):
+        return json_ok(endpoints.content_search(request.query_params, self.using))
+
+
+@openapi.get("search_session", "Ordinals of a session's messages holding every word.",
+             tags=SEARCH,
+             parameters=[SESSION_ID, openapi.text_query("q", "Words to look for (not blank).",
+                                                        required=True, blank=False)],
+             responses=openapi.responses(openapi.ok(serializers.ORDINALS.serializer(),
+                                                    "The ordinals."), 400, 404))
+class SessionSearchView(ReadOnlyView):
+    def get(self, request, session_id: str):
+        return json_ok(endpoints.session_search(session_id, request.query_params, self.using))
+
+
+@openapi.get("get_session_timing", "Where a session's time went: tool turns and prompts.",
+             tags=SESSIONS, parameters=[SESSION_ID],
+             responses=openapi.responses(openapi.ok(serializers.TIMING.serializer(),
+                                                    "The timing."), 404))
+class TimingView(ReadOnlyView):
+    def get(self, request, session_id: str):
+        return json_ok(endpoints.session_timing(session_id, self.using))
+
+
+@openapi.get("get_session_activity", "A session's messages per time interval.",
+             tags=SESSIONS, parameters=[SESSION_ID],
+             responses=openapi.responses(openapi.ok(serializers.ACTIVITY.serializer(),
+                                                    "The buckets."), 404))
+class ActivityView(ReadOnlyView):
+    def get(self, request, session_id: str):
+        return json_ok(endpoints.session_activity(session_id, self.using))

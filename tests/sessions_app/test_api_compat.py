@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from agentsview.api.views import ReadOnlyView
 from sessions_app.models import Session
+from tests.layouts import golden
 from tests.sessions_app.api_fixtures import BACKENDS, Api, available_backends, shared_archive
 
 pytestmark = pytest.mark.django_db(databases=["default", "pg"])
@@ -186,3 +187,115 @@ def test_a_limit_out_of_range_means_the_default(api, limit):
     assert len(data["sessions"]) == min(data["total"], 200)
     assert api.json("/api/v1/sessions?limit=abc", 400) == {
         "error": "invalid integer (query.limit: abc)"}
+
+
+# --- the routes AgentsView's clients call that we lacked -------------------------------------
+
+
+def _without_ids(value):
+    """A golden document without AgentsView's database row ids (ours equal the ordinal)."""
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if k != "message_id"}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    return value
+
+
+def test_timing_is_the_reference(api):
+    ours = api.json(f"/api/v1/sessions/{RICH}/timing")
+    assert _without_ids(ours) == _without_ids(golden("timing.json"))
+    assert [t["message_id"] for t in ours["turns"]] == [t["ordinal"] for t in ours["turns"]]
+    assert api.json("/api/v1/sessions/nope/timing", 404) == {"error": "session not found"}
+
+
+def test_activity_is_the_reference(api):
+    assert api.json(f"/api/v1/sessions/{RICH}/activity") == golden("activity-session.json")
+    assert api.json("/api/v1/sessions/nope/activity", 404) == {"error": "session not found"}
+
+
+def test_session_search_gives_ordinals(api):
+    assert api.json(f"/api/v1/sessions/{RICH}/search?q=vitest") == {"ordinals": [16]}
+    assert api.json(f"/api/v1/sessions/{RICH}/search?q=zzznothere") == {"ordinals": []}
+    assert api.json(f"/api/v1/sessions/{RICH}/search", 400) == {
+        "error": "required query parameter is missing (query.q: )"}
+    assert api.json("/api/v1/sessions/nope/search?q=x", 404) == {"error": "session not found"}
+
+
+def test_branches_shape_and_tokens(api):
+    reference = golden("branches.json")["branches"][0]
+    data = api.json("/api/v1/branches?include_one_shot=true&include_automated=true")
+    assert all(list(b) == list(reference) for b in data["branches"])
+    assert {"project": "webapp", "branch": "feature/login-redirect",
+            "token": "webapp\x1ffeature/login-redirect"} in data["branches"]
+    pairs = [(b["project"], b["branch"]) for b in data["branches"]]
+    assert pairs == sorted(set(pairs))
+    # the token is what the git_branch filter takes
+    token = "webapp\x1ffeature/login-redirect"
+    assert RICH in {s["id"] for s in api.json(
+        f"/api/v1/sessions?git_branch={token}")["sessions"]}
+
+
+def test_sidebar_index_lists_children_as_skinny_rows(api):
+    data = api.json("/api/v1/sessions/sidebar-index")
+    rows = {s["id"]: s for s in data["sessions"]}
+    assert data["total"] == len(rows)
+    assert CHILD in rows and rows[CHILD]["parent_session_id"] == RICH
+    assert set(rows[RICH]) <= {"id", "parent_session_id", "relationship_type", "project",
+                               "machine", "agent", "display_name", "started_at", "ended_at",
+                               "created_at", "termination_status", "message_count",
+                               "user_message_count", "is_automated", "is_teammate"}
+    assert rows[RICH]["is_teammate"] is False
+    listed = api.json("/api/v1/sessions?include_children=true&limit=500")["sessions"]
+    assert [s["id"] for s in data["sessions"]] == [s["id"] for s in listed]
+    top = api.json("/api/v1/sessions/sidebar-index?include_children=false&project=webapp")
+    assert [s["id"] for s in top["sessions"]] == [RICH]
+    assert api.get("/api/v1/sessions/sidebar-index?cursor=x").status_code == 400
+
+
+def test_content_search_matches_the_reference_locations(api):
+    data = api.json("/api/v1/search/content?pattern=redirect&include_one_shot=true"
+                    "&include_children=true")
+    reference = golden("search-content.json")
+    assert set(data) == set(reference)
+    assert list(data["matches"][0]) == [k for k in reference["matches"][0]]
+
+    def places(matches, session_id):
+        return [(m["location"], m["ordinal"], m["ordinal_range"], m.get("tool_name"))
+                for m in matches if m["session_id"] == session_id]
+
+    for session_id in (RICH, CHILD):
+        assert places(data["matches"], session_id) == places(reference["matches"], session_id)
+    rich = [m for m in data["matches"] if m["session_id"] == RICH]
+    assert rich[0]["snippet"].startswith("Fix the login redirect loop")
+    assert data["next_cursor"] == 0
+
+
+def test_content_search_locations_modes_and_pages(api):
+    base = "/api/v1/search/content?include_one_shot=true&include_children=true"
+    thinking = api.json(f"{base}&pattern=redirect&in=thinking")["matches"]
+    assert {m["location"] for m in thinking} == {"thinking"}
+    regex = api.json(f"{base}&pattern=redirect%5CW%2B/login&mode=regex&in=tool_input")
+    assert {m["session_id"] for m in regex["matches"]} >= {CHILD}
+    fts = api.json(f"{base}&pattern=guard%20skips&mode=fts&in=messages")["matches"]
+    assert fts and all("guard" in m["snippet"] for m in fts)
+    everything = api.json(f"{base}&pattern=redirect&limit=500")["matches"]
+    paged, cursor = [], 0
+    while True:
+        page = api.json(f"{base}&pattern=redirect&limit=4&cursor={cursor}")
+        paged += page["matches"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert paged == everything
+    for query, name in (("pattern=x&mode=semantic", "mode"), ("pattern=(&mode=regex", "pattern"),
+                        ("pattern=x&in=files", "in"), ("", "pattern")):
+        error = api.json(f"/api/v1/search/content?{query}", 400)["error"]
+        assert f"(query.{name}:" in error, query
+
+
+def test_transcript_revision_on_sessions(api):
+    session = api.json(f"/api/v1/sessions/{RICH}")
+    listed = api.json(f"/api/v1/sessions?ids={RICH}")["sessions"][0]
+    assert session["transcript_revision"] == listed["transcript_revision"] != ""
+    keys = list(session)
+    assert keys.index("labels") + 1 == keys.index("transcript_revision")
