@@ -60,23 +60,28 @@ def _first_line(text: str) -> str:
 _TODO_MARK = {"completed": "✓", "in_progress": "→", "pending": "○"}
 
 
+def _list(value: object) -> list:
+    """*value* if it is a list; anything else (a number, an object) lists nothing."""
+    return value if isinstance(value, list) else []
+
+
 def claude_label(name: str, inp: object) -> str:
     """The text a Claude ``tool_use`` block contributes to its message."""
     data = inp if isinstance(inp, dict) else {}
     category = category_of(name)
     if name == "TodoWrite":
         lines = ["[Todo List]"]
-        for todo in data.get("todos") or []:
+        for todo in _list(data.get("todos")):
             if isinstance(todo, dict):
                 mark = _TODO_MARK.get(_s(todo.get("status")), "○")
                 lines.append(f"  {mark} {_s(todo.get('content'))}")
         return "\n".join(lines)
     if name == "AskUserQuestion":
         lines = ["[Question: AskUserQuestion]"]
-        for q in data.get("questions") or []:
+        for q in _list(data.get("questions")):
             if isinstance(q, dict):
                 lines.append(f"  {_s(q.get('question'))}")
-                for opt in q.get("options") or []:
+                for opt in _list(q.get("options")):
                     label = _s(opt.get("label")) if isinstance(opt, dict) else _s(opt)
                     if label:
                         lines.append(f"    - {label}")
