@@ -73,6 +73,8 @@ class StoreTranscript(models.Model):
     mtime = models.BigIntegerField()  # epoch ms of the last write, the storage clock
     summary = models.TextField(blank=True, default="")  # the SDK's folded summary (JSON)
     archived_seq = models.BigIntegerField(default=0)  # next_seq when last parsed into sessions
+    # set by the seed's close(key) or a result entry: the session is over, its outcome final
+    ended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

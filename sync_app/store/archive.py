@@ -11,9 +11,10 @@ import hashlib
 import logging
 import re
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Q
 
@@ -22,12 +23,14 @@ from sessions_app.parsers.base import ParseOptions
 from sessions_app.parsers.registry import parser_for
 from sessions_app.rows import fit_to_columns
 from sessions_app.services.ingest import SourceInfo, write_session
+from sessions_app.services.rescore import rules_of, signal_columns
 from sync_app.store.entries import TranscriptKey
 
 log = logging.getLogger(__name__)
 AGENT = "claude"
 SOURCE_PREFIX = "store:"  # file_path of an archived stored session: store:<project>/<session>
 DEBOUNCE = 0.15  # seconds: appends arriving together are parsed once
+FINAL_AFTER = timedelta(days=1)  # past any recency window of the outcome rules
 
 
 def source_path(project_key: str, session_id: str, subpath: str = "") -> str:
@@ -44,11 +47,13 @@ def _dir_name(project_key: str) -> str:
 
 
 def archive_transcripts(project_key: str, session_id: str, transcripts: dict[str, list[str]],
-                        *, host: str, using: str) -> list[str]:
+                        *, host: str, using: str, ended: bool = False) -> list[str]:
     """Parse one stored session (subpath -> entry JSON texts) and write what it yields into
     the archive *using*, one transaction; returns the archived session ids. A session no
-    longer stored (deleted through the store) is moved to the trash."""
+    longer stored (deleted through the store) is moved to the trash. An *ended* session's
+    signals are final: its outcome is not left pending for the recency window."""
     parser = parser_for(AGENT)
+    rules = rules_of(settings.AGENTSVIEW)  # the automated-session rules, as a sync has them
     connection = connections[using]
     written: list[str] = []
     with transaction.atomic(using=using):
@@ -85,7 +90,12 @@ def archive_transcripts(project_key: str, session_id: str, transcripts: dict[str
                     mtime_ns=stat.st_mtime_ns, sha256=result.sha256,
                     malformed_lines=result.malformed_lines, truncated=result.is_truncated)
                 for parsed in result.sessions:
-                    write_session(parsed, source, machine=host, using=using)
+                    write_session(parsed, source, machine=host, using=using, rules=rules)
+                    if ended and not subpath:
+                        # judged as if the recency window had passed: nothing more will come
+                        final = (parsed.ended_at or datetime.now(UTC)) + FINAL_AFTER
+                        Session.objects.using(using).filter(pk=parsed.id).update(
+                            **signal_columns(parsed, rules, final))
                     written.append(parsed.id)
     return written
 
@@ -127,16 +137,18 @@ class Archiver:
 
     async def archive(self, project_key: str, session_id: str) -> list[str]:
         transcripts = await self.store.load_session(project_key, session_id)
+        ended = await self.store.session_ended(project_key, session_id)
+        args = (self._write, project_key, session_id, transcripts, ended)
         if self.one_at_a_time is None:
-            return await asyncio.to_thread(self._write, project_key, session_id, transcripts)
+            return await asyncio.to_thread(*args)
         async with self.one_at_a_time:
-            return await asyncio.to_thread(self._write, project_key, session_id, transcripts)
+            return await asyncio.to_thread(*args)
 
-    def _write(self, project_key: str, session_id: str, transcripts: dict[str, list[str]]
-               ) -> list[str]:
+    def _write(self, project_key: str, session_id: str, transcripts: dict[str, list[str]],
+               ended: bool) -> list[str]:
         try:
             return archive_transcripts(project_key, session_id, transcripts,
-                                       host=self.store.host, using=self.using)
+                                       host=self.store.host, using=self.using, ended=ended)
         finally:
             connections[self.using].close()  # a worker thread's connection: not kept
 

@@ -30,7 +30,8 @@ TRANSCRIPTS, ENTRIES = "store_transcripts", "store_entries"
 # made by another release (``tests/sync_app/test_store.py`` checks them against the models).
 COLUMNS = {
     TRANSCRIPTS: frozenset({"id", "project_key", "session_id", "subpath", "host", "next_seq",
-                            "mtime", "summary", "archived_seq", "created_at", "updated_at"}),
+                            "mtime", "summary", "archived_seq", "ended_at", "created_at",
+                            "updated_at"}),
     ENTRIES: frozenset({"id", "transcript_id", "seq", "uuid", "data"}),
 }
 CHANNEL = "agentsview_store"  # NOTIFY payload: the session id of each committed append
@@ -134,7 +135,7 @@ class PgBackend:
         check_columns(found, f"schema {self.schema}")
 
     async def append(self, key: TranscriptKey, rows: list[tuple[str | None, str]], host: str,
-                     fold: Fold | None) -> AppendPlan:
+                     fold: Fold | None, ended: bool = False) -> AppendPlan:
         async with self.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", [key.lock_key])
             cur = await conn.execute(
@@ -163,8 +164,9 @@ class PgBackend:
             await conn.execute(
                 f"UPDATE {TRANSCRIPTS} SET next_seq = %s, summary = %s, updated_at = now(),"
                 " mtime = GREATEST(mtime + 1,"
-                " (extract(epoch FROM clock_timestamp()) * 1000)::bigint) WHERE id = %s",
-                [next_seq + len(fresh), summary, transcript_id])
+                " (extract(epoch FROM clock_timestamp()) * 1000)::bigint),"
+                " ended_at = CASE WHEN %s THEN COALESCE(ended_at, now()) ELSE ended_at END"
+                " WHERE id = %s", [next_seq + len(fresh), summary, ended, transcript_id])
             if fresh:  # delivered to every listener when (and only if) this commits
                 await conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, notice(key)])
         return AppendPlan(transcript_id, next_seq, fresh)
@@ -290,10 +292,10 @@ class SqliteBackend:
         check_columns(await self._run(read), str(self.path))
 
     async def append(self, key: TranscriptKey, rows: list[tuple[str | None, str]], host: str,
-                     fold: Fold | None) -> AppendPlan:
+                     fold: Fold | None, ended: bool = False) -> AppendPlan:
         def write(conn: sqlite3.Connection) -> AppendPlan:
             conn.execute("BEGIN IMMEDIATE")
-            stamp = _sqlite_now()
+            stamp = sqlite_now()
             row = conn.execute(
                 f"INSERT INTO {TRANSCRIPTS} (project_key, session_id, subpath, host, next_seq,"
                 " mtime, summary, archived_seq, created_at, updated_at)"
@@ -317,8 +319,9 @@ class SqliteBackend:
                 summary = fold(summary, [text for _, text in fresh])
             conn.execute(
                 f"UPDATE {TRANSCRIPTS} SET next_seq = ?, summary = ?, mtime = ?,"
-                " updated_at = ? WHERE id = ?",
-                [next_seq + len(fresh), summary, max(now_ms(), mtime + 1), stamp,
+                " updated_at = ?, ended_at = CASE WHEN ? THEN COALESCE(ended_at, ?)"
+                " ELSE ended_at END WHERE id = ?",
+                [next_seq + len(fresh), summary, max(now_ms(), mtime + 1), stamp, ended, stamp,
                  transcript_id])
             conn.execute("COMMIT")
             return AppendPlan(transcript_id, next_seq, fresh)
@@ -356,6 +359,6 @@ class SqliteBackend:
         return await self._run(remove)
 
 
-def _sqlite_now() -> str:
+def sqlite_now() -> str:
     """A time as Django stores a DateTimeField in SQLite (UTC, no offset)."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()) + f".{int(time.time() % 1 * 1e6):06d}"

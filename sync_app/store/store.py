@@ -22,6 +22,7 @@ from sync_app.store.backends import (
     TRANSCRIPTS,
     PgBackend,
     SqliteBackend,
+    sqlite_now,
 )
 from sync_app.store.entries import (
     TranscriptKey,
@@ -81,8 +82,12 @@ class ArchiveSessionStore(SessionStore):
         await backend.open()
         return cls(backend, host=host, archive_into=archive_into)
 
-    async def close(self) -> None:
-        """Finish the archiving under way, then close the pool."""
+    async def close(self, key: Any = None) -> None:
+        """``close(key)`` (agent-webkit-server's protocol): the session is over, see
+        ``end_session``. ``close()``: finish the archiving under way, then close the pool."""
+        if key is not None:
+            await self.end_session(key)
+            return
         if self.archiver is not None:
             await self.archiver.flush()
         await self.backend.close()
@@ -100,7 +105,9 @@ class ArchiveSessionStore(SessionStore):
         if not rows:
             return
         fold = None if tkey.subpath else _fold(tkey)
-        plan = await self.backend.append(tkey, rows, self.host, fold)
+        # the SDK's result entry ends the session (its outcome is final from then on)
+        ended = not tkey.subpath and any(e.get("type") == "result" for e in entries)
+        plan = await self.backend.append(tkey, rows, self.host, fold, ended)
         if plan.rows and self.archiver is not None:
             self.archiver.changed(tkey)
 
@@ -136,6 +143,28 @@ class ArchiveSessionStore(SessionStore):
         return [r[0] for r in rows]
 
     # --- beyond the protocol ------------------------------------------------------------
+    async def end_session(self, key: Any) -> bool:
+        """Mark a session over: its archive session gets its final outcome now instead of
+        waiting for the recency window. False when the session was never written."""
+        tkey = transcript_key(key)
+        if self.backend.vendor == "postgresql":
+            stamp, now = "now()", []
+        else:
+            stamp, now = "%s", [sqlite_now()]
+        rows = await self.backend.query(
+            f"UPDATE {TRANSCRIPTS} SET ended_at = COALESCE(ended_at, {stamp})"
+            " WHERE project_key = %s AND session_id = %s AND subpath = '' RETURNING id",
+            [*now, tkey.project_key, tkey.session_id])
+        if rows and self.archiver is not None:
+            self.archiver.changed(tkey)
+        return bool(rows)
+
+    async def session_ended(self, project_key: str, session_id: str) -> bool:
+        rows = await self.backend.query(
+            f"SELECT ended_at IS NOT NULL FROM {TRANSCRIPTS} WHERE project_key = %s"
+            " AND session_id = %s AND subpath = ''", [project_key, session_id])
+        return bool(rows and rows[0][0])
+
     async def load_session(self, project_key: str, session_id: str
                            ) -> dict[str, list[str]]:
         """Every transcript of a session as JSON texts: subpath ('' main) -> entries."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -162,3 +163,47 @@ def test_open_store_is_this_installations_shared_store():
     session = Session.objects.using("pg").get(pk="s-configured")
     assert (session.machine, session.project, session.first_message) == (
         "test-machine", "app", "hello from the configured store")
+
+
+def conversation(session_id: str) -> list[dict]:
+    """Four messages that ended a minute ago with the assistant's answer."""
+    stamp = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    lines, parent = [], None
+    for i, (role, text) in enumerate([("user", "fix the bug"), ("assistant", "Looking."),
+                                      ("user", "and the test"), ("assistant", "Both done.")]):
+        content = text if role == "user" else [{"type": "text", "text": text}]
+        lines.append({"type": role, "uuid": f"{session_id}-{i}", "parentUuid": parent,
+                      "sessionId": session_id, "cwd": "/w/app", "timestamp": stamp,
+                      "message": {"role": role, "content": content,
+                                  **({"stop_reason": "end_turn"} if role == "assistant"
+                                     else {})}})
+        parent = f"{session_id}-{i}"
+    return lines
+
+
+@pytest.mark.parametrize("how", ["close", "result entry"])
+def test_an_ended_session_gets_its_final_outcome(how):
+    session_id = f"ended-{how.replace(' ', '-')}"
+    key = {"project_key": "-w-app", "session_id": session_id}
+
+    def outcome() -> tuple:
+        return Session.objects.using("pg").values_list(
+            "outcome", "signals_pending_since").get(pk=session_id)
+
+    async def run():
+        store = await pg_store(host="ci-runner-7", archive_into="pg")
+        try:
+            await store.append(key, conversation(session_id))
+            await store.archiver.flush()
+            before = await asyncio.to_thread(outcome)
+            if how == "close":
+                await store.close(key)  # agent-webkit-server's close of one session
+            else:
+                await store.append(key, [{"type": "result", "subtype": "success"}])
+            await store.archiver.flush()
+            return before
+        finally:
+            await store.close()
+    before = asyncio.run(run())
+    assert before[0] == "unknown" and before[1] is not None  # still going, for all we knew
+    assert outcome() == ("completed", None)
