@@ -151,7 +151,7 @@ def test_phone_and_dark_theme(team):
     phone.goto(team["base"] + "/")
     assert phone.locator("table.sessions").is_visible()
     background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
-    assert background == "rgb(21, 23, 28)"
+    assert background == "rgb(17, 19, 24)"
     screenshot(phone, "phone-dark")
     phone.click("#theme-toggle")
     assert phone.evaluate("document.documentElement.dataset.theme") == "light"
