@@ -7,12 +7,14 @@ from rest_framework.negotiation import DefaultContentNegotiation
 
 from agentsview import web
 from agentsview.api.views import health_db
+from analytics_app.api.views import SessionStatsView
 
 urlpatterns = [
     # the schema alone offers formats (YAML, or JSON with ?format=json)
     path("api/schema/", SpectacularAPIView.as_view(
         content_negotiation_class=DefaultContentNegotiation), name="schema"),
     path("api/v1/analytics/", include("analytics_app.api.urls")),
+    path("api/v1/session-stats", SessionStatsView.as_view()),
     path("api/v1/usage/", include("analytics_app.api.usage_urls")),
     path("api/", include("sessions_app.api.urls")),
     path("health/db", health_db),

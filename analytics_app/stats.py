@@ -17,10 +17,10 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
-from agentsview.api.params import BadParameter
+from agentsview.api.params import BadParameter, Params
 from agentsview.timefmt import rfc3339
 from analytics_app import endpoints
-from analytics_app.endpoints.filters import analytics_sessions, parse_filters
+from analytics_app.endpoints.filters import analytics_sessions, default_last_day, parse_filters
 from analytics_app.scoring import rollups
 
 SCHEMA_VERSION = 1
@@ -37,6 +37,30 @@ def since_day(raw: str, today: date) -> date:
         return date.fromisoformat(raw.strip())
     except ValueError:
         raise BadParameter("since", raw, "expected 28d, 2w, 3m, 1y or YYYY-MM-DD") from None
+
+
+DEFAULT_SINCE = "28d"
+# the window's own parameters: ``from`` and ``to`` of the analytics, said as people say them
+WINDOW_PARAMETERS = ("since", "until")
+
+
+def window_params(params: Mapping[str, str], using: str, *, since: str | None,
+                  until: str | None) -> dict[str, str]:
+    """The analytics parameters of a stats window: *params* (the filters) with ``from`` and
+    ``to`` from *since* (``28d``, ``2w``, ``3m``, ``1y`` or a day; default 28 days) and
+    *until* (a day; default today, or the newest session's day when nothing was asked)."""
+    out = {k: v for k, v in params.items() if k not in WINDOW_PARAMETERS}
+    zone = Params(out).zone("timezone")
+    today = datetime.now(zone).date()
+    if until:
+        last = Params({"until": until}).day("until")
+    elif since:
+        last = today
+    else:  # nothing asked: the window that holds the newest sessions
+        last = default_last_day(out, using, today=today)
+    out.update({"from": since_day(since or DEFAULT_SINCE, last).isoformat(),
+                "to": last.isoformat(), "timezone": zone.key})
+    return out
 
 
 def _totals(f, using: str) -> dict:

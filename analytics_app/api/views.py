@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from rest_framework import serializers as drf
+
 from agentsview.api import openapi
 from agentsview.api.shapes import Shape
 from agentsview.api.views import ReadOnlyView, json_ok
@@ -125,3 +127,47 @@ class SignalSessionsView(AnalyticsView):
            serializers.SKILLS)
 class SkillsView(AnalyticsView):
     endpoint = staticmethod(endpoints.skills)
+
+
+class SessionStatsSerializer(openapi.Doc):
+    """The stats document (schema_version 1); each section an object."""
+
+    schema_version = openapi.integer("1.")
+    window = drf.DictField(help_text="since, until (RFC 3339), days.")
+    filters = drf.DictField()
+    totals = drf.DictField(help_text="Sessions by kind, messages.")
+    distributions = drf.DictField()
+    velocity = drf.DictField()
+    tool_mix = drf.DictField()
+    model_mix = drf.DictField()
+    agent_portfolio = drf.DictField()
+    adoption = drf.DictField()
+    temporal = drf.DictField()
+    outcomes = drf.DictField()
+    generated_at = drf.DateTimeField()
+
+
+@openapi.get(
+    "session_stats", "The stats document of a window (what `agentsview stats` prints).",
+    tags=TAGS,
+    description="One JSON object: window, filters, totals, distributions, velocity, tool "
+                "and model mix, agents, adoption, time of week and outcomes, over the "
+                "sessions that started in the window.",
+    parameters=[
+        openapi.text_query("since", "Start: `28d`, `2w`, `3m`, `1y` before the last day, or "
+                                    "YYYY-MM-DD (default 28d)."),
+        openapi.query("until", {"type": "string", "format": "date"},
+                      "Last day (default today; without since and until, the newest "
+                      "session's day when none started since)."),
+        *(f.openapi() for f in ANALYTICS_FILTERS.parameters if f.name not in ("from", "to")),
+    ],
+    responses=openapi.responses(openapi.ok(SessionStatsSerializer, "The document."), 400),
+)
+class SessionStatsView(ReadOnlyView):
+    def get(self, request):
+        from analytics_app.stats import build, window_params
+
+        params = request.query_params
+        window = window_params({k: params.get(k) for k in params}, self.using,
+                               since=params.get("since"), until=params.get("until"))
+        return json_ok(build(window, self.using))

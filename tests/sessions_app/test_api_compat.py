@@ -299,3 +299,15 @@ def test_transcript_revision_on_sessions(api):
     assert session["transcript_revision"] == listed["transcript_revision"] != ""
     keys = list(session)
     assert keys.index("labels") + 1 == keys.index("transcript_revision")
+
+
+def test_session_stats_is_the_stats_document(api):
+    data = api.json("/api/v1/session-stats?since=2024-01-01&timezone=UTC&include_one_shot=true"
+                    "&include_automated=true")
+    for key in ("schema_version", "window", "filters", "totals", "distributions", "velocity",
+                "tool_mix", "model_mix"):
+        assert key in data, key
+    assert data["window"]["since"] == "2024-01-01T00:00:00Z"
+    assert data["totals"]["sessions_all"] > 0
+    assert "(query.since: soon)" in api.json("/api/v1/session-stats?since=soon", 400)["error"]
+    assert "(query.from:" in api.json("/api/v1/session-stats?from=2024-01-01", 400)["error"]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 from django.core.management import call_command
-from django.urls import URLPattern
+from django.urls import URLResolver, get_resolver
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
@@ -17,13 +17,10 @@ from drf_spectacular.validation import validate_schema
 from agentsview.api.openapi import NO_NUL, NOT_BLANK
 from agentsview.api.params import INT_MAX, time_zones
 from analytics_app import endpoints as analytics
-from analytics_app.api import urls as analytics_urls
-from analytics_app.api import usage_urls
 from analytics_app.endpoints.health import SIGNAL_VALUES
 from analytics_app.endpoints.overview import GRANULARITIES, HEATMAP_METRICS
 from analytics_app.endpoints.timing import TOP_METRICS
 from sessions_app import serializers
-from sessions_app.api import urls as api_urls
 from sessions_app.filters import HEALTH_GRADES, ORDER_PATTERN, OUTCOMES, SESSION_ORDER_KEYS
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.selectors import MessagePage
@@ -44,18 +41,20 @@ def schema() -> dict:
 
 
 def api_paths() -> set[str]:
-    """Every route of sessions_app/api/urls.py (but the catch-all) and of
-    analytics_app/api/urls.py and usage_urls.py, as OpenAPI paths."""
+    """Every route of the URLconf under /api/ (but the catch-all and the schema itself), as
+    OpenAPI paths."""
     paths = set()
-    for prefix, patterns in (("/api/", api_urls.urlpatterns),
-                             ("/api/v1/analytics/", analytics_urls.urlpatterns),
-                             ("/api/v1/usage/", usage_urls.urlpatterns)):
+
+    def walk(patterns, prefix: str) -> None:
         for pattern in patterns:
-            assert isinstance(pattern, URLPattern)
-            route = str(pattern.pattern)
-            if route == "^.*$":
-                continue
-            paths.add(prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif route.startswith("api/") and not route.endswith("^.*$") \
+                    and route != "api/schema/":
+                paths.add("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
+
+    walk(get_resolver().url_patterns, "")
     return paths
 
 

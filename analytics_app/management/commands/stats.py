@@ -6,19 +6,16 @@ the whole team's numbers, ask the analytics API of ``pg serve``).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import orjson
 from django.core.management.base import CommandError
 
-from agentsview.api.params import BadParameter, Params
+from agentsview.api.params import BadParameter
 from agentsview.command import AgentsViewCommand
 from agentsview.schema import ensure_schema
 from analytics_app.cli.render import render_stats
-from analytics_app.endpoints.filters import ANALYTICS_FILTERS, default_last_day
-from analytics_app.stats import build, since_day
+from analytics_app.endpoints.filters import ANALYTICS_FILTERS
+from analytics_app.stats import DEFAULT_SINCE, build, window_params
 
-DEFAULT_SINCE = "28d"
 STATS_FILTERS = [f.name for f in ANALYTICS_FILTERS.parameters if f.name not in ("from", "to")]
 
 
@@ -58,16 +55,5 @@ class Command(AgentsViewCommand):
 
     @staticmethod
     def _params(options: dict, using: str) -> dict[str, str]:
-        params = ANALYTICS_FILTERS.params_of(options)
-        zone = Params(params).zone("timezone")
-        today = datetime.now(zone).date()
-        until, since = options.get("until"), options.get("since")
-        if until:
-            last = Params({"until": until}).day("until")
-        elif since:
-            last = today
-        else:  # nothing asked: the window that holds the newest sessions
-            last = default_last_day(params, using, today=today)
-        params.update({"from": since_day(since or DEFAULT_SINCE, last).isoformat(),
-                       "to": last.isoformat(), "timezone": zone.key})
-        return params
+        return window_params(ANALYTICS_FILTERS.params_of(options), using,
+                             since=options.get("since"), until=options.get("until"))
