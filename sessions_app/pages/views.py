@@ -18,6 +18,7 @@ from sessions_app.filters import (
     form_query,
     parse_session_query,
 )
+from sessions_app.models import LAST_ACTIVE
 from sessions_app.pages import listing
 from sessions_app.pages.parts import message_parts
 from sessions_app.pages.searching import SEARCH_PAGE_FILTERS, search_count
@@ -128,7 +129,9 @@ def session_page(request, session_id: str):
     parent = selectors.get_session(session["parent_session_id"], using=using) \
         if session.get("parent_session_id") else None
     # the list beside the session on a wide screen: the latest sessions, as the list shows them
-    beside = selectors.list_sessions(parse_session_query({"limit": str(BESIDE)}), using=using)
+    # (one query: the list's order without its count)
+    beside = (selectors.filtered_sessions(SESSION_FILTERS.defaults(), using=using)
+              .defer(*selectors.LIST_DEFERRED).order_by(LAST_ACTIVE.desc(), "-id")[:BESIDE])
     return render(request, "sessions/session.html", page_context(
         request,
         session=session,
@@ -138,7 +141,7 @@ def session_page(request, session_id: str):
         parent=parent,
         children=serializers.SESSION.dump_all(selectors.child_sessions(session_id, using=using)),
         last_ordinal=data.get("last_ordinal", -1),
-        beside=beside.sessions,
+        beside=list(beside),
         at_end=not next_url,
     ))
 

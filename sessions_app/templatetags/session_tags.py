@@ -9,6 +9,7 @@ from django import template
 from django.utils.html import format_html
 
 from agentsview.humanize import age as humanize_age
+from sessions_app.parsers.registry import AGENTS
 
 register = template.Library()
 
@@ -78,3 +79,10 @@ def short_model(name: str) -> str:
     ``claude-sonnet-4``)."""
     head, _, tail = (name or "").rpartition("-")
     return head if head and tail.isdigit() and len(tail) == 8 else name or ""
+
+
+@register.filter
+def agent_name(key: str) -> str:
+    """An agent's display name (``Claude Code`` for ``claude``), from the registry."""
+    spec = AGENTS.get(key)
+    return spec.display_name if spec is not None else key
