@@ -23,6 +23,7 @@ from sessions_app.pages import listing
 from sessions_app.pages.parts import message_parts
 from sessions_app.pages.searching import SEARCH_PAGE_FILTERS, search_count
 from sessions_app.templatetags.session_tags import human_duration
+from sessions_app.usage import selectors as usage_selectors
 
 PAGE_SIZE = 50
 BESIDE = 40  # sessions in the list beside an open session
@@ -143,6 +144,7 @@ def session_page(request, session_id: str):
         last_ordinal=data.get("last_ordinal", -1),
         beside=list(beside),
         at_end=not next_url,
+        usage=usage_selectors.page_usage(session_id, using=using),
     ))
 
 

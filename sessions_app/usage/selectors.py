@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from sessions_app.models import STARTED, Message, Session
+from django.db import connections
+
+from sessions_app.models import Message, Session
 from sessions_app.usage import records as usage
 from sessions_app.usage.pricing import PriceTable, Tokens, builtin_table
 
@@ -73,20 +75,30 @@ class SessionUsage:
         return sorted({row.record.model for row in self.rows if row.record.cost is None})
 
 
+MAX_DEPTH = 50  # subagents of subagents...: deeper links are taken for a cycle
+
+# The subagent descendants of a session, with their depth, in one recursive query (SQLite
+# and PostgreSQL alike).
+_DESCENDANTS = """
+WITH RECURSIVE tree(id, depth) AS (
+    SELECT id, 0 FROM sessions WHERE id = %s
+    UNION
+    SELECT s.id, t.depth + 1 FROM sessions s JOIN tree t ON s.parent_session_id = t.id
+    WHERE s.relationship_type = %s AND s.deleted_at IS NULL AND t.depth < {max_depth}
+)
+"""
+
+
 def subagent_ids(session_id: str, *, using: str = "default") -> list[str]:
-    """Every subagent descendant of a session (breadth first, each level by start), one
-    query per level; a cycle in the links cannot loop."""
-    found: list[str] = []
-    seen = {session_id}
-    level = [session_id]
-    while level:
-        children = [sid for sid in Session.objects.using(using).filter(
-            parent_session_id__in=level, relationship_type=SUBAGENT, deleted_at__isnull=True,
-        ).order_by(STARTED, "id").values_list("id", flat=True) if sid not in seen]
-        seen.update(children)
-        found.extend(children)
-        level = children
-    return found
+    """Every subagent descendant of a session, by depth, then start, then id (one query)."""
+    sql = _DESCENDANTS.format(max_depth=MAX_DEPTH) + """
+        SELECT s.id, MIN(t.depth) FROM tree t JOIN sessions s ON s.id = t.id
+        WHERE t.depth > 0 AND s.id <> %s
+        GROUP BY s.id, s.started_at, s.created_at
+        ORDER BY MIN(t.depth), COALESCE(s.started_at, s.created_at), s.id"""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [session_id, SUBAGENT, session_id])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _records(session_id: str, prices: PriceTable, using: str) -> list[usage.Record]:
@@ -129,21 +141,42 @@ class UsageTotals:
     subagent_count: int
 
 
-def usage_totals(session: Session, *, using: str = "default") -> UsageTotals:
-    """The session's usage with its subagents', summed from their session columns."""
-    children = subagent_ids(session.id, using=using)
-    scope = [session, *Session.objects.using(using).filter(pk__in=children).only(
-        "usage_input_tokens", "usage_output_tokens", "usage_cache_read_tokens",
-        "usage_cache_write_tokens", "cost_microdollars")] if children else [session]
-    tokens = Tokens()
-    cost: int | None = 0
-    has_usage = False
-    for s in scope:
-        own = Tokens(s.usage_input_tokens, s.usage_output_tokens, s.usage_cache_read_tokens,
-                     s.usage_cache_write_tokens)
-        if not own.total:
-            continue
-        has_usage = True
-        tokens = tokens + own
-        cost = None if cost is None or s.cost_microdollars is None else cost + s.cost_microdollars
-    return UsageTotals(tokens, cost if has_usage else None, has_usage, len(children))
+def usage_totals(session_id: str, *, using: str = "default") -> UsageTotals | None:
+    """A session's usage with its subagents', summed from their session columns in one
+    query (None when there is no such session)."""
+    sql = _DESCENDANTS.format(max_depth=MAX_DEPTH) + """
+        SELECT COUNT(*),
+               SUM(usage_input_tokens), SUM(usage_output_tokens),
+               SUM(usage_cache_read_tokens), SUM(usage_cache_write_tokens),
+               SUM(CASE WHEN usage_rollup <> '' THEN 1 ELSE 0 END),
+               SUM(CASE WHEN usage_rollup <> '' AND cost_microdollars IS NULL THEN 1 ELSE 0
+                   END),
+               SUM(cost_microdollars)
+        FROM sessions WHERE id IN (SELECT id FROM tree)"""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [session_id, SUBAGENT])
+        count, i, o, r, w, with_usage, unpriced, cost = cursor.fetchone()
+    if not count:
+        return None
+    tokens = Tokens(int(i or 0), int(o or 0), int(r or 0), int(w or 0))
+    known = None if unpriced or not with_usage else int(cost or 0)
+    return UsageTotals(tokens, known, bool(with_usage), count - 1)
+
+
+def page_usage(session_id: str, *, using: str = "default") -> dict | None:
+    """The session page's cost and tokens, its subagents' included (None without usage)."""
+    from sessions_app.usage.display import tokens as short
+    from sessions_app.usage.display import usd
+
+    totals = usage_totals(session_id, using=using)
+    if totals is None or not totals.has_usage:
+        return None
+    t = totals.tokens
+    return {
+        "cost": usd(totals.cost_microdollars, unknown="unknown"),
+        "known": totals.cost_microdollars is not None,
+        "tokens": short(t.total),
+        "kinds": f"input {t.input:,} · output {t.output:,} · cache read {t.cache_read:,}"
+                 f" · cache write {t.cache_write:,}",
+        "subagents": totals.subagent_count,
+    }
