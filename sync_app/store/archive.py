@@ -20,7 +20,7 @@ from django.db.models import Q
 
 from sessions_app.models import Session
 from sessions_app.parsers.base import ParseOptions
-from sessions_app.parsers.registry import parser_for
+from sessions_app.parsers.registry import category_of, parser_for
 from sessions_app.rows import fit_to_columns
 from sessions_app.services.ingest import SourceInfo, write_session
 from sessions_app.services.rescore import rules_of, signal_columns
@@ -29,7 +29,7 @@ from sync_app.store.entries import TranscriptKey
 log = logging.getLogger(__name__)
 AGENT = "claude"
 SOURCE_PREFIX = "store:"  # file_path of an archived stored session: store:<project>/<session>
-DEBOUNCE = 0.15  # seconds: appends arriving together are parsed once
+DEBOUNCE = 0.1  # seconds: appends arriving together are parsed once
 FINAL_AFTER = timedelta(days=1)  # past any recency window of the outcome rules
 
 
@@ -151,6 +151,27 @@ class Archiver:
                                        host=self.store.host, using=self.using, ended=ended)
         finally:
             connections[self.using].close()  # a worker thread's connection: not kept
+
+    async def warm_up(self) -> None:
+        """Pay the first archiving's one-off costs (imports the parser and the scoring load
+        lazily, a first connection) before the first append, not after it."""
+        await asyncio.to_thread(self._warm_up)
+
+    def _warm_up(self) -> None:
+        category_of("Bash")  # loads every agent's parser (their tool tables): ~0.5 s cold
+        line = ('{"type":"user","uuid":"w","sessionId":"warm-up","timestamp":'
+                '"2026-01-01T00:00:00Z","message":{"role":"user","content":"hi"}}')
+        with tempfile.TemporaryDirectory(prefix="agentsview-store-") as tmp:
+            path = Path(tmp) / "p" / "warm-up.jsonl"
+            path.parent.mkdir()
+            path.write_text(line + "\n")
+            for parsed in parser_for(AGENT).parse(path, Path(tmp), ParseOptions()).sessions:
+                signal_columns(parsed, rules_of(settings.AGENTSVIEW), datetime.now(UTC))
+        try:
+            with connections[self.using].cursor() as cursor:
+                cursor.execute("SELECT 1")
+        finally:
+            connections[self.using].close()
 
     async def flush(self) -> None:
         """Wait until every change seen so far is archived."""

@@ -54,14 +54,18 @@ async def open_store(*, host: str | None = None, archive: bool = True, min_size:
 
         pg = config.pg
         await asyncio.to_thread(_closing, "pg", open_for_writing, pg, "session store")
-        return await ArchiveSessionStore.connect_pg(
+        store = await ArchiveSessionStore.connect_pg(
             url_of("pg"), schema=connections["pg"].settings_dict["SCHEMA"],
             host=host or pg.machine_name, min_size=min_size, max_size=max_size,
             timeout=timeout, archive_into="pg" if archive else None)
-    await asyncio.to_thread(_closing, "default", ensure_schema, "default")
-    return await ArchiveSessionStore.open_sqlite(
-        connections["default"].settings_dict["NAME"], host=host or config.machine_name,
-        archive_into="default" if archive else None)
+    else:
+        await asyncio.to_thread(_closing, "default", ensure_schema, "default")
+        store = await ArchiveSessionStore.open_sqlite(
+            connections["default"].settings_dict["NAME"], host=host or config.machine_name,
+            archive_into="default" if archive else None)
+    if store.archiver is not None:
+        await store.archiver.warm_up()
+    return store
 
 
 def _closing(alias: str, work, *args) -> None:
