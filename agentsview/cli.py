@@ -91,7 +91,7 @@ def spelled(name: str) -> str:
     return name.replace("_", " ", 1) if name.startswith(GROUPS) else name
 
 
-GROUPS = ("pg_",)
+GROUPS = ("pg_", "store_")
 
 
 def _usage() -> str:
