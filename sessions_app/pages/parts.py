@@ -50,11 +50,24 @@ def one_line(call: dict, label_body: str, cwd: str) -> str:
                 return "$ " + command_line(data[key]).strip().splitlines()[0]
         for key in PATH_KEYS:
             if isinstance(data.get(key), str) and data[key]:
-                return _relative(data[key], cwd)
+                return _relative(data[key], cwd) + _change_size(data)
         for key in LINE_KEYS:
             if isinstance(data.get(key), str) and data[key].strip():
                 return data[key].strip().splitlines()[0]
     return label_body
+
+
+def _lines(value: Any) -> int:
+    return len(value.splitlines()) if isinstance(value, str) and value else 0
+
+
+def _change_size(data: dict) -> str:
+    """`` (+3 -1)``: the lines an edit adds and removes (a write: the lines it writes)."""
+    if "old_string" in data or "new_string" in data:
+        return f" (+{_lines(data.get('new_string'))} -{_lines(data.get('old_string'))})"
+    if isinstance(data.get("content"), str):
+        return f" (+{_lines(data['content'])})"
+    return ""
 
 
 def readable_input(call: dict) -> str:

@@ -143,6 +143,7 @@ def session_page(request, session_id: str):
         children=serializers.SESSION.dump_all(selectors.child_sessions(session_id, using=using)),
         last_ordinal=data.get("last_ordinal", -1),
         beside=list(beside),
+        models=sorted({m["model"] for m in data["messages"] if m.get("model")}),
         at_end=not next_url,
         usage=usage_selectors.page_usage(session_id, using=using),
     ))

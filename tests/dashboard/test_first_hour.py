@@ -203,6 +203,9 @@ def test_session_page_shows_each_call_once_with_its_command_or_path(site):
     assert html.count('<span class="tool-name">Bash</span>') == 2  # two calls, once each
     assert '<span class="tool-line">$ npm test -- src/auth</span>' in html
     assert '<span class="tool-line">src/auth/login.ts</span>' in html  # relative to the cwd
+    assert re.search(r'<span class="tool-line">src/auth/redirect.ts \(\+\d+ -\d+\)</span>', html)
+    facts = re.search(r'id="session-facts">.*?</p>', html, re.S).group(0)
+    assert "Claude Code" in facts and 'class="model-tag" title="claude-sonnet-4-5' in facts
     assert 'id="numbering"' in html and "Gaps are records shown elsewhere" in html
     assert re.search(r'id="session-duration"><b>3m</b> long', html)
     assert "tool calls failed −3" in html and ">tool_failure_signals −" not in html
