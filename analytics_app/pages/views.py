@@ -60,6 +60,7 @@ def _form(request, window) -> list[dict]:
 
 PRESETS = (("7 days", 7), ("30 days", 30), ("90 days", 90), ("1 year", 365))
 DEFAULT_DAYS = 30
+WIDE = 960  # the time charts, in px at their natural size
 
 
 def auto_granularity(first: date, last: date) -> str:
@@ -128,9 +129,11 @@ def analytics_page(request):
         summary=summary,
         signals=signals,
         activity=charts.column_chart(charts.filled_series(
-            activity["series"], "sessions", first, last, granularity), unit="sessions"),
+            activity["series"], "sessions", first, last, granularity), unit="sessions",
+            width=WIDE),
         messages=charts.column_chart(charts.filled_series(
-            activity["series"], "messages", first, last, granularity), unit="messages"),
+            activity["series"], "messages", first, last, granularity), unit="messages",
+            width=WIDE),
         heatmap=charts.heatmap(heat["entries"]),
         heatmap_from=heat.get("entries_from", first.isoformat()),
         presets=_presets(params, window, using),
