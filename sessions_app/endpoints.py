@@ -50,8 +50,13 @@ def session_detail(session_id: str, using: str) -> dict:
     return serializers.SESSION_DETAIL.dump(session)
 
 
-def session_messages(session_id: str, params: Mapping[str, str], using: str) -> dict:
-    _require(session_id, using)
+def session_messages(session_id: str, params: Mapping[str, str], using: str, *,
+                     missing_ok: bool = False) -> dict:
+    """A page of messages. An unknown session is a ``SessionMissing``, or with *missing_ok*
+    (the API: AgentsView's contract) an empty page."""
+    revision = selectors.session_revision(session_id, using=using)
+    if revision is None and not missing_ok:
+        raise SessionMissing(session_id)
     p = Params(params)
     # every parameter is checked, also the ones the chosen window ignores
     around = p.integer("around", minimum=0)
@@ -70,16 +75,23 @@ def session_messages(session_id: str, params: Mapping[str, str], using: str) -> 
     else:
         page = selectors.session_messages(session_id, limit=limit, descending=descending,
                                           from_ordinal=from_ordinal, using=using)
+    if revision is None:
+        return {"messages": [], "count": 0}
+    page.revision = revision
     return serializers.message_page(page)
 
 
-def session_tool_calls(session_id: str, using: str) -> dict:
-    _require(session_id, using)
+def session_tool_calls(session_id: str, using: str, *, missing_ok: bool = False) -> dict:
+    """Every tool call; an unknown session as ``session_messages``."""
+    if not missing_ok:
+        _require(session_id, using)
     return serializers.TOOL_CALL_LIST.dump(selectors.session_tool_calls(session_id, using=using))
 
 
-def session_children(session_id: str, using: str) -> list:
-    _require(session_id, using)
+def session_children(session_id: str, using: str, *, missing_ok: bool = False) -> list:
+    """The direct children; an unknown session as ``session_messages``."""
+    if not missing_ok:
+        _require(session_id, using)
     return serializers.SESSION.dump_all(selectors.child_sessions(session_id, using=using))
 
 

@@ -175,6 +175,15 @@ def session_exists(session_id: str, *, using: str = "default") -> bool:
         return cursor.fetchone() is not None
 
 
+def session_revision(session_id: str, *, using: str = "default") -> str | None:
+    """The session's transcript revision (see ``serializers.transcript_revision``); None when
+    there is no such session. One query, as ``session_exists``."""
+    from sessions_app.serializers import transcript_revision
+
+    row = Session.objects.using(using).filter(pk=session_id).only("content_digest").first()
+    return None if row is None else transcript_revision(row)
+
+
 def source_file_of(session_id: str, *, using: str = "default") -> str | None:
     """The transcript file a session was parsed from: None when there is no such session,
     '' when it has no file."""
@@ -198,6 +207,7 @@ class MessagePage:
     messages: list[Message]
     tool_calls: dict[int, list[ToolCall]] = field(default_factory=dict)  # by message ordinal
     events: dict[tuple[int, int], list[ToolResultEvent]] = field(default_factory=dict)
+    revision: str = ""  # the session's transcript revision, when the caller knows it
 
 
 def _with_tool_calls(session_id: str, messages: list[Message], using: str) -> MessagePage:

@@ -214,6 +214,9 @@ MESSAGE_PAGE = Shape("MessagePage", "A page of messages in the requested order."
                                 "empty.", source=_first_ordinal, omit=NONE),
     Field("last_ordinal", INT, "Ordinal of the last message; omitted when the page is empty.",
           source=_last_ordinal, omit=NONE),
+    Field("transcript_revision", STR, "The session's transcript revision (as on the "
+                                      "session); omitted for an unknown session's empty page.",
+          source="revision", omit=EMPTY),
 ))
 
 
@@ -314,6 +317,12 @@ MACHINE_LIST = Shape("MachineList", "Machine names, sorted.", (
 VERSION = Shape("Version", "Server, API and data versions.", (
     Field("version", STR, "Server version."),
     Field("read_only", BOOL, "AGENTSVIEW_READ_ONLY."),
+    constant("archive_only", BOOL, False, "Always false: every read endpoint is served."),
+    constant("insight_generation_available", BOOL, False,
+             "Always false: AI insight generation is not served."),
+    constant("session_stats_available", BOOL, True, "`/api/v1/session-stats` is served."),
+    constant("content_search_available", BOOL, True,
+             "`/api/v1/search/content` is served (substring, regex, fts; not semantic)."),
     Field("api_version", INT, "Version of this API, in AgentsView's numbering (12: its clients "
                               "enable `session usage` from 6)."),
     Field("usage_available", BOOL, "Token usage and cost endpoints are served "

@@ -140,20 +140,23 @@ class SessionDetailView(ReadOnlyView):
                 "`around` an ordinal.",
     parameters=[SESSION_ID, *MESSAGE_PARAMETERS],
     responses=openapi.responses(openapi.ok(serializers.MESSAGE_PAGE.serializer(),
-                                           "A page of messages."), 400, 404),
+                                           "A page of messages (empty for an unknown "
+                                           "session, as AgentsView answers)."), 400),
 )
 class MessagesView(ReadOnlyView):
     def get(self, request, session_id: str):
-        return json_ok(endpoints.session_messages(session_id, request.query_params, self.using))
+        return json_ok(endpoints.session_messages(session_id, request.query_params, self.using,
+                                                 missing_ok=True))
 
 
 @openapi.get("list_session_tool_calls", "Every tool call of a session, in order.",
              tags=SESSIONS, parameters=[SESSION_ID],
              responses=openapi.responses(openapi.ok(serializers.TOOL_CALL_LIST.serializer(),
-                                                    "The tool calls."), 404))
+                                                    "The tool calls (none for an unknown "
+                                                    "session).")))
 class ToolCallsView(ReadOnlyView):
     def get(self, request, session_id: str):
-        return json_ok(endpoints.session_tool_calls(session_id, self.using))
+        return json_ok(endpoints.session_tool_calls(session_id, self.using, missing_ok=True))
 
 
 @openapi.get(
@@ -161,11 +164,12 @@ class ToolCallsView(ReadOnlyView):
     tags=SESSIONS, description="A bare array, oldest first; soft-deleted children are left out.",
     parameters=[SESSION_ID],
     responses=openapi.responses(openapi.ok(serializers.SESSION.serializer(many=True),
-                                           "The children."), 404),
+                                           "The children (none for an unknown session)."
+                                           )),
 )
 class ChildrenView(ReadOnlyView):
     def get(self, request, session_id: str):
-        return json_ok(endpoints.session_children(session_id, self.using))
+        return json_ok(endpoints.session_children(session_id, self.using, missing_ok=True))
 
 
 @openapi.get(

@@ -216,11 +216,24 @@ class HttpTransport:
 
     def messages(self, session_id: str, params: Mapping[str, str]) -> bytes:
         quoted = urllib.parse.quote(session_id, safe=":")
-        return self._get(f"/api/v1/sessions/{quoted}/messages", params, session_id=session_id)
+        body = self._get(f"/api/v1/sessions/{quoted}/messages", params, session_id=session_id)
+        return self._known(session_id, body)
 
     def tool_calls(self, session_id: str) -> bytes:
         quoted = urllib.parse.quote(session_id, safe=":")
-        return self._get(f"/api/v1/sessions/{quoted}/tool-calls", session_id=session_id)
+        body = self._get(f"/api/v1/sessions/{quoted}/tool-calls", session_id=session_id)
+        return self._known(session_id, body)
+
+    def _known(self, session_id: str, body: bytes) -> bytes:
+        """An empty answer may be an unknown session (the API answers those with an empty
+        list, as AgentsView's does): the session itself says which."""
+        try:
+            empty = json.loads(body).get("count") == 0
+        except (ValueError, AttributeError):
+            empty = False
+        if empty:
+            self.get(session_id)  # 404: session not found
+        return body
 
     def usage(self, session_id: str, params: Mapping[str, str]) -> bytes:
         quoted = urllib.parse.quote(session_id, safe=":")

@@ -204,10 +204,18 @@ def test_session_detail_and_404(api):
     data = api.json(f"/api/v1/sessions/{RICH}")
     assert data["display_name"] == "Login redirect fix"
     assert api.json("/api/v1/sessions/nope-not-here", 404) == {"error": "session not found"}
-    for suffix in ("messages", "tool-calls", "children", "md", "export", "watch"):
+    for suffix in ("md", "export", "watch", "timing", "activity"):
         response = api.get(f"/api/v1/sessions/nope-not-here/{suffix}")
         assert response.status_code == 404, suffix
         assert "session not found" in orjson.loads(response.content)["error"]
+    # AgentsView's contract: the lists of an unknown session are empty
+    assert api.json("/api/v1/sessions/nope-not-here/messages") == golden("messages-missing.json")
+    assert api.json("/api/v1/sessions/nope-not-here/tool-calls") == {"tool_calls": [],
+                                                                     "count": 0}
+    assert api.json("/api/v1/sessions/nope-not-here/children") == []
+    revision = api.json(f"/api/v1/sessions/{RICH}")["transcript_revision"]
+    assert api.json(f"/api/v1/sessions/{RICH}/messages?limit=1")["transcript_revision"] == \
+        revision
 
 
 def test_messages_match_the_reference(api):

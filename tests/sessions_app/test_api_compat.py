@@ -311,3 +311,12 @@ def test_session_stats_is_the_stats_document(api):
     assert data["totals"]["sessions_all"] > 0
     assert "(query.since: soon)" in api.json("/api/v1/session-stats?since=soon", 400)["error"]
     assert "(query.from:" in api.json("/api/v1/session-stats?from=2024-01-01", 400)["error"]
+
+
+def test_version_has_the_capability_flags_clients_read(api):
+    data = api.json("/api/v1/version")
+    assert data["session_stats_available"] is True
+    assert data["content_search_available"] is True
+    assert data["insight_generation_available"] is False
+    assert data["archive_only"] is False
+    assert isinstance(data["api_version"], int)
