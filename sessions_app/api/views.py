@@ -233,8 +233,11 @@ class MarkdownView(ReadOnlyView):
             return (serializers.SESSION_DETAIL.dump(child),
                     endpoints.full_transcript(child_id, self.using))
 
+        def children_of(parent_id: str) -> list[str]:
+            return [c.id for c in selectors.child_sessions(parent_id, using=self.using)]
+
         body = session_markdown(session, endpoints.full_transcript(session_id, self.using),
-                                depth=depth, load_child=load_child)
+                                depth=depth, load_child=load_child, children_of=children_of)
         response = HttpResponse(body, content_type="text/markdown; charset=utf-8")
         response["Content-Disposition"] = (
             f'inline; filename="{export_filename(session, "md")}"'

@@ -204,6 +204,7 @@ class _ExportState:
     depth: str | None
     load_child: ChildLoader | None
     seen: set[str]
+    children_of: Callable[[str], list[str]] | None = None
 
 
 def _tool_call_xml(call: dict, segment: Segment | None) -> list[str]:
@@ -250,7 +251,22 @@ def _legacy_tool_xml(segment: Segment) -> list[str]:
 
 def _anchor_xml(call: dict, state: _ExportState, level: int) -> list[str]:
     """The spawned child session, nested under the tool call, when depth allows it."""
-    child_id = call.get("subagent_session_id")
+    return _child_xml(call.get("subagent_session_id"), call.get("tool_use_id"), state, level)
+
+
+def _other_children_xml(session_id: str, state: _ExportState, level: int) -> list[str]:
+    """The children no tool call spawned (forks, a Codex run's subagents, a continuation),
+    after the session's messages, when depth allows them."""
+    if state.children_of is None or state.depth is None:
+        return []
+    out: list[str] = []
+    for child_id in state.children_of(session_id):
+        out.extend(_child_xml(child_id, None, state, level))
+    return out
+
+
+def _child_xml(child_id: str | None, tool_call_id: str | None, state: _ExportState,
+               level: int) -> list[str]:
     if not child_id or state.depth is None or state.load_child is None:
         return []
     if state.depth == "1" and level >= 1:
@@ -265,13 +281,15 @@ def _anchor_xml(call: dict, state: _ExportState, level: int) -> list[str]:
     state.seen.add(str(child.get("id") or child_id))
     anchor = _attrs([
         ("session_id", child_id),
-        ("tool_call_id", call.get("tool_use_id")),
+        ("tool_call_id", tool_call_id),
         ("depth", state.depth),
     ])
     out = [f"<subagent_anchor{anchor}>"]
     out.append("<subagent_session" + _session_attrs(child, child=True) + ">")
     for message in child_messages:
         out.extend(_message_xml(message, state, level + 1))
+    if state.depth != "1":
+        out.extend(_other_children_xml(child_id, state, level + 1))
     out.append("</subagent_session>")
     out.append("</subagent_anchor>")
     return out
@@ -360,18 +378,22 @@ def session_markdown(
     *,
     depth: int | str | None = None,
     load_child: ChildLoader | None = None,
+    children_of: Callable[[str], list[str]] | None = None,
 ) -> str:
     """The XML-tagged Markdown transcript of a session (spec 7.1).
 
     `depth` None exports the session alone, 1 adds its direct children and "all" every
-    descendant, each nested right after the tool call that spawned it. `load_child` maps a
-    child session id to its (session DTO, message DTOs), or None when unknown. A session is
-    exported at most once, which also stops cycles. Raises ValueError for any other depth.
+    descendant, each nested right after the tool call that spawned it; `children_of` (a
+    session id to its children's ids) adds, after a session's messages, the children no call
+    spawned (forks, a Codex run's subagents). `load_child` maps a child session id to its
+    (session DTO, message DTOs), or None when unknown. A session is exported at most once,
+    which also stops cycles. Raises ValueError for any other depth.
     """
     state = _ExportState(
         depth=_normalise_depth(depth),
         load_child=load_child,
         seen={str(session.get("id") or "")},
+        children_of=children_of,
     )
     lines = [
         f"# Session: {_markdown_heading_text(session.get('project'))}",
@@ -380,5 +402,6 @@ def session_markdown(
     ]
     for message in messages:
         lines.extend(_message_xml(message, state, 0))
+    lines.extend(_other_children_xml(str(session.get("id") or ""), state, 0))
     lines.append("</session>")
     return "\n".join(lines) + "\n"

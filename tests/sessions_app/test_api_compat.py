@@ -320,3 +320,22 @@ def test_version_has_the_capability_flags_clients_read(api):
     assert data["insight_generation_available"] is False
     assert data["archive_only"] is False
     assert isinstance(data["api_version"], int)
+
+
+FORKED = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+CODEX = "codex:0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+
+
+def test_markdown_depth_nests_every_child(api):
+    fork = f"{FORKED}-e0000000-0000-4000-8000-000000000011"
+    alone = api.get(f"/api/v1/sessions/{FORKED}/md").content.decode()
+    assert "<subagent_session" not in alone
+    deep = api.get(f"/api/v1/sessions/{FORKED}/md?depth=1").content.decode()
+    assert f'<subagent_session id="{fork}" parent_session_id="{FORKED}" relationship="fork"' \
+        in deep
+    assert deep.index("</subagent_session>") < deep.index("</session>")
+    codex = api.get(f"/api/v1/sessions/{CODEX}/md?depth=all").content.decode()
+    assert '<subagent_session id="codex:0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a70"' in codex
+    # every child once, also the one a tool call spawned
+    rich = api.get(f"/api/v1/sessions/{RICH}/md?depth=all").content.decode()
+    assert rich.count(f'<subagent_session id="{CHILD}"') == 1
