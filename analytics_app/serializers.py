@@ -53,6 +53,12 @@ SUMMARY = Shape("AnalyticsSummary", "Totals, message-count spread and per-agent 
     Field("concentration", FLOAT, "Share of the messages in the three busiest projects (0-1, "
                                   "three decimals)."),
     Field("agents", MAP, "Counts by agent name, sorted.", shape=AGENT_TOTALS),
+    Field("total_cost", OBJECT, "Cost of the sessions and their direct subagents, exact "
+                                "microdollars: the known costs only (see "
+                                "`cost_unknown_sessions`).", shape=SESSION_MONEY),
+    Field("cost_unknown_sessions", INT, "Sessions (or subagents) that spent tokens on a model "
+                                        "without a price: their cost is unknown and not in "
+                                        "`total_cost`."),
 ), mapping=True)
 
 # --- activity ---------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """The ``manage.py stats`` document: a window's usage in one JSON object (schema_version 1),
 assembled from the analytics queries so its numbers are the API's numbers.
 
-Sections that need data we do not record (cost and cache economics, code attribution, plan
-mode) are left out rather than filled with guesses; ``adoption`` has the skills and subagent
-figures only.
+Sections that need data we do not record (cache economics, code attribution, plan mode) are
+left out rather than filled with guesses; ``adoption`` has the skills and subagent figures
+only. ``cost`` (schema 2) is the usage summary's (``/api/v1/usage/summary``) over the same
+window and filters: every session that spent tokens in it, subagents included, exact
+microdollars, tokens without a price counted apart.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from django.db.models.functions import Coalesce
 from agentsview.api.params import BadParameter, Params
 from agentsview.timefmt import rfc3339
 from analytics_app import endpoints
+from analytics_app.endpoints import usage
 from analytics_app.endpoints.filters import analytics_sessions, default_last_day, parse_filters
 from analytics_app.scoring import rollups
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the cost section (issue 18)
 RELATIVE = re.compile(r"^(\d{1,4})([dwmy])$")
 UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 
@@ -166,5 +169,31 @@ def build(params: Mapping[str, str], using: str, *, now: datetime | None = None)
             "tool_retries": tool_health.get("total_retries", 0),
             "avg_compactions": context_health.get("avg_compaction_count", 0),
         },
+        "cost": _cost(params, using),
         "generated_at": rfc3339(now),
+    }
+
+
+def _cost(params: Mapping[str, str], using: str) -> dict:
+    """What the window's tokens cost, by model, agent, project and machine."""
+    data = usage.summary(params, using)
+    totals = data["totals"]
+
+    def by(entries: list[dict], key: str) -> dict:
+        return {e[key]: e["cost"]["microdollars"] if e["cost"] is not None else None
+                for e in entries}
+
+    return {
+        "total_microdollars": totals["cost"]["microdollars"] if totals["cost"] else 0,
+        "complete": not totals["unpricedTokens"],
+        "unpriced_tokens": totals["unpricedTokens"],
+        "unpriced_models": data["unpricedModels"],
+        "tokens": {"input": totals["inputTokens"], "output": totals["outputTokens"],
+                   "cache_read": totals["cacheReadTokens"],
+                   "cache_write": totals["cacheCreationTokens"]},
+        "by_model": by(data["modelTotals"], "model"),
+        "by_agent": by(data["agentTotals"], "agent"),
+        "by_project": by(data["projectTotals"], "project"),
+        "by_machine": by(data["machineTotals"], "machineName"),
+        "sessions": data["sessionCounts"]["total"],
     }

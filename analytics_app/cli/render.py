@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from agentsview.humanize import table, truncate
 from analytics_app.scoring import PENALTY_LABELS
+from sessions_app.usage.display import usd
 
 
 def _grade(s: dict) -> str:
@@ -81,16 +82,14 @@ def _mapping_lines(mapping: dict, limit: int = 8) -> list[str]:
 
 def _population(f: dict, t: dict) -> str:
     """Which sessions the sections after the totals count, in words."""
-    left_out = [name for name, flag in (("one-shot sessions", "include_one_shot"),
-                                         ("automated runs", "include_automated"))
-                if not f.get(flag)]
-    text = (f"the sections below count its {t.get('sessions_counted', 0):,} top-level"
-            " sessions")
+    flags = [("one-shot sessions", "include_one_shot"), ("automated runs", "include_automated")]
+    left_out = [(words, flag) for words, flag in flags if not f.get(flag)]
+    counted = t.get("sessions_counted", 0)
+    text = f"Counted below: {counted:,} top-level session{'' if counted == 1 else 's'}"
     if left_out:
-        flags = ", ".join(f"--{flag.replace('_', '-')}" for flag in ("include_one_shot",
-                                                                     "include_automated")
-                          if not f.get(flag))
-        text += f", without {' and '.join(left_out)} ({flags} to add them)"
+        text += (f", without {' and '.join(w for w, _ in left_out)}\n  ("
+                 + ", ".join(f"--{flag.replace('_', '-')}" for _, flag in left_out)
+                 + " to add them)")
     return text
 
 
@@ -103,11 +102,12 @@ def render_stats(d: dict) -> str:
         f"Agents:    {f['agent']}"
         + (f"   Projects: {','.join(f['projects'])}" if f["projects"] else ""),
         "",
-        "Totals",
+        "Totals (every session that started in the window)",
         f"  Sessions:  {t['sessions_all']:,} (human {t['sessions_human']:,}, automation"
         f" {t['sessions_automation']:,}, subagent {t['sessions_subagent']:,})",
         f"  Messages:  {t['messages_total']:,} (user {t['user_messages_total']:,})",
-        f"  (every session that started in the window: {_population(f, t)})",
+        "",
+        _population(f, t),
         "",
         "Session length (messages)",
         f"  mean {d['distributions']['messages_avg']}, median"
@@ -140,4 +140,17 @@ def render_stats(d: dict) -> str:
         f"  Average health: {o['avg_health_score'] if o['avg_health_score'] is not None else '-'}"
         f"   Sessions with tool failures: {o['sessions_with_tool_failures']}",
     ]
+    if "cost" in d:
+        lines += ["", *_cost_lines(d["cost"])]
     return "\n".join(lines)
+
+
+def _cost_lines(c: dict) -> list[str]:
+    """The cost section: the total of the priced tokens, the unpriced ones, by model."""
+    head = f"Cost: {usd(c['total_microdollars'])}"
+    if not c["complete"]:
+        head += (f" + {c['unpriced_tokens']:,} tokens without a price"
+                 f" ({', '.join(m or '(no model)' for m in c['unpriced_models'])})")
+    items = sorted(c["by_model"].items(), key=lambda kv: (-(kv[1] or 0), kv[0]))[:8]
+    width = max((len(k) for k, _ in items), default=0)
+    return [head, *(f"  {k.ljust(width)}  {usd(v)}" for k, v in items)]

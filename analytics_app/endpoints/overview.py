@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from agentsview.api.params import Params
@@ -16,6 +16,7 @@ from analytics_app.endpoints.filters import analytics_sessions, local_day, parse
 from analytics_app.endpoints.numbers import median_int, percentile_index, ratio
 from analytics_app.scoring import rollups
 from analytics_app.serializers import ACTIVITY, HEATMAP, HOUR_OF_WEEK, PROJECTS, SUMMARY
+from sessions_app.models import Session
 
 HEATMAP_MAX_DAYS = 366  # the heatmap shows at most this many days, ending at `to`
 GRANULARITIES = ("day", "week", "month")
@@ -46,6 +47,7 @@ def summary(params: Mapping[str, str], using: str) -> dict:
     agents = base.values("agent").annotate(sessions=Count("id"), messages=Sum("message_count"))
     models = sorted({model for text in base.values_list("rollup_models", flat=True)
                      for model in rollups.loads(text)})
+    cost = session_cost(base)
     n, total_messages = totals["sessions"], totals["messages"]
     top3 = sum(m for _, m in by_project[:3])
     return SUMMARY.dump({
@@ -62,7 +64,23 @@ def summary(params: Mapping[str, str], using: str) -> dict:
         "most_active_project": by_project[0][0] if by_project else "",
         "concentration": ratio(top3, total_messages, digits=3),
         "agents": {a["agent"]: a for a in agents.order_by("agent")},  # sessions, messages
+        "total_cost": {"microdollars": cost["known"]},
+        "cost_unknown_sessions": cost["unknown"],
     })
+
+
+def session_cost(base: QuerySet) -> dict:
+    """The cost of *base*'s sessions and of their direct subagents (whose tokens were spent
+    for them), in SQL: ``known``, the sum of the known costs, and ``unknown``, how many of
+    them spent tokens on a model without a price (not in ``known``)."""
+    spent = Session.objects.using(base.db).filter(
+        Q(pk__in=base.values("pk"))
+        | Q(parent_session_id__in=base.values("pk"), relationship_type="subagent",
+            deleted_at__isnull=True))
+    found = spent.aggregate(
+        known=Coalesce(Sum("cost_microdollars"), 0),
+        unknown=Count("id", filter=Q(cost_microdollars__isnull=True) & ~Q(usage_rollup="")))
+    return {"known": int(found["known"]), "unknown": found["unknown"]}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def test_json_matches_the_analytics_api(archive):
     summary = api(f"/api/v1/analytics/summary?{query}")
     signals = api(f"/api/v1/analytics/signals?{query}")
     tools = api(f"/api/v1/analytics/tools?{query}")
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["window"] == {"since": "2024-01-01T00:00:00Z", "until": "2026-04-01T00:00:00Z",
                              "days": 821}
     assert doc["agent_portfolio"]["by_sessions"] == {
@@ -122,3 +122,16 @@ def test_every_analytics_filter_is_a_flag_and_narrows_the_totals_too(archive):
     with pytest.raises(CommandError,
                        match=r"^--min-messages -1: expected an integer in \[0, 2147483647\]$"):
         run(*EVERYTHING, "--min-messages", "-1")
+
+
+def test_cost_section_is_the_usage_summarys(archive):
+    doc = orjson.loads(run(*WINDOW, "--format", "json"))
+    usage = api(f"/api/v1/usage/summary?{API_WINDOW}")
+    cost = doc["cost"]
+    # by hand: 3615 + 1050 + 105 (sonnet 4, 2024) + 114516 + 2450 (RICH and its subagent)
+    # + 10588 (codex) = 132324 microdollars, if the window holds them all
+    assert cost["total_microdollars"] == usage["totals"]["cost"]["microdollars"]
+    assert cost["unpriced_models"] == usage["unpricedModels"]
+    assert cost["complete"] is (usage["totals"]["unpricedTokens"] == 0)
+    assert sum(v for v in cost["by_model"].values() if v) == cost["total_microdollars"]
+    assert "Cost: $" in run(*WINDOW)

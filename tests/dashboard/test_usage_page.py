@@ -104,3 +104,11 @@ def test_sessions_list_sorts_by_cost(site, client):
     assert ids[:6] == [RICH, COPILOT, CODEX, COPILOT_LEGACY,
                        "11111111-1111-4111-8111-111111111111", SUBAGENT]
     assert ids.index(OPUS_46) > ids.index("33333333-3333-4333-8333-333333333333")  # unknown
+
+
+def test_analytics_page_shows_the_cost_and_links_to_usage(site):
+    html = get(site, f"/analytics?{WINDOW}&include_one_shot=true&include_automated=true")
+    card = html[html.index('id="total-cost"') - 40:][:400]
+    # the summary's sessions with their subagents: RICH + its subagent, Codex, both Copilot
+    assert f'href="/usage?{WINDOW.replace("&", "&amp;")}' in card
+    assert ">$0.15</a>" in card and "+1 unpriced session" in card
