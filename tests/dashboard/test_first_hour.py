@@ -97,9 +97,10 @@ def test_stats_defaults_to_the_window_of_the_data_and_labels_its_populations(sha
     out = StringIO()
     call_command("stats", stdout=out)
     text = out.getvalue()
-    assert (f"the sections below count its {doc['totals']['sessions_counted']} top-level "
-            "sessions, without one-shot sessions and automated runs "
-            "(--include-one-shot, --include-automated to add them)") in text
+    assert "Totals (every session that started in the window)" in text
+    assert (f"Counted below: {doc['totals']['sessions_counted']} top-level sessions, without "
+            "one-shot sessions and automated runs\n  (--include-one-shot, --include-automated"
+            " to add them)") in text
     out = StringIO()
     call_command("stats", "--since", "28d", "--format", "json", stdout=out)
     assert orjson.loads(out.getvalue())["window"]["until"] > date.today().isoformat()
