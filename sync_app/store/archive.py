@@ -16,7 +16,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
 
 from sessions_app.models import Session
 from sessions_app.parsers.base import ParseOptions
@@ -24,6 +25,7 @@ from sessions_app.parsers.registry import category_of, parser_for
 from sessions_app.rows import fit_to_columns
 from sessions_app.services.ingest import SourceInfo, write_session
 from sessions_app.services.rescore import rules_of, signal_columns
+from sync_app.models import StoreTranscript
 from sync_app.store.entries import TranscriptKey
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,10 @@ def archive_transcripts(project_key: str, session_id: str, transcripts: dict[str
                         Session.objects.using(using).filter(pk=parsed.id).update(
                             **signal_columns(parsed, rules, final))
                     written.append(parsed.id)
+        for subpath, texts in transcripts.items():  # what is archived now (seqs run from 0)
+            StoreTranscript.objects.using(using).filter(
+                project_key=project_key, session_id=session_id, subpath=subpath,
+            ).update(archived_seq=Greatest(F("archived_seq"), len(texts)))
     return written
 
 
@@ -151,6 +157,16 @@ class Archiver:
                                        host=self.store.host, using=self.using, ended=ended)
         finally:
             connections[self.using].close()  # a worker thread's connection: not kept
+
+    async def catch_up(self) -> int:
+        """Archive the sessions appended to but not archived since (their writer died before
+        its archiver ran); returns how many were scheduled."""
+        rows = await self.store.backend.query(
+            "SELECT DISTINCT project_key, session_id FROM store_transcripts"
+            " WHERE archived_seq < next_seq", [])
+        for project_key, session_id in rows:
+            self.changed(TranscriptKey(project_key, session_id))
+        return len(rows)
 
     async def warm_up(self) -> None:
         """Pay the first archiving's one-off costs (imports the parser and the scoring load

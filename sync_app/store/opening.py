@@ -65,6 +65,7 @@ async def open_store(*, host: str | None = None, archive: bool = True, min_size:
             archive_into="default" if archive else None)
     if store.archiver is not None:
         await store.archiver.warm_up()
+        await store.archiver.catch_up()  # what a writer that died left unparsed
     return store
 
 

@@ -129,6 +129,8 @@ def test_an_append_shows_in_the_api_within_a_second(settings):
     assert response.json()["machine"] == "ci-runner-7"
     assert response.json()["message_count"] == Message.objects.using("pg").filter(
         session_id=RICH).count()
+    page = Client().get(f"/sessions/{RICH}")  # the dashboard, from the same query layer
+    assert page.status_code == 200 and b"ci-runner-7" in page.content
 
 
 def test_the_sqlite_store_archives_into_the_local_archive(tmp_path, claude_home):
@@ -207,3 +209,22 @@ def test_an_ended_session_gets_its_final_outcome(how):
     before = asyncio.run(run())
     assert before[0] == "unknown" and before[1] is not None  # still going, for all we knew
     assert outcome() == ("completed", None)
+
+
+def test_a_fresh_process_archives_what_a_dead_writer_left_unparsed():
+    key = {"project_key": "-w-app", "session_id": "orphaned"}
+
+    async def run() -> int:
+        writer = await pg_store(host="ci-runner-7")  # its archiver never ran: "killed"
+        await writer.append(key, conversation("orphaned"))
+        await writer.close()
+        fresh = await pg_store(host="ci-runner-8", archive_into="pg")
+        try:
+            scheduled = await fresh.archiver.catch_up()
+            await fresh.archiver.flush()
+            assert await fresh.archiver.catch_up() == 0  # nothing left behind now
+            return scheduled
+        finally:
+            await fresh.close()
+    assert asyncio.run(run()) == 1
+    assert Session.objects.using("pg").get(pk="orphaned").message_count == 4
