@@ -176,8 +176,8 @@ def _session_matches(session: Session, found: Matcher, locations: Iterable[str],
             for ordinal, _, _, location, role, text, timestamp, tool in spots]
 
 
-def _candidates(found: Matcher, locations: tuple[str, ...], ids: list[str], using: str
-                ) -> tuple[dict, dict]:
+def _candidates(found: Matcher, locations: tuple[str, ...], ids: list[str], using: str,
+                exclude_system: bool) -> tuple[dict, dict]:
     """The messages and tool calls of sessions *ids* that may match."""
     messages: dict[str, list] = {}
     text_match = Q(pk__in=[])
@@ -186,8 +186,10 @@ def _candidates(found: Matcher, locations: tuple[str, ...], ids: list[str], usin
     if "thinking" in locations:
         text_match |= found.narrow("thinking_text")
     if "messages" in locations or "thinking" in locations:
-        rows = (Message.objects.using(using).filter(session_id__in=ids).filter(text_match)
-                .values_list(*MESSAGE_FIELDS))
+        rows = Message.objects.using(using).filter(session_id__in=ids).filter(text_match)
+        if exclude_system:
+            rows = rows.filter(is_system=False)
+        rows = rows.values_list(*MESSAGE_FIELDS)
         for sid, *row in rows:
             messages.setdefault(sid, []).append(tuple(row))
     # the role and time of every message that made a matching call
@@ -221,7 +223,8 @@ def _candidates(found: Matcher, locations: tuple[str, ...], ids: list[str], usin
 
 
 def search_content(pattern: str, mode: str, locations: tuple[str, ...], filters: Any, *,
-                   using: str, limit: int, offset: int) -> tuple[list[ContentMatch], bool]:
+                   using: str, limit: int, offset: int, exclude_system: bool = False
+                   ) -> tuple[list[ContentMatch], bool]:
     """A page of occurrences (sessions newest first) and whether there are more."""
     found = matcher(pattern, mode)
     sessions: QuerySet = (filtered_sessions(filters, using=using)
@@ -235,7 +238,8 @@ def search_content(pattern: str, mode: str, locations: tuple[str, ...], filters:
         if not chunk:
             break
         start += SESSION_CHUNK
-        messages, calls = _candidates(found, locations, [s.id for s in chunk], using)
+        messages, calls = _candidates(found, locations, [s.id for s in chunk], using,
+                                      exclude_system)
         for session in chunk:
             if session.id in messages or session.id in calls:
                 out.extend(_session_matches(session, found, locations, messages, calls, using))

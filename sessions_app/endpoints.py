@@ -242,9 +242,10 @@ def content_search(params: Mapping[str, str], using: str) -> dict:
     limit = p.integer("limit", minimum=1, maximum=SEARCH_MAX_LIMIT,
                       default=CONTENT_DEFAULT_LIMIT)
     offset = p.integer("cursor", minimum=0, default=0)
+    exclude_system = p.boolean("exclude_system")
     filters = SESSION_FILTERS.parse(params)
     matches, more = search_content(pattern, mode, locations, filters, using=using,
-                                   limit=limit, offset=offset)
+                                   limit=limit, offset=offset, exclude_system=exclude_system)
     return serializers.CONTENT_RESULTS.dump((matches, offset + limit if more else 0))
 
 

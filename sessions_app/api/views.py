@@ -484,6 +484,8 @@ CONTENT_SEARCH_PARAMETERS = [
                       default=endpoints.CONTENT_DEFAULT_LIMIT),
     openapi.int_query("cursor", "Offset of the page: `next_cursor` of the previous page.",
                       minimum=0, default=0),
+    openapi.bool_query("exclude_system", "Leave out system messages (resumes, "
+                                         "interruptions, hooks).", default=False),
     *SESSION_FILTERS.openapi_parameters(),
 ]
 

@@ -94,3 +94,18 @@ def render_tools(data: dict) -> str:
         for c in calls
     ]
     return table(["ORD", "TIME", "TOOL", "CATEGORY", "RESULT", "INPUT"], rows, right={0, 4})
+
+
+def render_matches(data: dict) -> str:
+    """``session search``: one line per match (session, ordinal, where, the snippet on one
+    line), then how to get the next page."""
+    matches = data["matches"]
+    if not matches:
+        return "No matches."
+    rows = [[m["session_id"], f"#{m['ordinal']}",
+             m["location"] + (f" ({m['tool_name']})" if m.get("tool_name") else ""),
+             truncate(" ".join(m["snippet"].split()), 100)] for m in matches]
+    text = table(["SESSION", "ORD", "WHERE", "SNIPPET"], rows)
+    if data.get("next_cursor"):
+        text += f"\n(more: --cursor {data['next_cursor']})"
+    return text

@@ -132,6 +132,9 @@ class DirectTransport:
         return self._call(partial(endpoints.session_usage, server_running=False), session_id,
                           params, self.using)
 
+    def search_content(self, params: Mapping[str, str]) -> bytes:
+        return self._call(endpoints.content_search, params, self.using)
+
     def sync(self, target: str, config: Config) -> bytes:
         from sessions_app.services.sync import SyncTargetError, sync_one
 
@@ -238,6 +241,9 @@ class HttpTransport:
     def usage(self, session_id: str, params: Mapping[str, str]) -> bytes:
         quoted = urllib.parse.quote(session_id, safe=":")
         return self._get(f"/api/v1/sessions/{quoted}/usage", params, session_id=session_id)
+
+    def search_content(self, params: Mapping[str, str]) -> bytes:
+        return self._get("/api/v1/search/content", params)
 
     def sync(self, target: str, config: Config) -> bytes:
         if self.read_only:

@@ -339,3 +339,21 @@ def test_markdown_depth_nests_every_child(api):
     # every child once, also the one a tool call spawned
     rich = api.get(f"/api/v1/sessions/{RICH}/md?depth=all").content.decode()
     assert rich.count(f'<subagent_session id="{CHILD}"') == 1
+
+
+def test_session_search_cli_prints_the_api_json(shared, client, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.AGENTSVIEW_API_DATABASE = "default"
+    out = StringIO()
+    call_command("session", "search", "redirect", "--include-children", "--in",
+                 "tool_input,tool_result", "--limit", "3", "--format", "json", stdout=out)
+    expected = Api(client).json("/api/v1/search/content?pattern=redirect&include_children=true"
+                                "&in=tool_input,tool_result&limit=3")
+    assert orjson.loads(out.getvalue()) == expected and expected["next_cursor"] == 3
+    human = StringIO()
+    call_command("session", "search", "redirect", "--fts", "--exclude-system", stdout=human)
+    lines = human.getvalue().splitlines()
+    assert lines[0].split() == ["SESSION", "ORD", "WHERE", "SNIPPET"] and RICH in lines[1]

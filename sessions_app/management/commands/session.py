@@ -16,7 +16,13 @@ from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
 from agentsview.schema import ensure_schema
 from sessions_app import selectors
-from sessions_app.cli.render import render_detail, render_list, render_messages, render_tools
+from sessions_app.cli.render import (
+    render_detail,
+    render_list,
+    render_matches,
+    render_messages,
+    render_tools,
+)
 from sessions_app.cli.transport import CliError, add_server_arguments, choose_transport
 from sessions_app.filters import SESSION_FILTERS, add_page_arguments, page_params_of
 from sessions_app.services import deletes
@@ -73,6 +79,29 @@ class Command(AgentsViewCommand):
         usage.add_argument("--own-only", action="store_true",
                            help="only this session's own usage, without its subagents'")
         _common(usage)
+        search = subs.add_parser(
+            "search", help="every place a pattern occurs: messages, thinking, tool calls",
+            description="Search message text, thinking, tool inputs and tool results (what"
+            " /api/v1/search/content answers): a substring by default, ignoring case.")
+        search.add_argument("pattern")
+        modes = search.add_mutually_exclusive_group()
+        for mode, text in (("regex", "the pattern is a regular expression"),
+                           ("fts", "every word of the pattern, anywhere in the text"),
+                           ("semantic", "embeddings (not served: an error)"),
+                           ("hybrid", "embeddings and words (not served: an error)")):
+            modes.add_argument(f"--{mode}", dest="mode", action="store_const", const=mode,
+                               help=text)
+        search.add_argument("--in", dest="in_", metavar="A,B",
+                            help="where: messages, thinking, tool_input, tool_result"
+                                 " (default all)")
+        search.add_argument("--exclude-system", action="store_true",
+                            help="leave out system messages")
+        search.add_argument("--reveal", action="store_true",
+                            help="show secrets unmasked (snippets are never masked here)")
+        SESSION_FILTERS.add_arguments(search)
+        search.add_argument("--limit", type=int, help="matches (1-500, default 50)")
+        search.add_argument("--cursor", type=int, help="next_cursor of the previous page")
+        _common(search)
         export = subs.add_parser("export", help="stream the session's raw source file",
                                  description="Stream the raw transcript file of a session, as"
                                  " the agent wrote it. Always read from the local archive.")
@@ -142,12 +171,25 @@ class Command(AgentsViewCommand):
             return transport.messages(options["session_id"], params)
         if subcommand == "tool-calls":
             return transport.tool_calls(options["session_id"])
+        if subcommand == "search":
+            return transport.search_content(self._search_params(options))
         if subcommand == "usage":
             params = {"breakdown": "true"}
             if not options.get("own_only"):
                 params["subagents"] = "true"
             return transport.usage(options["session_id"], params)
         return transport.sync(options["target"], config)
+
+    @staticmethod
+    def _search_params(options: dict) -> dict:
+        params = {"pattern": options["pattern"], **SESSION_FILTERS.params_of(options)}
+        for key, name in (("mode", "mode"), ("in_", "in"), ("limit", "limit"),
+                          ("cursor", "cursor")):
+            if options.get(key) is not None:
+                params[name] = str(options[key])
+        if options.get("exclude_system"):
+            params["exclude_system"] = "true"
+        return params
 
     @staticmethod
     def _list_params(options: dict) -> dict:
@@ -170,6 +212,8 @@ class Command(AgentsViewCommand):
             self.stdout.write(render_messages(data))
         elif subcommand == "usage":
             self.stdout.write(render_usage(data))
+        elif subcommand == "search":
+            self.stdout.write(render_matches(data))
         else:
             self.stdout.write(render_tools(data))
 
