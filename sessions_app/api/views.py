@@ -288,7 +288,12 @@ class _Stream:
 def _last_event_id(request) -> int | None:
     """The id of the last event a reconnecting client saw (its ``Last-Event-ID`` header, or
     ``?last_event_id=`` for clients that cannot set headers); anything but a number is none."""
-    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
+    from agentsview.api.params import Params
+
+    asked = Params(request.GET).integer("last_event_id", minimum=0)  # a bad one: 400
+    if asked is not None:
+        return asked
+    raw = request.headers.get("Last-Event-ID", "")
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
@@ -296,9 +301,16 @@ def _last_event_id(request) -> int | None:
     "watch_session", "Stream change notifications of a session (server-sent events).",
     tags=SESSIONS, description=SSE_DESCRIPTION + " The token may be passed as `?token=` here.",
     parameters=[SESSION_ID, openapi.header("Cache-Control", "`no-cache`."),
-                openapi.header("X-Accel-Buffering", "`no` (no proxy buffering).")],
+                openapi.header("X-Accel-Buffering", "`no` (no proxy buffering)."),
+                openapi.int_query("last_event_id", "The id of the last event seen (on the"
+                                  " shared PostgreSQL): a change after it is sent at once;"
+                                  " the `Last-Event-ID` header does the same.", minimum=0),
+                openapi.OpenApiParameter(
+                    "Last-Event-ID", openapi.OpenApiTypes.STR, openapi.OpenApiParameter.HEADER,
+                    description="What a reconnecting EventSource sends: the id of the last"
+                                " event it saw.")],
     responses=openapi.responses(
-        openapi.text_ok("text/event-stream", "The event stream.", [SSE_EXAMPLE]), 404),
+        openapi.text_ok("text/event-stream", "The event stream.", [SSE_EXAMPLE]), 400, 404),
 )
 class WatchView(ReadOnlyView):
     """Server-sent events (see ``endpoints.watch_events``). 404 before the stream opens for an

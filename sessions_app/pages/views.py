@@ -45,7 +45,7 @@ def sessions_page(request):
         result = selectors.SessionPage([], 0, None)
     order = query.order if query is not None else SessionOrder()
     hidden = listing.hidden_sessions(query.filters, result.total, using) \
-        if query is not None else None
+        if query is not None and not error else None
     show_all = request.GET.copy()
     for name in (hidden or {}).get("include", ()):
         show_all[name] = "true"

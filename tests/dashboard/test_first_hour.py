@@ -287,3 +287,8 @@ def test_the_session_page_has_the_latest_sessions_beside_it(site):
     assert f'href="/sessions/{RICH}" aria-current="page"' in pane
     listed = html_of(site, "/")
     assert pane.count("<li>") == listed.count('<td class="name">')  # the list's own rule
+
+
+def test_a_bad_cursor_is_said_without_a_hidden_count(site):
+    html = html_of(site, "/?cursor=bogus")
+    assert "invalid cursor" in html and 'id="hidden-note"' not in html
