@@ -1,15 +1,19 @@
 """Wrong types everywhere, deterministically: every value of every JSON and JSON-lines fixture
-of every agent replaced, one at a time, by an object, a list, a number and null, and the file
-parsed and built as a sync would store it (the fuzzer's checks). Nothing may raise.
+of every agent, and of every JSON text in a cell of the SQLite fixtures (OpenCode's parts,
+Crush's, Goose's, Omnigent's, Kiro's, Cursor IDE's), replaced, one at a time, by an object, a
+list, a number and null, and the file parsed and built as a sync would store it (the fuzzer's
+checks). Nothing may raise.
 
 The fuzzer (``test_parser_fuzz.py``) finds such bugs by chance; this walks every key path.
 The fast loop tries each distinct key path of a fixture once (its first occurrence, the four
-replacements spread over the paths); the slow run tries two occurrences of each with all four.
+replacements spread over the paths); the slow run tries each with all four.
 Values inside a JSON text held by a string (Codex's arguments) are key paths too.
 """
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,8 +101,8 @@ def _replaced(doc: object, path: tuple, inner_path: tuple | None, replacement: o
 
 
 def mutants(fixture: Path, every: bool) -> Iterator[tuple[str, bytes]]:
-    """``(what, file bytes)`` with one value replaced: each key path once (every: twice,
-    with each replacement)."""
+    """``(what, file bytes)`` with one value replaced: each key path once, with one of the
+    replacements (*every*: with each)."""
     data = fixture.read_bytes()
     found = _documents(data)
     if found is None:
@@ -110,9 +114,9 @@ def mutants(fixture: Path, every: bool) -> Iterator[tuple[str, bytes]]:
     for index, doc in docs.items():
         for path, inner_path in _places(doc):
             shape = _shape(doc, path, inner_path)
-            if seen.get(shape, 0) >= (2 if every else 1):
+            if shape in seen:
                 continue
-            seen[shape] = seen.get(shape, 0) + 1
+            seen[shape] = 1
             kinds = REPLACEMENTS if every else (REPLACEMENTS[n % len(REPLACEMENTS)],)
             n += 1
             for replacement in kinds:
@@ -124,10 +128,75 @@ def mutants(fixture: Path, every: bool) -> Iterator[tuple[str, bytes]]:
                 yield f"line {index + 1} {where or '(the record)'} = {replacement!r}", mutated
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _json_cells(db: Path) -> Iterator[tuple[str, str, int, object]]:
+    """``(table, column, rowid, value)`` of every text cell holding a JSON object or list."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        tables = [r[0] for r in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        for table in tables:
+            columns = [r[1] for r in connection.execute(f'PRAGMA table_info("{table}")')]
+            try:
+                rows = connection.execute(f'SELECT rowid, * FROM "{table}"').fetchall()
+            except sqlite3.OperationalError:  # WITHOUT ROWID: nothing of ours
+                continue
+            for row in rows:
+                for column, value in zip(columns, row[1:], strict=True):
+                    inner = _json_in(value.lstrip()) if isinstance(value, str) else None
+                    if inner is not None:
+                        yield table, column, row[0], inner
+    connection.close()
+
+
+def db_mutants(fixture: Path, every: bool) -> Iterator[tuple[str, str, str, str, int]]:
+    """``(what, JSON text, table, column, rowid)``: one value of one JSON cell replaced."""
+    if fixture.read_bytes()[:16] != SQLITE_HEADER:
+        return
+    seen: dict[tuple, int] = {}
+    n = 0
+    for table, column, rowid, doc in list(_json_cells(fixture)):
+        for path, inner_path in _places(doc):
+            shape = (table, column, *_shape(doc, path, inner_path))
+            if shape in seen:
+                continue
+            seen[shape] = 1
+            kinds = REPLACEMENTS if every else (REPLACEMENTS[n % len(REPLACEMENTS)],)
+            n += 1
+            for replacement in kinds:
+                yield (f"{table}.{column} rowid {rowid} {'.'.join(map(str, path)) or '(all)'}"
+                       f" = {replacement!r}",
+                       orjson.dumps(_replaced(doc, path, inner_path, replacement)).decode(),
+                       table, column, rowid)
+
+
+def _mutated_db(fixture: Path, scratch: Path, text: str, table: str, column: str,
+                rowid: int) -> bytes:
+    """The fixture's bytes with one cell set to *text* (changed in a copy in *scratch*)."""
+    work = Path(shutil.copyfile(fixture, scratch / "mutant.db"))
+    try:
+        with sqlite3.connect(work) as connection:
+            connection.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE rowid = ?',
+                               (text, rowid))
+        connection.close()
+        return work.read_bytes()
+    finally:
+        work.unlink()
+
+
+def _all_mutants(fixture: Path, scratch: Path, every: bool) -> Iterator[tuple[str, bytes]]:
+    yield from mutants(fixture, every)
+    for what, text, table, column, rowid in db_mutants(fixture, every):
+        yield what, _mutated_db(fixture, scratch, text, table, column, rowid)
+
+
 def _run(workdir: Path, every: bool) -> None:
     failures = []
+    scratch = workdir / "scratch"
+    scratch.mkdir()
     for fixture in FIXTURES:
-        for what, data in mutants(fixture, every):
+        for what, data in _all_mutants(fixture, scratch, every):
             try:
                 check(*_place(workdir, fixture, data))
             except Exception as exc:  # every failure is listed, not only the first
