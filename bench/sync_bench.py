@@ -78,8 +78,12 @@ def _registry_vars() -> tuple[str, ...]:
 
 
 OTHER_AGENT_VARS = _registry_vars()
-# Inherited variables that could point the app at another database or config.
-DROPPED_VARS = ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+# Inherited variables that could point the app at another database or config, or stop
+# Python from caching bytecode (then every run compiles the app's ~90 modules again, ~0.3 s:
+# an installed package has its bytecode compiled).
+DROPPED_VARS = ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTHONDONTWRITEBYTECODE")
+# The app's bytecode is cached here rather than in the source tree.
+PYCACHE = Path(tempfile.gettempdir()) / "agentsview-bench-pycache"
 SUMMARY_RE = re.compile(
     r"Synced\s+(?P<sessions>\d+)\s+sessions?\s*\((?P<messages>\d+)\s+messages?\)"
     r".*?\bin\s+(?P<seconds>[\d.]+)\s*s",
@@ -223,6 +227,7 @@ def build_env(corpus_dir: Path, work: Path, only: str | None = None) -> dict[str
         XDG_CACHE_HOME=str(home / ".cache"),
         XDG_STATE_HOME=str(home / ".local/state"),
         NO_COLOR="1",
+        PYTHONPYCACHEPREFIX=str(PYCACHE),
     )
     env.update({var: str(empty) for var in OTHER_AGENT_VARS})
     marker = corpus.read_marker(corpus_dir) or {}
@@ -247,13 +252,17 @@ def check_run(run: Run) -> None:
     raise SystemExit(run.returncode if 0 < run.returncode < 256 else 1)
 
 
-def parse_timing(python: str, agent: str, root: Path, timeout: float) -> dict[str, Any]:
-    """``parse_timing.py``'s figures for one agent's parser alone, in its own process."""
-    cmd = [python, str(BENCH_DIR / "parse_timing.py"), "--agent", agent, "--root", str(root)]
-    run = run_measured(f"parse {agent}", cmd, os.environ.copy(), timeout)
+def parse_timings(python: str, roots: dict[str, Path], timeout: float) -> dict[str, dict]:
+    """``parse_timing.py``'s figures for each agent's parser alone, in one process, the
+    agents taking turns over five rounds (the fastest run of each)."""
+    cmd = [python, str(BENCH_DIR / "parse_timing.py"), "--repeat", "5"]
+    for agent, root in roots.items():
+        cmd += ["--agent", agent, "--root", str(root)]
+    run = run_measured("parse timings", cmd, os.environ.copy(), timeout)
     check_run(run)
-    line = next(ln for ln in run.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
+    results = [json.loads(ln.removeprefix("RESULT ")) for ln in run.stdout.splitlines()
+               if ln.startswith("RESULT ")]
+    return {r["agent"]: r for r in results}
 
 
 def per_agent(args: argparse.Namespace, info: dict[str, Any], corpus_dir: Path
@@ -261,7 +270,11 @@ def per_agent(args: argparse.Namespace, info: dict[str, Any], corpus_dir: Path
     """For each agent of the corpus: a cold sync of its part alone and its parser alone."""
     rows = []
     sync_cmd = [args.python, str(REPO_ROOT / "manage.py"), "sync"]
-    for agent in info.get("agents") or corpus.LEGACY_AGENTS:
+    agents = info.get("agents") or corpus.LEGACY_AGENTS
+    print("running each agent's parser alone ...", flush=True)
+    timings = parse_timings(args.python, {a: corpus_dir / AGENT_ROOTS[a][1] for a in agents},
+                            args.timeout)
+    for agent in agents:
         mb = info["agent_bytes"].get(agent, 0) / 1e6
         work = Path(tempfile.mkdtemp(prefix=f"bench-sync-{agent}-", dir="/tmp"))
         try:
@@ -278,8 +291,7 @@ def per_agent(args: argparse.Namespace, info: dict[str, Any], corpus_dir: Path
             sessions, messages = db_counts(work / "data" / "agentsview.db")
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        var, sub = AGENT_ROOTS[agent]
-        parsed = parse_timing(args.python, agent, corpus_dir / sub, args.timeout)
+        parsed = timings[agent]
         working = max(run.wall_s - baseline.wall_s, 1e-3)
         rows.append({
             "agent": agent,
