@@ -45,8 +45,8 @@ class Stream:
     """A watch stream read in a thread: its events in a queue, and whether the thread held a
     database connection after each event (a polling stream would)."""
 
-    def __init__(self, **headers) -> None:
-        self.response = Client().get(f"/api/v1/sessions/{RICH}/watch", **headers)
+    def __init__(self, query: str = "", **headers) -> None:
+        self.response = Client().get(f"/api/v1/sessions/{RICH}/watch{query}", **headers)
         assert self.response.status_code == 200
         self.events: queue.Queue = queue.Queue()
         self.connected: list[bool] = []
@@ -130,3 +130,18 @@ def test_last_event_id_tells_a_reconnecting_client_what_it_missed(serve_pg):
         assert current.next()["event"] == "heartbeat"
     finally:
         current.close()
+
+
+def test_last_event_id_as_a_parameter(serve_pg):
+    first = Stream()
+    seen = int(first.next()["id"])
+    first.close()
+    append(LINES[4:8], "ci-runner-2")
+    response = Client().get(f"/api/v1/sessions/{RICH}/watch?last_event_id=x")
+    assert response.status_code == 400 and "last_event_id" in response.json()["error"]
+    again = Stream(f"?last_event_id={seen}")
+    try:
+        assert again.next()["event"] == "session_ready"
+        assert again.next()["event"] == "session_updated"
+    finally:
+        again.close()
