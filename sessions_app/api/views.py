@@ -286,8 +286,9 @@ class _Stream:
 
 
 def _last_event_id(request) -> int | None:
-    """The id of the last event a reconnecting client saw (its ``Last-Event-ID`` header, or
-    ``?last_event_id=`` for clients that cannot set headers); anything but a number is none."""
+    """The id of the last event a reconnecting client saw: ``?last_event_id=`` (for clients
+    that cannot set headers; checked like any parameter), else the ``Last-Event-ID`` header
+    an EventSource sends by itself (anything but a number there counts as none)."""
     from agentsview.api.params import Params
 
     asked = Params(request.GET).integer("last_event_id", minimum=0)  # a bad one: 400
