@@ -145,3 +145,26 @@ def test_the_store_columns_are_the_models():
     assert {m._meta.db_table: frozenset(f.column for f in m._meta.concrete_fields)
                        for m in (StoreTranscript, StoreEntry)} == COLUMNS
     assert MAX_ENTRY_BYTES < 50 * 1024 * 1024
+
+
+@pytest.mark.django_db(databases=["default", "pg"], transaction=True)
+def test_connections_killed_under_the_pool_are_replaced():
+    async def run():
+        store = await pg_store(host="failover-host")
+        try:
+            await store.append(KEY, [{"type": "user", "uuid": "a"}])
+            with psycopg.connect(pg_url(), autocommit=True) as conn:
+                killed = conn.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = 'agentsview store failover-host'").fetchone()[0]
+            assert killed >= 1
+            await store.append(KEY, [{"type": "user", "uuid": "b"}])  # a fresh connection
+            return await store.load(KEY)
+        finally:
+            await store.close()
+    assert [e["uuid"] for e in asyncio.run(run())] == ["a", "b"]
+
+
+def test_a_sqlite_store_in_a_missing_folder_is_one_line(tmp_path):
+    with pytest.raises(StoreUnavailable, match="^session store: no directory "):
+        asyncio.run(ArchiveSessionStore.open_sqlite(tmp_path / "gone" / "archive.sqlite3"))
