@@ -21,6 +21,11 @@ router = AgentsViewRouter()
         ("pg", "sessions_app", "toolcall", True),
         ("pg", "sessions_app", "toolresultevent", True),
         ("pg", "sync_app", "pushmarker", True),
+        # the session store and the change log: in both (the shared one, or a laptop's own)
+        ("pg", "sync_app", "storetranscript", True),
+        ("pg", "sync_app", "storeentry", True),
+        ("pg", "sync_app", "sessionchange", True),
+        ("default", "sync_app", "storeentry", True),
         # tombstones: in a local archive what was deleted here, in the shared database what a
         # person deleted, trashed or redacted there
         ("pg", "sessions_app", "tombstone", True),

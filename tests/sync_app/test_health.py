@@ -23,7 +23,7 @@ def test_the_local_archive_reports_its_schema_and_no_machines(client):
     body = response.json()
     assert body["status"] == "ok" and body["database"] == "connected"
     assert body["schema_version"]["sessions_app"] == LATEST
-    assert body["schema_version"]["sync_app"] == "0002_machine_verbose_name"
+    assert body["schema_version"]["sync_app"] == "0005_store_ended"
     assert body["migrations_pending"] is False and body["pending_migrations"] == []
     assert "machines" not in body and "error" not in body
 
