@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 CHANGES_TABLE = "session_changes"  # sync_app.models.SessionChange (its migration: the trigger)
 RESYNC = -1  # queued after a reconnect: notifications may have been missed meanwhile
 RECONNECT_DELAYS = (0.5, 1, 2, 5)
+EVERY = "*"  # the subscription to every session's changes (the server-wide event stream)
 
 
 def channel(schema: str) -> str:
@@ -81,7 +82,7 @@ class Hub:
     def _dispatch(self, payload: str) -> None:
         change, _, session_id = payload.partition(" ")
         with self.lock:
-            boxes = list(self.subscribers.get(session_id, ()))
+            boxes = [*self.subscribers.get(session_id, ()), *self.subscribers.get(EVERY, ())]
         for inbox in boxes:
             inbox.put(int(change))
 
@@ -185,3 +186,36 @@ def watch(session_id: str, using: str, *, heartbeat: float, last_event_id: int |
                 yield "session_updated", session_id, last
     finally:
         live.unsubscribe(session_id, inbox)
+
+
+def watch_every(using: str, *, heartbeat: float, coalesce: float
+                ) -> Iterator[tuple[str, str, None]]:
+    """``(event, data, None)`` forever for the server-wide stream (``/api/v1/events``):
+    events_ready, then one data_changed for the changes of any session within *coalesce*
+    seconds, a heartbeat on an interval."""
+    live = hub(using)
+    inbox = live.subscribe(EVERY)
+    try:
+        live.listening.wait(timeout=5)
+        _release(using)
+        yield "events_ready", "{}", None
+        next_beat = time.monotonic() + heartbeat
+        while True:
+            try:
+                inbox.get(timeout=max(0.0, next_beat - time.monotonic()))
+            except queue.Empty:
+                next_beat = time.monotonic() + heartbeat
+                yield "heartbeat", rfc3339(datetime.now(UTC).replace(microsecond=0)), None
+                continue
+            deadline = time.monotonic() + coalesce
+            while (left := deadline - time.monotonic()) > 0:  # a burst: one event
+                try:
+                    inbox.get(timeout=left)
+                except queue.Empty:
+                    break
+            yield "data_changed", DATA_CHANGED, None
+    finally:
+        live.unsubscribe(EVERY, inbox)
+
+
+DATA_CHANGED = '{"scope":"sessions"}'

@@ -273,3 +273,36 @@ def session_activity(session_id: str, using: str) -> dict:
     if session is None:
         raise SessionMissing(session_id)
     return serializers.ACTIVITY.dump(activity(session, using))
+
+
+def archive_version(using: str) -> tuple:
+    """What changes whenever a sync, a push or a delete changes any session."""
+    from django.db.models import Count, Max
+
+    return tuple(selectors.Session.objects.using(using).aggregate(
+        n=Count("id"), modified=Max("local_modified_at"), pushed=Max("pushed_at"),
+        deleted=Max("deleted_at"), created=Max("created_at")).values())
+
+
+def server_events(using: str, *, poll: float, heartbeat: float) -> Iterator[tuple]:
+    """``(event, data)`` forever for ``/api/v1/events``: events_ready, then data_changed
+    (``{"scope":"sessions"}``) after any session changed, a heartbeat on an interval. On the
+    shared PostgreSQL from its notifications (a burst within *poll* seconds is one event); on
+    a SQLite archive the archive is looked at every *poll* seconds."""
+    from agentsview import live
+
+    if live.available(using):
+        yield from live.watch_every(using, heartbeat=heartbeat, coalesce=poll)
+        return
+    last = archive_version(using)
+    yield "events_ready", "{}"
+    next_beat = time.monotonic() + heartbeat
+    while True:
+        time.sleep(poll)
+        current = archive_version(using)
+        if current != last:
+            last = current
+            yield "data_changed", live.DATA_CHANGED
+        if time.monotonic() >= next_beat:
+            next_beat = time.monotonic() + heartbeat
+            yield "heartbeat", rfc3339(datetime.now(UTC).replace(microsecond=0))

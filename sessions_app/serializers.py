@@ -323,6 +323,7 @@ VERSION = Shape("Version", "Server, API and data versions.", (
     constant("session_stats_available", BOOL, True, "`/api/v1/session-stats` is served."),
     constant("content_search_available", BOOL, True,
              "`/api/v1/search/content` is served (substring, regex, fts; not semantic)."),
+    constant("events_available", BOOL, True, "`/api/v1/events` is served."),
     Field("api_version", INT, "Version of this API, in AgentsView's numbering (12: its clients "
                               "enable `session usage` from 6)."),
     Field("usage_available", BOOL, "Token usage and cost endpoints are served "

@@ -59,8 +59,9 @@ class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "query",
             "name": "token",
-            "description": "The same token as a query parameter; honoured only by the watch "
-                           "stream (an EventSource cannot set headers).",
+            "description": "The same token as a query parameter; honoured only by the event "
+                           "streams, a session's watch and /api/v1/events (an EventSource "
+                           "cannot set headers).",
         }
         return [bearer, query_token]
 

@@ -27,6 +27,7 @@ urlpatterns = [
     path("v1/search", views.SearchView.as_view()),
     path("v1/search/content", views.ContentSearchView.as_view()),
     path("v1/branches", views.BranchesView.as_view()),
+    path("v1/events", views.EventsView.as_view(), name="api-events"),
     path("v1/stats", views.StatsView.as_view()),
     path("v1/projects", views.ProjectsView.as_view()),
     path("v1/agents", views.AgentsView.as_view()),

@@ -322,25 +322,58 @@ class WatchView(ReadOnlyView):
     def get(self, request, session_id: str):
         if not selectors.session_exists(session_id, using=self.using):
             raise SessionMissing(session_id, f"session not found: {session_id}")
-        slots = watch_slots()
-        slot = slots.acquire()
-        if slot is None:
-            return json_ok({"error": "too many open watch streams; retry shortly"}, status=503,
-                           headers={"Retry-After": "5"})
-        try:
-            events = endpoints.watch_events(
-                session_id, self.using, poll=float(settings.AGENTSVIEW_SSE_POLL_SECONDS),
-                heartbeat=float(settings.AGENTSVIEW_SSE_HEARTBEAT_SECONDS),
-                last_event_id=_last_event_id(request),
-            )
-            response = StreamingHttpResponse(_Stream(events, slots, slot),
-                                             content_type="text/event-stream")
-        except BaseException:
-            slots.release(slot)
-            raise
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"
-        return response
+        last_event_id = _last_event_id(request)
+        return event_stream(lambda: endpoints.watch_events(
+            session_id, self.using, poll=float(settings.AGENTSVIEW_SSE_POLL_SECONDS),
+            heartbeat=float(settings.AGENTSVIEW_SSE_HEARTBEAT_SECONDS),
+            last_event_id=last_event_id))
+
+
+def event_stream(open_events) -> HttpResponse:
+    """An SSE response of the events *open_events* yields, holding one of the server's
+    stream slots while it lasts (503, retry later, when every slot is taken)."""
+    slots = watch_slots()
+    slot = slots.acquire()
+    if slot is None:
+        return json_ok({"error": "too many open watch streams; retry shortly"}, status=503,
+                       headers={"Retry-After": "5"})
+    try:
+        response = StreamingHttpResponse(_Stream(open_events(), slots, slot),
+                                         content_type="text/event-stream")
+    except BaseException:
+        slots.release(slot)
+        raise
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+EVENTS_EXAMPLE = openapi.example(
+    "stream", "event: events_ready\ndata: {}\n\nevent: data_changed\n"
+              'data: {"scope":"sessions"}\n\nevent: heartbeat\ndata: 2026-03-02T09:00:30Z\n\n',
+    "text/event-stream")
+
+
+@openapi.get(
+    "server_events", "Stream a notice whenever any session changes (server-sent events).",
+    tags=SERVICE,
+    description="`events_ready` first (data `{}`); `data_changed` (data "
+                '`{"scope":"sessions"}`) after a sync, push, store append or delete changed '
+                "any session, a burst within AGENTSVIEW_SSE_POLL_SECONDS being one event "
+                "(from the shared PostgreSQL's notifications; a SQLite archive is looked at "
+                "that often); `heartbeat` (the RFC 3339 UTC time) every "
+                "AGENTSVIEW_SSE_HEARTBEAT_SECONDS. The token may be passed as `?token=` here.",
+    parameters=[openapi.header("Cache-Control", "`no-cache`.")],
+    responses=openapi.responses(
+        openapi.text_ok("text/event-stream", "The event stream.", [EVENTS_EXAMPLE])),
+)
+class EventsView(ReadOnlyView):
+    allow_query_token = True
+
+    def get(self, request):
+        return event_stream(lambda: endpoints.server_events(
+            self.using, poll=float(settings.AGENTSVIEW_SSE_POLL_SECONDS),
+            heartbeat=float(settings.AGENTSVIEW_SSE_HEARTBEAT_SECONDS)))
 
 
 @openapi.get(

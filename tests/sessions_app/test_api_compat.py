@@ -319,6 +319,7 @@ def test_version_has_the_capability_flags_clients_read(api):
     assert data["content_search_available"] is True
     assert data["insight_generation_available"] is False
     assert data["archive_only"] is False
+    assert data["events_available"] is True
     assert isinstance(data["api_version"], int)
 
 
