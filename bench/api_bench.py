@@ -586,9 +586,38 @@ def analytics_plan(client: Client) -> list[tuple[str, str]]:
     return plan
 
 
-def print_analytics_report(stats: dict[str, Any], plain: list[Measurement]) -> None:
+def usage_plan(client: Client) -> list[tuple[str, str]]:
+    """The usage endpoints (issue 18) over the whole corpus and its last 30 days, the costliest
+    session's usage with its subagents and the Usage page."""
+    def day(order: str) -> str:
+        s = client.get_json(f"/api/v1/sessions?order_by=started:{order}&limit=1"
+                            "&include_one_shot=true&include_automated=true")["sessions"][0]
+        return s["started_at"][:10]
+
+    first, last = day("asc"), day("desc")
+    month = (datetime.fromisoformat(last) - timedelta(days=30)).date().isoformat()
+    plan = []
+    for window, start in (("all", first), ("30d", month)):
+        span = f"from={start}&to={last}"
+        plan += [(f"usage summary [{window}]", f"/api/v1/usage/summary?{span}"),
+                 (f"usage summary agent [{window}]",
+                  f"/api/v1/usage/summary?{span}&agent=claude&timezone=America/New_York"),
+                 (f"top-sessions [{window}]", f"/api/v1/usage/top-sessions?{span}"),
+                 (f"top-sessions tokens [{window}]",
+                  f"/api/v1/usage/top-sessions?{span}&sort=tokens&limit=100"),
+                 (f"usage page [{window}]", f"/usage?{span}")]
+    top = client.get_json(f"/api/v1/usage/top-sessions?from={first}&to={last}&limit=1")
+    if top:
+        sid = quote(top[0]["sessionId"], safe="")
+        plan.append(("session usage (costliest)",
+                     f"/api/v1/sessions/{sid}/usage?breakdown=true&subagents=true"))
+    return plan
+
+
+def print_analytics_report(stats: dict[str, Any], plain: list[Measurement],
+                           what: str = "analytics") -> None:
     print()
-    print(f"analytics endpoints on {stats.get('session_count')} sessions,"
+    print(f"{what} endpoints on {stats.get('session_count')} sessions,"
           f" {stats.get('message_count')} messages (PostgreSQL, pg serve under gunicorn);"
           f" target p95 < {TARGET_ANALYTICS_P95_MS:.0f} ms")
     header = f"{'request':<40}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>9}{'errors':>8}  target"
@@ -687,6 +716,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=1800, help="sync/push timeout, seconds")
     ap.add_argument("--analytics", action="store_true",
                     help="measure the analytics endpoints instead (concurrency 1, no streams)")
+    ap.add_argument("--usage", action="store_true",
+                    help="measure the usage endpoints and page instead (concurrency 1)")
     ap.add_argument("--reuse-db", action="store_true",
                     help="serve the existing benchmark database as it is (skip sync and push)")
     args = ap.parse_args(argv)
@@ -728,9 +759,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  answering /api/ping after {ready_s:.1f}s", flush=True)
 
         client = Client(port, args.request_timeout)
-        if args.analytics:
+        if args.analytics or args.usage:
             stats = client.get_json("/api/v1/stats")
-            plan = analytics_plan(client)
+            plan = usage_plan(client) if args.usage else analytics_plan(client)
             client.close()
             options = {"requests": args.requests, "warmup": args.warmup,
                        "max_seconds": args.max_seconds, "request_timeout": args.request_timeout}
@@ -738,8 +769,9 @@ def main(argv: list[str] | None = None) -> int:
             for label, path in plan:
                 print(f"measuring {label} ...", flush=True)
                 plain.append(measure(port, label, path, concurrency=1, **options))
-            print_analytics_report(stats, plain)
-            print("RESULT " + json.dumps({"analytics": [m.as_dict() for m in plain],
+            what = "usage" if args.usage else "analytics"
+            print_analytics_report(stats, plain, what)
+            print("RESULT " + json.dumps({what: [m.as_dict() for m in plain],
                                           "target_p95_ms": TARGET_ANALYTICS_P95_MS}))
             return 1 if any(m.errors for m in plain) else 0
         inputs = pick_inputs(client, args.streams)

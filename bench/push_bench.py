@@ -25,9 +25,6 @@ import corpus
 import psycopg
 from sync_bench import REPO_ROOT, build_env, check_run, ensure_corpus, run_measured
 
-sys.path.insert(0, str(REPO_ROOT))
-from sessions_app.rows import MESSAGE_COLUMNS  # noqa: E402  (the pushed column order)
-
 TARGETS = {"full_s": 30.0, "nochange_s": 1.0, "changed_s": 2.0, "peak_rss_mb": 300.0}
 BENCH_DATABASE = "agentsview_bench"
 
@@ -46,7 +43,9 @@ def fresh_database(url: str) -> str:
 def raw_copy_rate(db: Path, pg_url: str) -> tuple[int, float]:
     """COPY every local message row into a twin of the pushed messages table (same indexes)."""
     local = sqlite3.connect(db)
-    cols = ", ".join(MESSAGE_COLUMNS)
+    # every stored column but the surrogate key (importing the app's column list would need
+    # Django set up in this process)
+    cols = ", ".join(r[1] for r in local.execute("PRAGMA table_info(messages)") if r[1] != "id")
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS bench_raw CASCADE")
         conn.execute("CREATE SCHEMA bench_raw")

@@ -64,18 +64,6 @@ class Sum:
     priced: bool = False  # some record was priced (else the cost is unknown: null)
     unpriced_tokens: int = 0
 
-    def add(self, cell: list) -> None:
-        _, _, i, o, r, w, cost = cell
-        self.input += i
-        self.output += o
-        self.cache_read += r
-        self.cache_write += w
-        if cost is None:
-            self.unpriced_tokens += i + o + r + w
-        else:
-            self.cost += cost
-            self.priced = True
-
     def merge(self, other: Sum) -> None:
         self.input += other.input
         self.output += other.output
@@ -114,6 +102,21 @@ def _into(table: dict[str, Sum], key: str, part: Sum) -> None:
     found.merge(part)
 
 
+def _accumulate(cells: dict, key: tuple, i: int, o: int, r: int, w: int, cost) -> None:
+    acc = cells.get(key)
+    if acc is None:
+        acc = cells[key] = [0, 0, 0, 0, 0, False, 0]
+    acc[0] += i
+    acc[1] += o
+    acc[2] += r
+    acc[3] += w
+    if cost is None:
+        acc[6] += i + o + r + w
+    else:
+        acc[4] += cost
+        acc[5] = True
+
+
 def summary(params: Mapping[str, str], using: str) -> dict:
     """Totals, per day (with per-model, project, agent and machine slices) and per
     dimension over the window."""
@@ -122,38 +125,57 @@ def summary(params: Mapping[str, str], using: str) -> dict:
     models = frozenset(f.models)
     rows = usage_sessions(f, using).annotate(_start=STARTED).values_list(
         "id", "project", "agent", "machine", "usage_rollup", "_start")
-    day_of: dict[int, date] = {}
-    # (day, model, project, agent, machine) -> Sum: one dict update per record cell
-    cells: dict[tuple[date, str, str, str, str], Sum] = {}
+    day_cache: dict[int, date] = {}
+
+    def day_of(quarter: int) -> date:
+        day = day_cache.get(quarter)
+        if day is None:
+            day = day_cache[quarter] = datetime.fromtimestamp(quarter, UTC).astimezone(
+                zone).date()
+        return day
+
+    # (day, model, project, agent, machine) -> [input, output, cache read, cache write,
+    # cost of the priced, something priced, unpriced tokens]
+    cells: dict[tuple[date, str, str, str, str], list] = {}
     sessions: dict[str, tuple[str, str]] = {}
     for sid, project, agent, machine, rollup, started in rows:
+        doc = loads(rollup)
+        quarters = doc["cells"]
+        if not quarters:
+            continue
+        q0, q1 = quarters[0][0], quarters[-1][0]
+        if q0 is None and q1 is None:
+            single = started.astimezone(zone).date()
+        elif q0 is not None and day_of(q0) == day_of(q1):
+            single = day_of(q0)
+        else:
+            single = None
         counted = False
-        for cell in loads(rollup):
-            quarter, model = cell[0], cell[1]
-            if models and model not in models:
-                continue
-            if quarter is None:
-                day = started.astimezone(zone).date()
-            else:
-                day = day_of.get(quarter)
-                if day is None:
-                    day = day_of[quarter] = datetime.fromtimestamp(quarter, UTC).astimezone(
-                        zone).date()
-            if day < first or day > last:
-                continue
-            key = (day, model, project, agent, machine)
-            found = cells.get(key)
-            if found is None:
-                found = cells[key] = Sum()
-            found.add(cell)
-            counted = True
+        if single is not None:  # the whole session in one local day: its model totals
+            if first <= single <= last:
+                for model, i, o, r, w, cost in doc["models"]:
+                    if models and model not in models:
+                        continue
+                    _accumulate(cells, (single, model, project, agent, machine),
+                                i, o, r, w, cost)
+                    counted = True
+        else:
+            for quarter, model, i, o, r, w, cost in quarters:
+                if models and model not in models:
+                    continue
+                day = started.astimezone(zone).date() if quarter is None else day_of(quarter)
+                if day < first or day > last:
+                    continue
+                _accumulate(cells, (day, model, project, agent, machine), i, o, r, w, cost)
+                counted = True
         if counted:
             sessions[sid] = (project, agent)
 
     totals = Sum()
     days: dict[date, Day] = {}
     by: dict[str, dict[str, Sum]] = {"model": {}, "project": {}, "agent": {}, "machine": {}}
-    for (day, model, project, agent, machine), part in cells.items():
+    for (day, model, project, agent, machine), acc in cells.items():
+        part = Sum(*acc)
         totals.merge(part)
         entry = days.get(day)
         if entry is None:

@@ -1,6 +1,7 @@
 """Re-price the archive from its stored rows when the price table in force (its version,
-which covers config.toml's ``[pricing]`` overrides) is not the one a session was priced with:
-its messages' costs and its usage columns are recomputed, and the next push carries them."""
+which covers config.toml's ``[pricing]`` overrides) or the usage code
+(``records.USAGE_VERSION``) is not the one a session was priced with: its messages' costs and
+its usage columns are recomputed, and the next push carries them."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def reprice_session(session_id: str, prices: PriceTable, now: datetime, *,
 def reprice_outdated(prices: PriceTable, now: datetime, *, using: str = "default") -> int:
     """Re-price every session priced by another table version (or never priced: archived
     before costs existed). Returns how many."""
-    outdated = list(Session.objects.using(using).exclude(pricing_version=prices.version)
+    outdated = list(Session.objects.using(using).exclude(pricing_version=usage.priced_with(prices))
                     .values_list("id", flat=True))
     for session_id in outdated:
         reprice_session(session_id, prices, now, using=using)

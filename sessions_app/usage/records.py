@@ -8,10 +8,13 @@ agent that records only session-level totals (Copilot's shutdown metrics) stores
 level: one record per model, and its messages' own counts (output tokens only) are not added
 again.
 
-A session's usage rollup (``usage_rollup``, compact JSON) holds its records summed per UTC
-quarter-hour and model, ``[quarter (epoch s, null when untimed), model, input, output,
-cache_read, cache_write, cost (microdollars, null when unpriced)]``, so the usage summary
-reads one row per session and places each quarter in the local day of any time zone.
+A session's usage rollup (``usage_rollup``, compact JSON) holds its records summed per model,
+``{"models": [[model, input, output, cache_read, cache_write, cost]], "cells": [[quarter,
+model, input, output, cache_read, cache_write, cost]]}``, the cells per UTC quarter-hour
+(epoch seconds, null when untimed; sorted, untimed first) and model, a cost in microdollars or
+null when unpriced. The usage summary reads one row per session: a session whose quarters
+fall in one local day counts its per-model totals, another places each quarter in the local
+day of the time zone asked for (every zone's offset is a whole number of quarter-hours).
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ import orjson
 
 from sessions_app.usage.pricing import PriceTable, Tokens
 
+# Bump it when what the records or the rollup are changes: the next sync re-prices every
+# archived session from its stored rows (like a new price table), the next push sends them.
+USAGE_VERSION = 2  # 2: the rollup holds per-model totals beside the quarter-hour cells
 MESSAGE, SESSION = "message", "session"  # where a record comes from
 QUARTER_S = 900
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -135,7 +141,18 @@ def session_columns(found: list[Record], prices: PriceTable) -> dict:
             cell[5] += t.cache_write
             cell[6] = None if cell[6] is None or record.cost is None else cell[6] + record.cost
     priced = bool(found) and all(r.cost is not None for r in found)
-    rollup = sorted(cells.values(), key=lambda c: (c[0] is not None, c[0] or 0, c[1]))
+    ordered = sorted(cells.values(), key=lambda c: (c[0] is not None, c[0] or 0, c[1]))
+    models: dict[str, list] = {}
+    for cell in ordered:
+        total_cell = models.get(cell[1])
+        if total_cell is None:
+            models[cell[1]] = cell[1:]
+        else:
+            for k in range(1, 5):
+                total_cell[k] += cell[k + 1]
+            total_cell[5] = (None if total_cell[5] is None or cell[6] is None
+                             else total_cell[5] + cell[6])
+    rollup = {"models": [models[m] for m in sorted(models)], "cells": ordered} if found else None
     return {
         "usage_input_tokens": total.input,
         "usage_output_tokens": total.output,
@@ -143,9 +160,15 @@ def session_columns(found: list[Record], prices: PriceTable) -> dict:
         "usage_cache_write_tokens": total.cache_write,
         "cost_microdollars": sum(r.cost for r in found) if priced else None,  # type: ignore[misc]
         "usage_rollup": orjson.dumps(rollup).decode() if rollup else "",
-        "pricing_version": prices.version,
+        "pricing_version": priced_with(prices),
     }
 
 
-def loads(text: str | None) -> list:
-    return orjson.loads(text) if text else []
+def priced_with(prices: PriceTable) -> str:
+    """What a session stores as ``pricing_version``: this code's usage version and the
+    price table's (with its overrides)."""
+    return f"u{USAGE_VERSION}:{prices.version}"
+
+
+def loads(text: str | None) -> dict:
+    return orjson.loads(text) if text else {"models": [], "cells": []}

@@ -14,6 +14,7 @@ from agentsview.config import ConfigError, load_config
 from sessions_app.models import Message, Session
 from sessions_app.usage import pricing
 from sessions_app.usage.pricing import Price, PriceTable, Tokens, builtin_table, price_table
+from sessions_app.usage.records import USAGE_VERSION
 from sync_app.services.push import SESSION_PUSH_COLUMNS
 
 RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
@@ -114,13 +115,14 @@ def usage_of(session_id: str, using: str = "default") -> tuple:
 @pytest.mark.django_db(databases=["default", "pg"], transaction=True)
 def test_a_price_change_reprices_the_archive_and_the_push_carries_it(archive, monkeypatch):
     cost, version, _ = usage_of(OPUS_46)
-    assert cost is None and version == builtin_table().version
+    assert cost is None and version == f"u{USAGE_VERSION}:{builtin_table().version}"
     # config.toml prices Opus 4.6: the next sync re-prices every session from stored rows
     write_config(archive, '[pricing."claude-opus-4-6"]\ninput = 5\noutput = 25\n'
                           'cache_read = "0.50"\ncache_write = "6.25"\n')
     sync()
     cost, version, modified = usage_of(OPUS_46)
-    assert cost == 250 * 5 + 100 * 25 + 5000 // 2 and version != builtin_table().version
+    assert cost == 250 * 5 + 100 * 25 + 5000 // 2 and version.startswith(
+        f"u{USAGE_VERSION}:{builtin_table().version}+")
     stored = dict(Message.objects.filter(session_id=OPUS_46).exclude(token_usage="")
                   .values_list("ordinal", "cost_microdollars"))
     assert sum(stored.values()) == cost
@@ -143,7 +145,7 @@ def test_a_price_change_reprices_the_archive_and_the_push_carries_it(archive, mo
     write_config(archive, "")
     sync()
     cost, version, _ = usage_of(RICH)
-    assert version == bumped.version and cost == RICH_COST - 1395  # 1,395 output tokens
+    assert version == f"u{USAGE_VERSION}:{bumped.version}" and cost == RICH_COST - 1395
     assert usage_of(OPUS_46)[0] is None  # the override is gone: unknown again, not 0
     call_command("pg_push", "--no-sync", stdout=StringIO(), stderr=StringIO())
     assert usage_of(RICH, "pg")[:2] == (cost, version)
@@ -151,3 +153,15 @@ def test_a_price_change_reprices_the_archive_and_the_push_carries_it(archive, mo
                     .values_list("session_id", "ordinal", "cost_microdollars"))
     assert pg_costs == list(Message.objects.order_by("session_id", "ordinal")
                             .values_list("session_id", "ordinal", "cost_microdollars"))
+
+
+@pytest.mark.django_db
+def test_a_new_usage_version_reprices_from_stored_rows(archive, monkeypatch):
+    from sessions_app.usage import records
+
+    before = usage_of(RICH)
+    monkeypatch.setattr(records, "USAGE_VERSION", USAGE_VERSION + 1)
+    sync()
+    cost, version, modified = usage_of(RICH)
+    assert cost == before[0] == RICH_COST and version.startswith(f"u{USAGE_VERSION + 1}:")
+    assert modified > before[2]
