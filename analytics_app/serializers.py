@@ -12,6 +12,7 @@ the long lists are read from tuples (by index) or from the session rows themselv
 from __future__ import annotations
 
 from agentsview.api.shapes import (
+    BOOL,
     EMPTY,
     FLOAT,
     INT,
@@ -363,9 +364,23 @@ SIGNALS = Shape("AnalyticsSignals", "Health grades, outcomes and signal rates.",
 # The session rows themselves, dumped with the signal's column as context.
 
 
-def _signal_value(session, column: str):
-    value = getattr(session, column)
+def _signal_value(session, ctx):
+    value = getattr(session, ctx.column)
     return int(value) if isinstance(value, bool) else value
+
+
+def _signal_total(session, ctx) -> int:
+    """AgentsView's integer measure: the count (1 for a flag; a pressure rounds to 0-1)."""
+    value = _signal_value(session, ctx)
+    return round(value) if value is not None else 0
+
+
+def _local_date(session, ctx) -> str:
+    moment = session.started_at or session.created_at
+    return moment.astimezone(ctx.zone).date().isoformat() if moment else ""
+
+
+EXCERPT_LENGTH = 200
 
 
 SIGNAL_SESSION = Shape("SignalSession", "A session a signal marks.", (
@@ -383,6 +398,18 @@ SIGNAL_SESSION = Shape("SignalSession", "A session a signal marks.", (
     Field("health_grade", STR, "Null when not computed.", null=True),
     Field("value", FLOAT, "The signal's measure: a count, the context pressure (0-1), or 1 "
                           "for unstructured_start.", source=_signal_value),
+    # AgentsView's names for the same row
+    Field("session_id", STR, "Equals id.", source="id"),
+    Field("date", STR, "Local day of the start (YYYY-MM-DD, in `timezone`).",
+          source=_local_date),
+    Field("is_automated", BOOL),
+    Field("signal_total", INT, "The measure as an integer.", source=_signal_total),
+    Field("reason_code", STR, "The signal asked for.", source=lambda s, ctx: ctx.signal),
+    Field("excerpt", STR, "The session's first message, cut to 200 characters.",
+          source=lambda s, ctx: (s.first_message or "")[:EXCERPT_LENGTH]),
+    Field("failure_signals", INT, source="tool_failure_signal_count"),
+    Field("retries", INT, source="tool_retry_count"),
+    Field("edit_churn", INT, source="edit_churn_count"),
 ))
 
 SIGNAL_SESSIONS = Shape("AnalyticsSignalSessions", "The sessions one signal marks, worst "

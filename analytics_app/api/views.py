@@ -118,7 +118,12 @@ class SignalsView(AnalyticsView):
                                  "A key of the signals endpoint's calibration; another value "
                                  "→ 400 (unsupported signal).", required=True),
             openapi.int_query("limit", "Sessions in the answer.", minimum=1,
-                              maximum=SIGNAL_SESSIONS_MAX, default=SIGNAL_SESSIONS_LIMIT)])
+                              maximum=SIGNAL_SESSIONS_MAX, default=SIGNAL_SESSIONS_LIMIT),
+            openapi.int_query("offset", "Sessions to skip (the next page).", minimum=0,
+                              default=0),
+            openapi.list_query("tool_category", "Only sessions that called a tool of these "
+                                                "categories."),
+            openapi.list_query("tool_name", "Only sessions that called these tools.")])
 class SignalSessionsView(AnalyticsView):
     endpoint = staticmethod(endpoints.signal_sessions)
 

@@ -13,7 +13,7 @@ from analytics_app.endpoints.filters import analytics_sessions, local_day, parse
 from analytics_app.endpoints.numbers import Number, go_round, ratio
 from analytics_app.serializers import SIGNAL_SESSIONS, SIGNALS
 from sessions_app.choices import HealthGrade, Outcome, OutcomeConfidence
-from sessions_app.models import QUALITY_SIGNAL_COLUMNS
+from sessions_app.models import QUALITY_SIGNAL_COLUMNS, ToolCall
 
 HIGH_PRESSURE = 0.8
 
@@ -240,9 +240,29 @@ def signal_sessions(params: Mapping[str, str], using: str) -> dict:
                            f'unsupported signal; expected one of "{", ".join(SIGNAL_VALUES)}"')
     limit = p.integer("limit", minimum=1, maximum=SIGNAL_SESSIONS_MAX,
                       default=SIGNAL_SESSIONS_LIMIT)
+    offset = p.integer("offset", minimum=0, default=0)
+    categories, tools = p.items("tool_category"), p.items("tool_name")
     column = SIGNAL_VALUES[name]
     affected = analytics_sessions(f, using).filter(SIGNAL_PREDICATES[name])
+    if categories or tools:  # sessions that called these tools (AgentsView's drilldown)
+        calls = ToolCall.objects.using(using)
+        if categories:
+            calls = calls.filter(category__in=categories)
+        if tools:
+            calls = calls.filter(tool_name__in=tools)
+        affected = affected.filter(id__in=calls.values("session_id"))
     total = affected.count()
-    rows = affected.order_by(F(column).desc(), F("_start").desc(), "id")[:limit]
+    rows = affected.order_by(F(column).desc(), F("_start").desc(), "id")[offset:offset + limit]
     # the session rows as they are; each one's `value` is its *column* (the dump's context)
-    return SIGNAL_SESSIONS.dump({"signal": name, "total": total, "sessions": rows}, column)
+    return SIGNAL_SESSIONS.dump({"signal": name, "total": total, "sessions": rows},
+                                SignalContext(name, column, f.timezone))
+
+
+@dataclass(frozen=True)
+class SignalContext:
+    """What the signal-sessions rows are dumped with: the signal, its column, the zone of
+    each row's ``date``."""
+
+    signal: str
+    column: str
+    zone: object

@@ -430,10 +430,22 @@ def test_signal_sessions(api):
         "id": CODEX, "project": "api_server", "agent": "codex", "machine": first["machine"],
         "first_message": first["first_message"], "started_at": "2026-03-04T14:00:00Z",
         "ended_at": first["ended_at"], "message_count": 8, "outcome": "errored",
-        "health_score": 40, "health_grade": "D", "value": 3}
+        "health_score": 40, "health_grade": "D", "value": 3,
+        # AgentsView's names (issue 19)
+        "session_id": CODEX, "date": "2026-03-04", "is_automated": False, "signal_total": 3,
+        "reason_code": "tool_failure_signals", "excerpt": first["first_message"][:200],
+        "failure_signals": 3, "retries": first["retries"], "edit_churn": first["edit_churn"]}
     assert first["machine"] and first["first_message"] and first["ended_at"]
     limited = api.json(f"{BASE}/signal-sessions?{ALL}&signal=tool_failure_signals&limit=1")
     assert limited["total"] == 2 and [s["id"] for s in limited["sessions"]] == [CODEX]
+    second = api.json(f"{BASE}/signal-sessions?{ALL}&signal=tool_failure_signals&limit=1"
+                      "&offset=1")
+    assert [s["id"] for s in second["sessions"]] == [RICH]
+    tasks = api.json(f"{BASE}/signal-sessions?{ALL}&signal=tool_failure_signals"
+                     "&tool_category=Task")
+    assert [s["id"] for s in tasks["sessions"]] == [RICH] and tasks["total"] == 1
+    assert api.json(f"{BASE}/signal-sessions?{ALL}&signal=tool_failure_signals"
+                    "&tool_name=NoSuchTool")["sessions"] == []
     pressure = api.json(f"{BASE}/signal-sessions?{ALL}&signal=high_pressure_sessions")
     assert [(s["id"], s["value"]) for s in pressure["sessions"]] == [(CLI, 0.9)]
     unstructured = api.json(f"{BASE}/signal-sessions?{ALL}&signal=unstructured_start")
