@@ -30,6 +30,7 @@ from sync_app.store.entries import TranscriptKey
 
 log = logging.getLogger(__name__)
 AGENT = "claude"
+STORE_OWNER = "session-store"  # push_owner of stored sessions in the shared database
 SOURCE_PREFIX = "store:"  # file_path of an archived stored session: store:<project>/<session>
 DEBOUNCE = 0.1  # seconds: appends arriving together are parsed once
 FINAL_AFTER = timedelta(days=1)  # past any recency window of the outcome rules
@@ -37,6 +38,14 @@ FINAL_AFTER = timedelta(days=1)  # past any recency window of the outcome rules
 
 def source_path(project_key: str, session_id: str, subpath: str = "") -> str:
     return SOURCE_PREFIX + "/".join(filter(None, [project_key, session_id, subpath]))
+
+
+def _ours(session_id: str, using: str) -> bool:
+    """Whether the store may write this session: new, or written by the store before (a
+    session pushed from a machine's archive belongs to that machine)."""
+    owner = (Session.objects.using(using).filter(pk=session_id)
+             .values_list("push_owner", flat=True).first())
+    return owner in (None, "", STORE_OWNER)
 
 
 def _dir_name(project_key: str) -> str:
@@ -57,9 +66,10 @@ def archive_transcripts(project_key: str, session_id: str, transcripts: dict[str
     parser = parser_for(AGENT)
     rules = rules_of(settings.AGENTSVIEW)  # the automated-session rules, as a sync has them
     connection = connections[using]
+    is_pg = connection.vendor == "postgresql"
     written: list[str] = []
     with transaction.atomic(using=using):
-        if connection.vendor == "postgresql":  # one archiver per session at a time
+        if is_pg:  # one archiver per session at a time
             key = TranscriptKey(project_key, session_id, "\x00archive").lock_key
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
@@ -92,7 +102,14 @@ def archive_transcripts(project_key: str, session_id: str, transcripts: dict[str
                     mtime_ns=stat.st_mtime_ns, sha256=result.sha256,
                     malformed_lines=result.malformed_lines, truncated=result.is_truncated)
                 for parsed in result.sessions:
+                    if not _ours(parsed.id, using):
+                        log.warning("session store: %s was pushed by a machine's archive;"
+                                    " not overwritten", parsed.id)
+                        continue
                     write_session(parsed, source, machine=host, using=using, rules=rules)
+                    if is_pg:  # a later push of the same id is a conflict, not an overwrite
+                        Session.objects.using(using).filter(pk=parsed.id).exclude(
+                            push_owner=STORE_OWNER).update(push_owner=STORE_OWNER)
                     if ended and not subpath:
                         # judged as if the recency window had passed: nothing more will come
                         final = (parsed.ended_at or datetime.now(UTC)) + FINAL_AFTER

@@ -189,8 +189,11 @@ def test_an_ended_session_gets_its_final_outcome(how):
     key = {"project_key": "-w-app", "session_id": session_id}
 
     def outcome() -> tuple:
-        return Session.objects.using("pg").values_list(
-            "outcome", "signals_pending_since").get(pk=session_id)
+        try:
+            return Session.objects.using("pg").values_list(
+                "outcome", "signals_pending_since").get(pk=session_id)
+        finally:
+            connections["pg"].close()  # when called in a worker thread
 
     async def run():
         store = await pg_store(host="ci-runner-7", archive_into="pg")
@@ -228,3 +231,24 @@ def test_a_fresh_process_archives_what_a_dead_writer_left_unparsed():
             await fresh.close()
     assert asyncio.run(run()) == 1
     assert Session.objects.using("pg").get(pk="orphaned").message_count == 4
+
+
+def test_a_session_pushed_by_a_machine_is_not_overwritten():
+    key = {"project_key": "-w-app", "session_id": "contested"}
+    lines = conversation("contested")
+
+    async def append(batch):
+        store = await pg_store(host="ci-runner-7", archive_into="pg")
+        try:
+            await store.append(key, batch)
+        finally:
+            await store.close()
+    asyncio.run(append(lines[:2]))
+    stored = Session.objects.using("pg").get(pk="contested")
+    assert (stored.push_owner, stored.machine) == ("session-store", "ci-runner-7")
+    # a laptop's archive pushes the same id (its marker as owner): it is that machine's now
+    Session.objects.using("pg").filter(pk="contested").update(push_owner="laptop-marker",
+                                                              machine="laptop")
+    asyncio.run(append(lines[2:]))
+    kept = Session.objects.using("pg").get(pk="contested")
+    assert (kept.machine, kept.message_count) == ("laptop", 2)
