@@ -219,3 +219,27 @@ def test_analytics_charts(team, page):
     first.click()
     page.wait_for_url(f"**{href}")
     assert page.locator("h1").inner_text().strip()
+
+
+def test_usage_page_costs_per_machine_and_day(team, page):
+    """What the team's agents cost, in a browser: the totals agree with the usage API of the
+    same server, each machine (person) has its row, the stacked columns carry each model's
+    cost, the unpriced tokens are named, and a session links through to its page."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    window = "from=2024-01-01&to=2026-03-31&timezone=UTC"
+    page.goto(team["base"] + f"/usage?{window}")
+    response = page.request.get(team["base"] + f"/api/v1/usage/summary?{window}")
+    assert response.ok, (response.status, response.text()[:300])
+    api = response.json()
+    machines = page.locator("#cost-machines th").all_inner_texts()
+    assert set(machines) == {m["machineName"] for m in api["machineTotals"]} == {
+        "alice-laptop", "bob-desktop"}
+    assert page.locator("#chart-cost rect").count() >= 4
+    assert "claude-opus-4-6" in page.inner_text("#unpriced")
+    assert page.locator("#legend-cost li").count() >= 2
+    screenshot(page, "usage")
+    page.locator("#top-sessions a").first.click()
+    page.wait_for_url("**/sessions/**")
+    assert "$" in page.inner_text("#session-cost")
+    assert not errors  # nothing the CSP blocked, no script error
