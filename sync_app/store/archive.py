@@ -73,6 +73,11 @@ def archive_transcripts(project_key: str, session_id: str, transcripts: dict[str
             key = TranscriptKey(project_key, session_id, "\x00archive").lock_key
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        archived = dict(StoreTranscript.objects.using(using).filter(
+            project_key=project_key, session_id=session_id).values_list("subpath",
+                                                                        "archived_seq"))
+        if any(archived.get(sub, 0) > len(texts) for sub, texts in transcripts.items()):
+            return []  # another process archived a newer copy meanwhile: keep it
         if not transcripts.get(""):
             now = datetime.now(UTC)
             main = source_path(project_key, session_id)
