@@ -25,7 +25,7 @@ from sessions_app.filters import (
     parse_session_order,
     parse_session_query,
 )
-from sessions_app.search import SearchHit, search
+from sessions_app.search import SORTS, SearchHit, search
 from sessions_app.usage import selectors as usage_selectors
 from sessions_app.usage.pricing import price_table
 
@@ -125,8 +125,9 @@ def search_results(params: Mapping[str, str], using: str) -> dict:
     q = p.required("q")
     limit = p.integer("limit", minimum=1, maximum=SEARCH_MAX_LIMIT, default=SEARCH_DEFAULT_LIMIT)
     offset = p.integer("cursor", minimum=0, default=0)
+    sort = p.choice("sort", SORTS, "relevance")
     filters = SEARCH_FILTERS.parse(params)
-    hits, more = search(q, filters, using=using, limit=limit, offset=offset)
+    hits, more = search(q, filters, using=using, limit=limit, offset=offset, sort=sort)
     return serializers.SEARCH_RESULTS.dump(
         SearchPage(query=q, hits=hits, next=offset + limit if more else None))
 

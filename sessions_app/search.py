@@ -2,9 +2,15 @@
 
 A query is one or more terms (whitespace-separated; "quoted phrases" stay whole); a message
 matches when it contains every term, case-insensitively, anywhere (substring semantics, so
-``login.ts`` and ``TypeError:`` work). SQLite answers from an FTS5 trigram index, PostgreSQL
-from a pg_trgm GIN index; both are created by migrations. One hit per session (its first
-matching message), newest sessions first, with a snippet built here, identically for both.
+``login.ts`` and ``TypeError:`` work). A plain word is searched by its stem (``redirects``,
+``redirected`` and ``redirecting`` all find ``redirect``): English suffixes are cut, which
+substring matching then widens back to every inflection. SQLite answers from an FTS5 trigram
+index, PostgreSQL from a pg_trgm GIN index; both are created by migrations. One hit per
+session: its best message (the highest rank), sessions by relevance (AgentsView's default)
+or by recency, with a snippet built here, identically for both.
+
+The rank is BM25 over the message's words (each term's whole-word occurrences, damped,
+against the message's length in words), negated as SQLite FTS5 reports it: lower is better.
 """
 
 from __future__ import annotations
@@ -29,14 +35,55 @@ class SearchHit:
     session: Session
     ordinal: int
     snippet: str
+    rank: float = 0.0
+
+
+SUFFIXES = (("sses", "ss"), ("ies", ""), ("edly", ""), ("ingly", ""), ("ing", ""),
+            ("ed", ""), ("es", ""), ("ly", ""), ("s", ""))
+MIN_STEM = 4  # a shorter stem matches too much (``us`` from ``uses``)
+WORD = re.compile(r"[A-Za-z]+")
+SORTS = ("relevance", "recency")
+RELEVANCE_POOL = 2000  # sessions ranked for sort=relevance: the most recent that match
+K1, B, AVERAGE_WORDS = 1.2, 0.75, 8  # BM25's constants; a short message's words
+TOKEN = re.compile(r"\w+")
+
+
+def stem(word: str) -> str:
+    """A plain word without its English inflection (``redirects`` -> ``redirect``); anything
+    else (a phrase, a path, a short word) as it is."""
+    if not WORD.fullmatch(word) or word.endswith("ss") and not word.endswith("sses"):
+        return word
+    lower = word.lower()
+    for suffix, replacement in SUFFIXES:
+        if lower.endswith(suffix) and len(lower) - len(suffix) + len(replacement) >= MIN_STEM:
+            return word[: len(word) - len(suffix)] + replacement
+    return word
 
 
 def parse_terms(q: str) -> list[str]:
+    """The terms of a query, each plain word by its stem."""
     try:
         terms = shlex.split(q)
     except ValueError:  # an unbalanced quote: take the words as they are
         terms = q.split()
-    return [t for t in (term.strip() for term in terms) if t][:MAX_TERMS]
+    quoted = '"' in q or "'" in q
+    out = [t for t in (term.strip() for term in terms) if t][:MAX_TERMS]
+    return [t if quoted and " " in t else stem(t) for t in out]
+
+
+def rank(content: str, terms: list[str]) -> float:
+    """BM25 over the message's words: each term's occurrences as a whole word (a path or a
+    phrase: as written), damped, against the message's length in words; negated (lower is
+    better, as FTS5 reports it). An inflection a stem found matches without adding rank."""
+    folded = content.casefold()
+    tokens = TOKEN.findall(folded)
+    norm = K1 * (1 - B + B * max(len(tokens), 1) / AVERAGE_WORDS)
+    score = 0.0
+    for term in terms:
+        term = term.casefold()
+        tf = tokens.count(term) if WORD.fullmatch(term) else folded.count(term)
+        score += tf * (K1 + 1) / (tf + norm) if tf else 0.0
+    return -round(score, 6)
 
 
 def _like(term: str) -> str:
@@ -60,24 +107,33 @@ def matching_session_ids(using: str, terms: list[str]) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def _first_matches(using: str, session_ids: list[str], terms: list[str]) -> dict[str, tuple]:
-    """``{session id: (ordinal, content)}`` of the first matching message of each session."""
+def _best_matches(using: str, session_ids: list[str], terms: list[str]
+                  ) -> dict[str, tuple[float, int, str]]:
+    """``{session id: (rank, ordinal, content)}`` of the best matching message of each session
+    (the lowest rank, then the first)."""
+    best: dict[str, tuple[float, int, str]] = {}
     if not session_ids:
-        return {}
+        return best
     connection = connections[using]
-    ids = ", ".join(["%s"] * len(session_ids))
-    if connection.vendor == "postgresql":
-        where = " AND ".join(["content ILIKE %s"] * len(terms))
-        sql = (f"SELECT DISTINCT ON (session_id) session_id, ordinal, content FROM messages"
-               f" WHERE session_id IN ({ids}) AND {where} ORDER BY session_id, ordinal")
-    else:
-        where = " AND ".join(["f.content LIKE %s ESCAPE '\\'"] * len(terms))
-        sql = (f"SELECT m.session_id, MIN(m.ordinal), m.content FROM messages_fts f"
-               f" JOIN messages m ON m.id = f.rowid WHERE m.session_id IN ({ids}) AND {where}"
-               f" GROUP BY m.session_id")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*session_ids, *[_like(t) for t in terms]])
-        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+    for start in range(0, len(session_ids), 500):
+        chunk = session_ids[start: start + 500]
+        ids = ", ".join(["%s"] * len(chunk))
+        if connection.vendor == "postgresql":
+            where = " AND ".join(["content ILIKE %s"] * len(terms))
+            sql = (f"SELECT session_id, ordinal, content FROM messages"
+                   f" WHERE session_id IN ({ids}) AND {where}")
+        else:
+            where = " AND ".join(["f.content LIKE %s ESCAPE '\\'"] * len(terms))
+            sql = (f"SELECT m.session_id, m.ordinal, m.content FROM messages_fts f"
+                   f" JOIN messages m ON m.id = f.rowid WHERE m.session_id IN ({ids})"
+                   f" AND {where}")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*chunk, *[_like(t) for t in terms]])
+            for session_id, ordinal, content in cursor.fetchall():
+                found = (rank(content, terms), ordinal, content)
+                if session_id not in best or found[:2] < best[session_id][:2]:
+                    best[session_id] = found
+    return best
 
 
 def snippet(content: str, terms: list[str]) -> str:
@@ -102,25 +158,33 @@ def snippet(content: str, terms: list[str]) -> str:
 
 
 def search(q: str, filters: SessionFilters, *, using: str = "default", limit: int = 50,
-           offset: int = 0) -> tuple[list[SearchHit], bool]:
-    """A page of hits and whether there are more."""
+           offset: int = 0, sort: str = "relevance") -> tuple[list[SearchHit], bool]:
+    """A page of hits and whether there are more: by relevance (each session's best rank,
+    then recency; among the RELEVANCE_POOL most recent matching sessions) or by recency."""
     terms = parse_terms(q)
     if not terms:
         return [], False
     matching = matching_session_ids(using, terms)
     if not matching:
         return [], False
-    sessions = list(
-        filtered_sessions(filters, using=using)
-        .filter(id__in=matching)
-        .annotate(_recent=SORT_EXPRESSIONS["recent"])
-        .order_by("-_recent", "-id")[offset: offset + limit + 1]
-    )
+    ordered = (filtered_sessions(filters, using=using).filter(id__in=matching)
+               .annotate(_recent=SORT_EXPRESSIONS["recent"]).order_by("-_recent", "-id"))
+    if sort == "relevance":
+        pool = list(ordered[:RELEVANCE_POOL])
+        best = _best_matches(using, [s.id for s in pool], terms)
+        position = {s.id: i for i, s in enumerate(pool)}
+        pool = [s for s in pool if s.id in best]
+        pool.sort(key=lambda s: (best[s.id][0], position[s.id]))
+        sessions = pool[offset: offset + limit + 1]
+    else:
+        sessions = list(ordered[offset: offset + limit + 1])
+        best = None
     more = len(sessions) > limit
     sessions = sessions[:limit]
-    firsts = _first_matches(using, [s.id for s in sessions], terms)
+    if best is None:
+        best = _best_matches(using, [s.id for s in sessions], terms)
     hits = []
     for session in sessions:
-        ordinal, content = firsts.get(session.id, (0, ""))
-        hits.append(SearchHit(session, ordinal, snippet(content, terms)))
+        score, ordinal, content = best.get(session.id, (0.0, 0, ""))
+        hits.append(SearchHit(session, ordinal, snippet(content, terms), score))
     return hits, more

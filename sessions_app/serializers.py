@@ -261,6 +261,7 @@ SEARCH_HIT = Shape("SearchHit", "A message matching the query.", (
     Field("ordinal", INT, "Ordinal of the matching message."),
     Field("session_ended_at", TIME, source=lambda h, ctx: h.session.ended_at, null=True),
     Field("snippet", STR),
+    Field("rank", FLOAT, "BM25-like score of the hit, negated: lower is better."),
 ))
 
 SEARCH_RESULTS = Shape("SearchResults", "One page of search hits.", (

@@ -358,3 +358,26 @@ def test_session_search_cli_prints_the_api_json(shared, client, settings):
     call_command("session", "search", "redirect", "--fts", "--exclude-system", stdout=human)
     lines = human.getvalue().splitlines()
     assert lines[0].split() == ["SESSION", "ORD", "WHERE", "SNIPPET"] and RICH in lines[1]
+
+
+def test_search_ranks_stems_and_best_hits(api):
+    data = api.json("/api/v1/search?q=redirect")
+    hits = {r["session_id"]: r for r in data["results"]}
+    order = [r["session_id"] for r in data["results"]]
+    reference = {r["session_id"]: r for r in golden("search.json")["results"]}
+    for session_id in (CHILD, RICH):  # AgentsView's best message of each session
+        assert hits[session_id]["ordinal"] == reference[session_id]["ordinal"], session_id
+        assert hits[session_id]["snippet"] == reference[session_id]["snippet"], session_id
+    assert order.index(CHILD) < order.index(RICH)  # the better rank first (relevance)
+    ranks = [r["rank"] for r in data["results"]]
+    assert ranks == sorted(ranks) and all(r < 0 for r in ranks)
+    recency = [r["session_id"] for r in api.json("/api/v1/search?q=redirect&sort=recency")
+               ["results"]]
+    assert recency.index(RICH) < recency.index(CHILD)
+    # a word is searched by its stem: every inflection finds the same sessions
+    for word in ("redirects", "redirected", "redirecting"):
+        found = {r["session_id"] for r in api.json(f"/api/v1/search?q={word}")["results"]}
+        assert found == set(hits), word
+    assert "(query.sort: best)" in api.json("/api/v1/search?q=x&sort=best", 400)["error"]
+    page = api.json("/api/v1/search?q=redirect&limit=1")
+    assert page["next"] == 1 and page["results"][0]["session_id"] == order[0]
