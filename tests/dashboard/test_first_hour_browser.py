@@ -79,6 +79,10 @@ def test_laptop(site, scheme):
     page.click("nav.presets a:text-is('All')")
     page.wait_for_url("**from=**")
     assert page.locator("nav.presets a.active").inner_text() == "All"
+    page.locator("#signals a[data-signal]").first.click()
+    page.wait_for_url("**/analytics/signal?**")
+    screenshot(page, f"first-hour-signal-1400-{scheme}")
+    assert page.locator("table.sessions td time").count() > 0  # dates people read
     # the session beside the list; each call once, opening on its input
     page.goto(base + f"/sessions/{RICH}")
     screenshot(page, f"first-hour-session-1400-{scheme}")
@@ -125,7 +129,8 @@ def test_phone(site, scheme):
     assert role.inner_text().strip().lower() == "assistant"
     assert role.bounding_box()["height"] < 24  # "Assistant" on one line, never "Assist/ant"
     for path, name in (("/analytics", "analytics"), ("/search?q=test", "search"),
-                       ("/sessions/nope", "404")):
+                       ("/analytics/signal?signal=missing_success_criteria_count&from=2020-01-01",
+                        "signal"), ("/sessions/nope", "404")):
         page.goto(base + path)
         screenshot(page, f"first-hour-{name}-390-{scheme}")
         assert no_sideways_scroll(page), path
