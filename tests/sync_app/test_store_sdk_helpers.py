@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import orjson
 import pytest
 from claude_agent_sdk import (
     delete_session_via_store,
@@ -106,3 +107,41 @@ def test_every_store_helper(claude_home, backend):
     # deleted through the store: the archived session and its subagent go to the trash
     live = Session.objects.using(using).filter(deleted_at__isnull=True)
     assert set(live.values_list("id", flat=True)) == {out["fork"]}
+
+
+def test_the_sdk_resumes_from_the_store(claude_home, backend):
+    """What the SDK does before spawning Claude Code with resume or continue_conversation:
+    it materializes the stored transcript (and its subagents') as files; they must equal the
+    originals line for line (as JSON)."""
+    from claude_agent_sdk import ClaudeAgentOptions
+    from claude_agent_sdk._internal.session_resume import materialize_resume_session
+
+    open_store, _ = backend
+    original = claude_home / "projects" / "-home-dev-projects-webapp"
+
+    async def run():
+        store = await open_store()
+        try:
+            await import_session_to_store(RICH, store)
+            results = []
+            for extra in ({"resume": RICH}, {"continue_conversation": True}):
+                options = ClaudeAgentOptions(session_store=store, cwd=DIRECTORY, **extra)
+                done = await materialize_resume_session(options)
+                files = {p.relative_to(done.config_dir / "projects").as_posix(): p.read_bytes()
+                         for p in (done.config_dir / "projects").rglob("*.jsonl")}
+                results.append((done.resume_session_id, files))
+                await done.cleanup()
+            return results
+        finally:
+            await store.close()
+
+    for session_id, files in asyncio.run(run()):
+        assert session_id == RICH
+        assert sorted(files) == [
+            f"-home-dev-projects-webapp/{RICH}.jsonl",
+            f"-home-dev-projects-webapp/{RICH}/subagents/agent-a1b2c3d.jsonl"]
+        for name, content in files.items():
+            source = original / name.split("/", 1)[1]
+            as_json = [orjson.loads(x) for x in content.splitlines() if x.strip()]
+            assert as_json == [orjson.loads(x) for x in source.read_bytes().splitlines()
+                               if x.strip()]
