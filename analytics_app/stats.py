@@ -28,6 +28,7 @@ from analytics_app.scoring import rollups
 
 SCHEMA_VERSION = 2  # 2: the cost section (issue 18)
 RELATIVE = re.compile(r"^(\d{1,4})([dwmy])$")
+SINCE_PATTERN = "^([0-9]{1,4}[dwmy]|[0-9]{4}-[0-9]{2}-[0-9]{2})$"  # what since_day reads
 UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 
 

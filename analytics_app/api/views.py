@@ -20,6 +20,7 @@ from analytics_app.endpoints.filters import ANALYTICS_FILTERS
 from analytics_app.endpoints.health import SIGNAL_SESSIONS_LIMIT, SIGNAL_SESSIONS_MAX, SIGNAL_VALUES
 from analytics_app.endpoints.overview import GRANULARITIES, HEATMAP_METRICS
 from analytics_app.endpoints.timing import TOP_METRICS
+from analytics_app.stats import SINCE_PATTERN
 
 TAGS = ["analytics"]
 
@@ -159,8 +160,9 @@ class SessionStatsSerializer(openapi.Doc):
                 "and model mix, agents, adoption, time of week and outcomes, over the "
                 "sessions that started in the window.",
     parameters=[
-        openapi.text_query("since", "Start: `28d`, `2w`, `3m`, `1y` before the last day, or "
-                                    "YYYY-MM-DD (default 28d)."),
+        openapi.query("since", {"type": "string", "pattern": SINCE_PATTERN},
+                      "Start: `28d`, `2w`, `3m`, `1y` before the last day, or YYYY-MM-DD "
+                      "(default 28d)."),
         openapi.query("until", {"type": "string", "format": "date"},
                       "Last day (default today; without since and until, the newest "
                       "session's day when none started since)."),

@@ -522,11 +522,10 @@ class SessionSyncView(APIView):
 
 CONTENT_SEARCH_PARAMETERS = [
     openapi.text_query("pattern", "What to look for (not blank).", required=True, blank=False),
-    openapi.choice_query("mode", ("substring", "regex", "fts", "semantic", "hybrid"),
-                         "substring",
+    openapi.choice_query("mode", ("substring", "regex", "fts"), "substring",
                          "`substring`: anywhere, ignoring case; `regex`: a regular expression, "
-                         "ignoring case; `fts`: every word of the pattern. `semantic` and "
-                         "`hybrid` (embeddings) are not served: 400."),
+                         "ignoring case; `fts`: every word of the pattern. AgentsView's "
+                         "`semantic` and `hybrid` (embeddings) are not served: 400 saying so."),
     openapi.list_query("in", "Where to look (default: everywhere).",
                        enum=("messages", "thinking", "tool_input", "tool_result")),
     openapi.int_query("limit", "Matches per page.", minimum=1,

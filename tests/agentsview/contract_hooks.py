@@ -25,6 +25,14 @@ CROSS_PARAMETER_RULES = re.compile(
     r"|from is after to=[0-9-]+ \(query\.from: "
     r"|cannot be combined with around \(query\.(?:from|direction): "
     r"|invalid cursor \(query\.cursor: "
+    # rules the schema's pattern cannot state: a key twice or too many, too many ids, a
+    # regular expression that does not compile, an fts pattern without a word, a since
+    # that looks right but is no day
+    r"|\w[\w-]* given twice \(query\.order_by: "
+    r"|at most \d+ (?:keys|ids) \(query\.(?:order_by|ids): "
+    r"|invalid regular expression: .* \(query\.pattern: "
+    r"|no words to search for \(query\.pattern: "
+    r"|expected 28d, 2w, 3m, 1y or YYYY-MM-DD \(query\.since: "
     r")"
 )
 

@@ -20,6 +20,7 @@ from analytics_app import endpoints as analytics
 from analytics_app.endpoints.health import SIGNAL_VALUES
 from analytics_app.endpoints.overview import GRANULARITIES, HEATMAP_METRICS
 from analytics_app.endpoints.timing import TOP_METRICS
+from analytics_app.stats import SINCE_PATTERN
 from sessions_app import serializers
 from sessions_app.filters import HEALTH_GRADES, ORDER_PATTERN, OUTCOMES, SESSION_ORDER_KEYS
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
@@ -27,6 +28,8 @@ from sessions_app.selectors import MessagePage
 from tests.sessions_app.api_fixtures import Api, shared_archive
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# the patterns a text parameter may have: any text, not blank, the sort keys, a stats window
+PATTERNS = (NO_NUL, NOT_BLANK, ORDER_PATTERN, SINCE_PATTERN)
 T1 = datetime(2026, 3, 2, 10, 30, 15, 500000, tzinfo=UTC)
 
 
@@ -383,7 +386,7 @@ def test_every_parameter_is_as_strict_as_its_parsing(schema):
             node = node.get("items", node) if node["type"] == "array" else node
             if node["type"] == "string":
                 assert ({"enum", "format"} & set(node)
-                        or node.get("pattern") in (NO_NUL, NOT_BLANK, ORDER_PATTERN)), where
+                        or node.get("pattern") in PATTERNS), where
             elif node["type"] == "integer":
                 assert "minimum" in node and node["maximum"] <= INT_MAX, where
             else:
