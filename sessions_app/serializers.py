@@ -341,6 +341,14 @@ def _money(microdollars: int | None) -> dict | None:
     return None if microdollars is None else {"microdollars": microdollars}
 
 
+CODED_ERROR_DETAIL = Shape("CodedErrorDetail", "What went wrong, with a stable code.", (
+    Field("code", STR, "E.g. `session_not_found`."),
+    Field("message", STR, "E.g. `session not found`."),
+), mapping=True)
+CODED_ERROR = Shape("CodedError", "The error body of AgentsView's newer endpoints (usage).", (
+    Field("error", OBJECT, shape=CODED_ERROR_DETAIL),
+), mapping=True)
+
 MONEY = Shape("Money", "An exact amount of US dollars.", (
     Field("microdollars", INT, "Millionths of a dollar."),
 ), mapping=True)

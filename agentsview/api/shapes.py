@@ -123,7 +123,8 @@ def _doc_field(f: Field) -> serializers.Field:
         return serializers.DictField(child=serializers.JSONField(), help_text=text, **common)
     if f.kind in (OBJECT, OBJECTS):
         assert f.shape is not None, f.name
-        return f.shape.serializer_class(many=f.kind == OBJECTS, help_text=text, **common)
+        return f.shape.serializer_class(many=f.kind == OBJECTS, help_text=text,
+                                        allow_null=f.null, **common)
     if f.kind == MAP:
         child = f.shape.serializer_class() if f.shape is not None else _item_doc(f)
         return serializers.DictField(child=child, help_text=text, **common)

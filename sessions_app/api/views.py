@@ -188,8 +188,10 @@ class ChildrenView(ReadOnlyView):
                 openapi.bool_query("subagents", "Combine the usage of every subagent "
                                                 "descendant (then `subagent_count` says how "
                                                 "many).", default=False)],
-    responses=openapi.responses(openapi.ok(serializers.SESSION_USAGE.serializer(),
-                                           "The usage."), 400, 404),
+    responses={**openapi.responses(openapi.ok(serializers.SESSION_USAGE.serializer(),
+                                              "The usage."), 400),
+               404: OpenApiResponse(serializers.CODED_ERROR.serializer(),
+                                    description="No such session (`session_not_found`).")},
 )
 class SessionUsageView(ReadOnlyView):
     def get(self, request, session_id: str):

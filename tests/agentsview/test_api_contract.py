@@ -37,10 +37,13 @@ EXCLUDED = (
 # every parameter, checks them there once; fuzzing and the stateful phase still cover them.
 SAME_PARAMETERS = "projects|tools|velocity|sessions|hour_of_week|signals|skills"
 # usage_summary takes the same filters too (with other defaults); usage_top_sessions, which
-# adds limit and sort, keeps its coverage phase.
+# adds limit and sort, keeps its coverage phase. session_stats takes the analytics filters,
+# sidebar_session_index and search_content list_sessions' (whose coverage phase checks them).
+NO_COVERAGE = (f"analytics_({SAME_PARAMETERS})|usage_summary|session_stats"
+               "|sidebar_session_index|search_content")
 CONFIG = f"""
 [[operations]]
-include-operation-id-regex = "^(analytics_({SAME_PARAMETERS})|usage_summary)$"
+include-operation-id-regex = "^({NO_COVERAGE})$"
 phases.coverage.enabled = false
 """
 # The coverage phase sends every value of an enum: the ~600 IANA names on 14 operations would

@@ -219,7 +219,8 @@ def test_compiled_dump_equals_the_declaration(obj):
 
 def test_analytics_shapes_dump_as_declared():
     summary = {field.name: 0 for field in analytics_shapes.SUMMARY.fields}
-    summary.update(models=["m"], agents={"claude": {"sessions": 1, "messages": 2}})
+    summary.update(models=["m"], agents={"claude": {"sessions": 1, "messages": 2}},
+                   total_cost={"microdollars": 5})
     heatmap = {"metric": "messages", "entries": [("2026-03-02", 3, 1)],
                "levels": {"l1": 1, "l2": 2, "l3": 3, "l4": 4}, "entries_from": "2026-03-02"}
     session = SimpleNamespace(id="s", project="p", agent="a", machine="m", first_message="hi",
