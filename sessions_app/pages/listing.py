@@ -24,6 +24,7 @@ SORTABLE = {
     "tokens": ("output-tokens", True),
     "health": ("health", False),
     "failures": ("failures", True),
+    "cost": ("cost", True),  # an unknown cost (a model without a price) sorts last
 }
 # The kinds of session the list leaves out unless asked: (filter, words for one, for many)
 EXCLUSIONS = (

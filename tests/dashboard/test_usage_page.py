@@ -112,3 +112,14 @@ def test_analytics_page_shows_the_cost_and_links_to_usage(site):
     # the summary's sessions with their subagents: RICH + its subagent, Codex, both Copilot
     assert f'href="/usage?{WINDOW.replace("&", "&amp;")}' in card
     assert ">$0.15</a>" in card and "+1 unpriced session" in card
+
+
+def test_sessions_page_has_a_cost_column_that_sorts(site, django_assert_max_num_queries):
+    query = "include_one_shot=true&include_children=true&order_by=cost:desc"
+    with django_assert_max_num_queries(8):  # no query per row for the cost
+        html = get(site, f"/?{query}")
+    assert '<th class="col-cost num" aria-sort="descending">' in html
+    rows = re.findall(r'<a href="/sessions/([^"]+)">.*?<td class="col-cost num">(.*?)</td>',
+                      html, re.S)
+    assert rows[:2] == [(RICH, "$0.11"), (COPILOT, "$0.01")]
+    assert (OPUS_46, '<span class="muted" title="a model without a price">unknown</span>') in rows
