@@ -94,12 +94,13 @@ def test_search_lands_on_the_message(team, page):
     first = page.locator("ol.results li").first
     assert first.locator("mark").count() >= 1
     screenshot(page, "search-results")
+    anchor = first.locator("a").get_attribute("href").rsplit("#", 1)[1]  # the hit's message
     first.locator("a").click()
-    page.wait_for_url("**#m12")
-    target = page.locator("article#m12")
+    page.wait_for_url(f"**#{anchor}")
+    target = page.locator(f"article#{anchor}")
     assert target.is_visible()
     assert "regression test" in target.inner_text()
-    assert page.evaluate("document.querySelector(':target').id") == "m12"
+    assert page.evaluate("document.querySelector(':target').id") == anchor
 
 
 def test_export_downloads(team, page):
