@@ -66,10 +66,10 @@ def test_the_granularity_fits_the_range(site):
     assert auto_granularity(date(2026, 1, 1), date(2026, 1, 31)) == "day"
     assert auto_granularity(date(2025, 1, 1), date(2025, 12, 31)) == "week"
     assert auto_granularity(date(2020, 1, 1), date(2025, 12, 31)) == "month"
-    html = html_of(site, "/analytics?from=2025-01-01&to=2025-12-31")
+    html = html_of(site, "/analytics?from=2025-06-01&to=2026-05-31")
     assert "<h2>Sessions per week</h2>" in html
-    assert "Messages per day, 2025-01-01 to 2025-12-31" in html  # the heatmap's own range
-    html = html_of(site, "/analytics?from=2025-01-01&to=2025-12-31&granularity=day")
+    assert "Messages per day, 2025-06-01 to 2026-05-31" in html  # the heatmap's own range
+    html = html_of(site, "/analytics?from=2025-06-01&to=2026-05-31&granularity=day")
     assert "<h2>Sessions per day</h2>" in html
 
 
@@ -292,3 +292,10 @@ def test_the_session_page_has_the_latest_sessions_beside_it(site):
 def test_a_bad_cursor_is_said_without_a_hidden_count(site):
     html = html_of(site, "/?cursor=bogus")
     assert "invalid cursor" in html and 'id="hidden-note"' not in html
+
+
+def test_an_empty_window_says_so_once(site):
+    html = html_of(site, "/analytics?from=2020-01-01&to=2020-01-31")
+    assert 'id="analytics-empty"' in html
+    assert "No sessions started from 2020-01-01 to 2020-01-31." in html
+    assert "Nothing in this range." not in html and ">Show all time</a>" in html
