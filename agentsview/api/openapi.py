@@ -275,10 +275,14 @@ def get(operation_id: str, summary: str, *, tags: list[str], description: str = 
         responses=responses,
     ))
     accepted = query_names(parameters)
+    repeatable = frozenset(p.name for p in parameters or ()
+                           if p.name in accepted and isinstance(p.type, dict)
+                           and p.type.get("type") == "array")
 
     def decorate(cls):
         cls = schema(cls)
         cls.query_parameters = accepted
+        cls.repeatable_parameters = repeatable
         return cls
 
     return decorate

@@ -55,15 +55,20 @@ def refuse_nul(query: Mapping[str, str]) -> None:
 SECRET_PARAMETERS = frozenset({"token"})  # never echoed in an error
 
 
-def refuse_unknown(query: Mapping[str, str], accepted: frozenset[str] | None) -> None:
+def refuse_unknown(query: Mapping[str, str], accepted: frozenset[str] | None,
+                   repeatable: frozenset[str] = frozenset()) -> None:
     """The one rule for parameters a route does not take: the first one (in the order
-    sent) is a 400 naming it, so an unsupported filter never answers unfiltered data."""
+    sent) is a 400 naming it, so an unsupported filter never answers unfiltered data; so is
+    a single-valued parameter given twice (only one of its values would be read)."""
     if accepted is None:
         return
+    getlist = getattr(query, "getlist", None)
     for name in query:
+        value = "…" if name in SECRET_PARAMETERS else query.get(name, "")
         if name not in accepted:
-            value = "…" if name in SECRET_PARAMETERS else query.get(name, "")
             raise BadParameter(name, value, "unsupported query parameter")
+        if getlist is not None and name not in repeatable and len(getlist(name)) > 1:
+            raise BadParameter(name, value, "given more than once")
 
 
 @cache

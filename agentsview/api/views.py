@@ -35,10 +35,12 @@ class ReadOnlyView(APIView):
     http_method_names = ["get", "head", "options"]
     # set by ``openapi.get`` from the documented parameters; None: the view takes any
     query_parameters: frozenset[str] | None = None
+    repeatable_parameters: frozenset[str] = frozenset()  # the list ones (``openapi.get``)
 
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
-        refuse_unknown(request.query_params, self.accepted_parameters())
+        refuse_unknown(request.query_params, self.accepted_parameters(),
+                       self.repeatable_parameters)
 
     @classmethod
     def accepted_parameters(cls) -> frozenset[str] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -33,6 +34,7 @@ from agentsview.api.shapes import (
 )
 from agentsview.timefmt import rfc3339
 from analytics_app import serializers as analytics_shapes
+from analytics_app.endpoints.health import SignalContext
 from sessions_app import serializers as session_shapes
 from sessions_app.models import Session
 
@@ -226,16 +228,20 @@ def test_analytics_shapes_dump_as_declared():
     session = SimpleNamespace(id="s", project="p", agent="a", machine="m", first_message="hi",
                               display_name="", started_at=T0, ended_at=None, message_count=2,
                               outcome="completed", health_score=None, health_grade=None,
-                              unstructured_start=True)
+                              unstructured_start=True, created_at=T0, is_automated=False,
+                              tool_failure_signal_count=0, tool_retry_count=0,
+                              edit_churn_count=0)
     signal_sessions = {"signal": "unstructured_start", "total": 1, "sessions": [session]}
+    signal = SignalContext("unstructured_start", "unstructured_start", ZoneInfo("UTC"))
     for shape, obj, ctx in ((analytics_shapes.SUMMARY, summary, None),
                             (analytics_shapes.HEATMAP, heatmap, None),
-                            (analytics_shapes.SIGNAL_SESSIONS, signal_sessions,
-                             "unstructured_start")):
+                            (analytics_shapes.SIGNAL_SESSIONS, signal_sessions, signal)):
         dumped = shape.dump(obj, ctx)
         assert list(dumped.items()) == list(declared(shape, obj, ctx).items()), shape.name
-    dumped = analytics_shapes.SIGNAL_SESSIONS.dump(signal_sessions, "unstructured_start")
+    dumped = analytics_shapes.SIGNAL_SESSIONS.dump(signal_sessions, signal)
     assert dumped["sessions"][0]["value"] == 1  # a flag counts as 1
+    assert dumped["sessions"][0]["signal_total"] == 1
+    assert dumped["sessions"][0]["date"] == T0.date().isoformat()
 
 
 @pytest.mark.parametrize("scored", [True, False])

@@ -381,3 +381,13 @@ def test_search_ranks_stems_and_best_hits(api):
     assert "(query.sort: best)" in api.json("/api/v1/search?q=x&sort=best", 400)["error"]
     page = api.json("/api/v1/search?q=redirect&limit=1")
     assert page["next"] == 1 and page["results"][0]["session_id"] == order[0]
+
+
+def test_a_single_valued_parameter_twice_is_400(api):
+    assert api.json("/api/v1/sessions?limit=2&limit=3", 400) == {
+        "error": "given more than once (query.limit: 3)"}
+    assert api.json("/api/v1/analytics/summary?dow=x&dow=3", 400)["error"].startswith(
+        "given more than once (query.dow:")
+    # list parameters may repeat
+    both = api.json("/api/v1/sessions?project=webapp&project=api_server&include_one_shot=1")
+    assert {s["project"] for s in both["sessions"]} == {"webapp", "api_server"}
