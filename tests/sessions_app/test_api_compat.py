@@ -391,3 +391,19 @@ def test_a_single_valued_parameter_twice_is_400(api):
     # list parameters may repeat
     both = api.json("/api/v1/sessions?project=webapp&project=api_server&include_one_shot=1")
     assert {s["project"] for s in both["sessions"]} == {"webapp", "api_server"}
+
+
+def test_session_list_cli_takes_ids_and_descending(shared, client, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.AGENTSVIEW_API_DATABASE = "default"
+    out = StringIO()
+    call_command("session", "list", "--include-one-shot", "--include-children",
+                 "--order-by", "messages", "--descending", "--ids", f"{RICH},{CHILD}",
+                 "--format", "json", stdout=out, stderr=StringIO())
+    expected = Api(client).json(f"/api/v1/sessions?include_one_shot=true&include_children=true"
+                                f"&order_by=messages&descending=true&ids={RICH},{CHILD}")
+    assert orjson.loads(out.getvalue()) == expected
+    assert [s["id"] for s in expected["sessions"]] == [RICH, CHILD]  # 13 messages, then 3
