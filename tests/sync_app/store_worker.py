@@ -1,5 +1,6 @@
 """A process appending to the session store (the concurrency and failover tests start two):
-``python -m tests.sync_app.store_worker URL SCHEMA SESSION NAME COUNT [--resume]``.
+``python -m tests.sync_app.store_worker URL SCHEMA SESSION NAME COUNT [--resume]`` (URL
+``sqlite:<path>`` for a SQLite archive).
 
 Appends entries ``NAME-0`` .. ``NAME-<COUNT-1>`` one per append, each with a ``shared-i``
 entry also sent by the other worker (the same uuid from two processes must be kept once).
@@ -18,7 +19,10 @@ from sync_app.store import ArchiveSessionStore
 
 
 async def main(url: str, schema: str, session: str, name: str, count: int, resume: bool) -> int:
-    store = await ArchiveSessionStore.connect_pg(url, schema=schema, host=name, max_size=2)
+    if url.startswith("sqlite:"):  # sqlite:<path of the archive file>
+        store = await ArchiveSessionStore.open_sqlite(url[7:], host=name)
+    else:
+        store = await ArchiveSessionStore.connect_pg(url, schema=schema, host=name, max_size=2)
     key = {"project_key": "concurrency", "session_id": session}
     start = 0
     if resume:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sync_app.store_helpers import pg_schema, pg_store, pg_url
+from sync_app.store import ArchiveSessionStore
+from tests.sync_app.store_helpers import pg_schema, pg_store, pg_url, sqlite_archive
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.django_db(databases=["default", "pg"], transaction=True)]
@@ -23,8 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def worker(session: str, name: str, count: int, *, resume: bool = False,
-           start_at: float = 0.0) -> subprocess.Popen:
-    args = [sys.executable, "-m", "tests.sync_app.store_worker", pg_url(), pg_schema(),
+           start_at: float = 0.0, url: str | None = None) -> subprocess.Popen:
+    args = [sys.executable, "-m", "tests.sync_app.store_worker", url or pg_url(), pg_schema(),
             session, name, str(count)]
     return subprocess.Popen([*args, *(["--resume"] if resume else [])], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -65,6 +66,27 @@ def test_two_processes_append_a_thousand_each_to_one_session():
     writers = [e["writer"] for e in entries if e["writer"] != "shared"]
     switches = sum(1 for a, b in zip(writers, writers[1:], strict=False) if a != b)
     assert switches > 100, "the two writers did not run at the same time"
+
+
+def test_two_processes_append_to_one_sqlite_session(tmp_path):
+    path = sqlite_archive(tmp_path / "archive.sqlite3")
+    start_at = time.time() + 2.0
+    procs = [worker("sqlite", name, 200, start_at=start_at, url=f"sqlite:{path}")
+             for name in ("alpha", "beta")]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert out.strip().endswith("appended 200")
+
+    async def load_all():
+        store = await ArchiveSessionStore.open_sqlite(path)
+        try:
+            return await store.load({"project_key": "concurrency", "session_id": "sqlite"})
+        finally:
+            await store.close()
+    entries = asyncio.run(load_all())
+    assert len(entries) == 600
+    check(entries, {"alpha": 200, "beta": 200})
 
 
 def test_a_killed_writer_is_followed_by_a_fresh_process():
