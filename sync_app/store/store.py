@@ -112,8 +112,7 @@ class ArchiveSessionStore(SessionStore):
             self.archiver.changed(tkey)
 
     async def load(self, key: Any) -> list[Any] | None:
-        texts = await self.backend.load(transcript_key(key))
-        return None if texts is None else [decode_entry(t) for t in texts]
+        return await self.backend.load_entries(transcript_key(key))
 
     async def list_sessions(self, project_key: str) -> list[Any]:
         rows = await self.backend.query(
