@@ -20,19 +20,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.db.models import F, QuerySet
+import orjson
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import StrIndex, Substr
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
 
 from agentsview.api.params import Params
 from analytics_app.endpoints.filters import ANALYTICS_FILTERS
 from analytics_app.serializers import USAGE_SUMMARY, USAGE_TOP_SESSION
-from sessions_app.models import ACTIVE_FROM, COST, LAST_ACTIVE, STARTED
+from sessions_app.models import ACTIVE_FROM, COST, LAST_ACTIVE, Session
 from sessions_app.selectors import browsable_sessions
-from sessions_app.usage.records import loads
+from sessions_app.usage.records import rollup_cells
 
 TOP_DEFAULT_LIMIT = 20
 TOP_MAX_LIMIT = 100
 TOP_SORTS = ("cost", "tokens")
+SPANNING_BATCH = 1000  # sessions whose quarter-hour cells one query reads
 
 # The analytics filters (window, model, weekday, hour and the session filters), with every
 # session that spent tokens counted unless the query leaves some out.
@@ -64,15 +67,6 @@ class Sum:
     priced: bool = False  # some record was priced (else the cost is unknown: null)
     unpriced_tokens: int = 0
 
-    def merge(self, other: Sum) -> None:
-        self.input += other.input
-        self.output += other.output
-        self.cache_read += other.cache_read
-        self.cache_write += other.cache_write
-        self.cost += other.cost
-        self.priced = self.priced or other.priced
-        self.unpriced_tokens += other.unpriced_tokens
-
     @property
     def total_tokens(self) -> int:
         return self.input + self.output + self.cache_read + self.cache_write
@@ -93,13 +87,6 @@ class Day:
         for name in ("models", "projects", "agents", "machines"):
             setattr(self, name, ranked(getattr(self, name)))
         return self
-
-
-def _into(table: dict[str, Sum], key: str, part: Sum) -> None:
-    found = table.get(key)
-    if found is None:
-        found = table[key] = Sum()
-    found.merge(part)
 
 
 def _accumulate(cells: dict, key: tuple, i: int, o: int, r: int, w: int, cost) -> None:
@@ -123,8 +110,11 @@ def summary(params: Mapping[str, str], using: str) -> dict:
     f = parse_filters(params)
     zone, first, last = f.timezone, f.first_day, f.last_day
     models = frozenset(f.models)
-    rows = usage_sessions(f, using).annotate(_start=STARTED).values_list(
-        "id", "project", "agent", "machine", "usage_rollup", "_start")
+    # the rollups' first lines only (a seventh of their text); the quarter-hour cells are
+    # read for the sessions that span local days, in a second query
+    rows = usage_sessions(f, using).annotate(_head=Substr(
+        "usage_rollup", 1, StrIndex("usage_rollup", Value("\n")) - 1)).values_list(
+        "id", "project", "agent", "machine", "_head")
     day_cache: dict[int, date] = {}
 
     def day_of(quarter: int) -> date:
@@ -138,57 +128,89 @@ def summary(params: Mapping[str, str], using: str) -> dict:
     # cost of the priced, something priced, unpriced tokens]
     cells: dict[tuple[date, str, str, str, str], list] = {}
     sessions: dict[str, tuple[str, str]] = {}
-    for sid, project, agent, machine, rollup, started in rows:
-        doc = loads(rollup)
-        quarters = doc["cells"]
-        if not quarters:
+    spanning: dict[str, tuple[str, str, str]] = {}
+    for sid, project, agent, machine, head in rows:
+        q0, q1, totals_by_model = orjson.loads(head)
+        single = day_of(q0)
+        if single != day_of(q1):
+            spanning[sid] = (project, agent, machine)
             continue
-        q0, q1 = quarters[0][0], quarters[-1][0]
-        if q0 is None and q1 is None:
-            single = started.astimezone(zone).date()
-        elif q0 is not None and day_of(q0) == day_of(q1):
-            single = day_of(q0)
-        else:
-            single = None
-        counted = False
-        if single is not None:  # the whole session in one local day: its model totals
-            if first <= single <= last:
-                for model, i, o, r, w, cost in doc["models"]:
-                    if models and model not in models:
-                        continue
-                    _accumulate(cells, (single, model, project, agent, machine),
-                                i, o, r, w, cost)
-                    counted = True
-        else:
-            for quarter, model, i, o, r, w, cost in quarters:
+        if first <= single <= last:  # the whole session in one local day: its model totals
+            counted = False
+            for model, i, o, r, w, cost in totals_by_model:
                 if models and model not in models:
                     continue
-                day = started.astimezone(zone).date() if quarter is None else day_of(quarter)
+                _accumulate(cells, (single, model, project, agent, machine), i, o, r, w, cost)
+                counted = True
+            if counted:
+                sessions[sid] = (project, agent)
+    ids = list(spanning)
+    for start in range(0, len(ids), SPANNING_BATCH):
+        batch = ids[start:start + SPANNING_BATCH]
+        for sid, rollup in Session.objects.using(using).filter(pk__in=batch).values_list(
+                "id", "usage_rollup"):
+            project, agent, machine = spanning[sid]
+            # summed per (day, model) first: a session's quarters mostly share their day
+            mine: dict[tuple[date, str], list] = {}
+            for quarter, model, i, o, r, w, cost in rollup_cells(rollup):
+                if models and model not in models:
+                    continue
+                day = day_cache.get(quarter)
+                if day is None:
+                    day = day_of(quarter)
                 if day < first or day > last:
                     continue
+                acc = mine.get((day, model))
+                if acc is None:
+                    mine[(day, model)] = [i, o, r, w, cost]
+                else:
+                    acc[0] += i
+                    acc[1] += o
+                    acc[2] += r
+                    acc[3] += w
+                    acc[4] = None if acc[4] is None or cost is None else acc[4] + cost
+            for (day, model), (i, o, r, w, cost) in mine.items():
                 _accumulate(cells, (day, model, project, agent, machine), i, o, r, w, cost)
-                counted = True
-        if counted:
-            sessions[sid] = (project, agent)
+            if mine:
+                sessions[sid] = (project, agent)
 
+    # every slice at once, as plain lists: (dimension, day or None for the window, name)
+    slices: dict[tuple[int, date | None, str], list] = {}
+    get = slices.get
+    for (day, model, project, agent, machine), acc in cells.items():
+        for key in ((0, day, ""), (1, day, model), (2, day, project), (3, day, agent),
+                    (4, day, machine), (0, None, ""), (1, None, model), (2, None, project),
+                    (3, None, agent), (4, None, machine)):
+            t = get(key)
+            if t is None:
+                slices[key] = acc[:]
+            else:
+                t[0] += acc[0]
+                t[1] += acc[1]
+                t[2] += acc[2]
+                t[3] += acc[3]
+                t[4] += acc[4]
+                t[5] = t[5] or acc[5]
+                t[6] += acc[6]
     totals = Sum()
     days: dict[date, Day] = {}
     by: dict[str, dict[str, Sum]] = {"model": {}, "project": {}, "agent": {}, "machine": {}}
-    for (day, model, project, agent, machine), acc in cells.items():
+    names = ("", "model", "project", "agent", "machine")
+    for (dimension, day, name), acc in slices.items():
         part = Sum(*acc)
-        totals.merge(part)
+        if day is None:
+            if dimension == 0:
+                totals = part
+            else:
+                by[names[dimension]][name] = part
+            continue
         entry = days.get(day)
         if entry is None:
             entry = days[day] = Day(day.isoformat())
-        entry.total.merge(part)
-        _into(entry.models, model, part)
-        _into(entry.projects, project, part)
-        _into(entry.agents, agent, part)
-        _into(entry.machines, machine, part)
-        _into(by["model"], model, part)
-        _into(by["project"], project, part)
-        _into(by["agent"], agent, part)
-        _into(by["machine"], machine, part)
+        if dimension == 0:
+            entry.total = part
+        else:
+            getattr(entry, names[dimension] + "s")[name] = part
     unpriced = sorted(name for name, part in by["model"].items() if part.unpriced_tokens)
     by_project: dict[str, int] = {}
     by_agent: dict[str, int] = {}

@@ -96,7 +96,8 @@ def build_rows(parsed: ParsedSession, source: SourceInfo, *, now: datetime,
         digest=content_digest(values, parsed_messages, calls, events),
         signals=signal_columns(parsed, rules, now),
         rollup=rollup_columns(messages, calls),
-        usage=usage.session_columns(found, prices),
+        usage=usage.session_columns(found, prices,
+                                    parsed.started_at or parsed.ended_at or now),
     )
 
 

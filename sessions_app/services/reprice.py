@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.db import connections, transaction
 
-from sessions_app.models import Message, Session
+from sessions_app.models import STARTED, Message, Session
 from sessions_app.usage import records as usage
 from sessions_app.usage.pricing import PriceTable
 
@@ -17,6 +17,8 @@ from sessions_app.usage.pricing import PriceTable
 def reprice_session(session_id: str, prices: PriceTable, now: datetime, *,
                     using: str = "default") -> None:
     """Recompute one session's costs and usage columns from its stored messages."""
+    start = Session.objects.using(using).filter(pk=session_id).values_list(
+        STARTED, flat=True).first()
     rows = list(Message.objects.using(using).filter(session_id=session_id)
                 .exclude(token_usage="").values_list(*usage.MESSAGE_FIELDS))
     found = usage.records(rows, prices)
@@ -32,7 +34,7 @@ def reprice_session(session_id: str, prices: PriceTable, now: datetime, *,
             cursor.executemany(f"UPDATE {table} SET cost_microdollars = %s"
                                " WHERE session_id = %s AND ordinal = %s", priced)
         Session.objects.using(using).filter(pk=session_id).update(
-            **usage.session_columns(found, prices), local_modified_at=now)
+            **usage.session_columns(found, prices, start), local_modified_at=now)
 
 
 def reprice_outdated(prices: PriceTable, now: datetime, *, using: str = "default") -> int:

@@ -8,13 +8,14 @@ agent that records only session-level totals (Copilot's shutdown metrics) stores
 level: one record per model, and its messages' own counts (output tokens only) are not added
 again.
 
-A session's usage rollup (``usage_rollup``, compact JSON) holds its records summed per model,
-``{"models": [[model, input, output, cache_read, cache_write, cost]], "cells": [[quarter,
-model, input, output, cache_read, cache_write, cost]]}``, the cells per UTC quarter-hour
-(epoch seconds, null when untimed; sorted, untimed first) and model, a cost in microdollars or
-null when unpriced. The usage summary reads one row per session: a session whose quarters
-fall in one local day counts its per-model totals, another places each quarter in the local
-day of the time zone asked for (every zone's offset is a whole number of quarter-hours).
+A session's usage rollup (``usage_rollup``, compact text) is what the usage summary reads
+instead of the messages, one row per session, in two JSON lines: first ``[first quarter, last
+quarter, [[model, input, output, cache_read, cache_write, cost], ...]]`` (its per-model totals),
+then ``[[quarter, model, input, output, cache_read, cache_write, cost], ...]`` (the same per
+UTC quarter-hour, epoch seconds, in order; an untimed record at the session's start). A cost is
+microdollars, or null when unpriced. A session whose first and last quarters fall in one local
+day counts its totals and its second line is never decoded; another places each quarter in
+the local day of the time zone asked for (every zone's offset is whole quarter-hours).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sessions_app.usage.pricing import PriceTable, Tokens
 
 # Bump it when what the records or the rollup are changes: the next sync re-prices every
 # archived session from its stored rows (like a new price table), the next push sends them.
-USAGE_VERSION = 2  # 2: the rollup holds per-model totals beside the quarter-hour cells
+USAGE_VERSION = 3  # 2: per-model totals in the rollup; 3: two lines, untimed at the start
 MESSAGE, SESSION = "message", "session"  # where a record comes from
 QUARTER_S = 900
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -121,14 +122,17 @@ def quarter_of(moment: datetime | None) -> int | None:
     return seconds - seconds % QUARTER_S
 
 
-def session_columns(found: list[Record], prices: PriceTable) -> dict:
+def session_columns(found: list[Record], prices: PriceTable, start: datetime | None) -> dict:
     """The session's usage columns: token sums, its cost (None when nothing is priced or
-    any record has no price), the rollup and the price table's version."""
+    any record has no price), the rollup (*start*: where untimed records count) and the
+    stamp of the prices and code that priced it."""
     total = Tokens()
     cells: dict[tuple[int | None, str], list] = {}
+    fallback = quarter_of(start)
     for record in found:
         total = total + record.tokens
-        key = (quarter_of(record.timestamp), record.model)
+        quarter = quarter_of(record.timestamp)
+        key = (fallback if quarter is None else quarter, record.model)
         cell = cells.get(key)
         t = record.tokens
         if cell is None:
@@ -141,27 +145,30 @@ def session_columns(found: list[Record], prices: PriceTable) -> dict:
             cell[5] += t.cache_write
             cell[6] = None if cell[6] is None or record.cost is None else cell[6] + record.cost
     priced = bool(found) and all(r.cost is not None for r in found)
-    ordered = sorted(cells.values(), key=lambda c: (c[0] is not None, c[0] or 0, c[1]))
-    models: dict[str, list] = {}
-    for cell in ordered:
-        total_cell = models.get(cell[1])
-        if total_cell is None:
-            models[cell[1]] = cell[1:]
-        else:
-            for k in range(1, 5):
-                total_cell[k] += cell[k + 1]
-            total_cell[5] = (None if total_cell[5] is None or cell[6] is None
-                             else total_cell[5] + cell[6])
-    rollup = {"models": [models[m] for m in sorted(models)], "cells": ordered} if found else None
     return {
         "usage_input_tokens": total.input,
         "usage_output_tokens": total.output,
         "usage_cache_read_tokens": total.cache_read,
         "usage_cache_write_tokens": total.cache_write,
         "cost_microdollars": sum(r.cost for r in found) if priced else None,  # type: ignore[misc]
-        "usage_rollup": orjson.dumps(rollup).decode() if rollup else "",
+        "usage_rollup": _rollup(list(cells.values())) if found else "",
         "pricing_version": priced_with(prices),
     }
+
+
+def _rollup(cells: list[list]) -> str:
+    ordered = sorted(cells, key=lambda c: (c[0] is not None, c[0] or 0, c[1]))
+    models: dict[str, list] = {}
+    for cell in ordered:
+        found = models.get(cell[1])
+        if found is None:
+            models[cell[1]] = cell[1:]
+            continue
+        for k in range(1, 5):
+            found[k] += cell[k + 1]
+        found[5] = None if found[5] is None or cell[6] is None else found[5] + cell[6]
+    head = [ordered[0][0], ordered[-1][0], [models[m] for m in sorted(models)]]
+    return orjson.dumps(head).decode() + "\n" + orjson.dumps(ordered).decode()
 
 
 def priced_with(prices: PriceTable) -> str:
@@ -170,5 +177,12 @@ def priced_with(prices: PriceTable) -> str:
     return f"u{USAGE_VERSION}:{prices.version}"
 
 
-def loads(text: str | None) -> dict:
-    return orjson.loads(text) if text else {"models": [], "cells": []}
+def rollup_head(text: str) -> tuple[int | None, int | None, list]:
+    """The first line of a rollup: (first quarter, last quarter, per-model totals)."""
+    first, last, models = orjson.loads(text.partition("\n")[0])
+    return first, last, models
+
+
+def rollup_cells(text: str) -> list:
+    """The second line of a rollup: the quarter-hour cells."""
+    return orjson.loads(text.partition("\n")[2])
