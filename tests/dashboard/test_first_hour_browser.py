@@ -58,8 +58,8 @@ def test_laptop(site, scheme):
     screenshot(page, f"first-hour-list-1400-{scheme}")
     shown = int(page.inner_text("#list-summary strong"))
     assert "more hidden" in page.inner_text("#hidden-note")
-    stamp = page.locator("td.col-started time").first
-    assert not stamp.inner_text().endswith("UTC")  # rewritten in the reader's zone
+    stamp = page.locator("td.col-active time").first
+    assert stamp.inner_text().endswith(" ago")  # rewritten: how long ago, in the reader's zone
     assert stamp.get_attribute("title").endswith("UTC")  # the exact UTC time on hover
     page.click("#show-hidden")
     page.wait_for_url("**include_one_shot=true**")
@@ -69,6 +69,8 @@ def test_laptop(site, scheme):
     counts = [int(t.replace(",", "")) for t in page.locator("td.col-msgs").all_inner_texts()]
     assert counts == sorted(counts, reverse=True)
     assert page.locator("#choices-machine input[type=checkbox]").count() >= 1
+    health = page.locator("th.col-health").bounding_box()
+    assert health["x"] + health["width"] <= LAPTOP["width"]  # every column on screen
     # analytics opens on the data; a preset widens it
     page.goto(base + "/analytics")
     screenshot(page, f"first-hour-analytics-1400-{scheme}")
