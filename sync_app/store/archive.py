@@ -121,6 +121,15 @@ def archive_transcripts(project_key: str, session_id: str, transcripts: dict[str
                         Session.objects.using(using).filter(pk=parsed.id).update(
                             **signal_columns(parsed, rules, final))
                     written.append(parsed.id)
+        # a subagent's transcript deleted through the store: its session goes to the trash
+        main = source_path(project_key, session_id)
+        kept = [source_path(project_key, session_id, sub) for sub in transcripts if sub]
+        gone = Session.objects.using(using).filter(
+            file_path__startswith=main + "/", deleted_at__isnull=True).exclude(
+            file_path__in=kept)
+        if gone.exists():
+            now = datetime.now(UTC)
+            gone.update(deleted_at=now, local_modified_at=now)
         for subpath, texts in transcripts.items():  # what is archived now (seqs run from 0)
             StoreTranscript.objects.using(using).filter(
                 project_key=project_key, session_id=session_id, subpath=subpath,

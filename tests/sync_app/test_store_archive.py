@@ -252,3 +252,20 @@ def test_a_session_pushed_by_a_machine_is_not_overwritten():
     asyncio.run(append(lines[2:]))
     kept = Session.objects.using("pg").get(pk="contested")
     assert (kept.machine, kept.message_count) == ("laptop", 2)
+
+
+def test_a_subagent_deleted_through_the_store_goes_to_the_trash(claude_home):
+    async def run():
+        store = await pg_store(host="ci-runner-7", archive_into="pg")
+        try:
+            await import_session_to_store(RICH, store)
+            await store.archiver.flush()
+            await store.delete({"project_key": PROJECT, "session_id": RICH,
+                                "subpath": "subagents/agent-a1b2c3d"})
+        finally:
+            await store.close()
+    asyncio.run(run())
+    sessions = Session.objects.using("pg").filter(file_path__startswith=f"store:{PROJECT}/")
+    trashed = dict(sessions.values_list("id", "deleted_at"))
+    assert trashed.pop(RICH) is None and len(trashed) == 1
+    assert all(when is not None for when in trashed.values())
