@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agentsview.humanize import age, table, truncate
+from sessions_app.parsers.registry import AGENTS
 
 NAME_WIDTH = 48
 CONTENT_LINES = 12
@@ -109,3 +110,14 @@ def render_matches(data: dict) -> str:
     if data.get("next_cursor"):
         text += f"\n(more: --cursor {data['next_cursor']})"
     return text
+
+
+def render_agents(data: dict) -> str:
+    """Every agent the archive knows, by the key the ``--agent`` flags take, with its display
+    name and its sessions (0 for an agent without any yet)."""
+    counts = {a["name"]: a["session_count"] for a in data["agents"]}
+    names = {a["name"]: a.get("display_name") or a["name"] for a in data["agents"]}
+    keys = [*AGENTS, *sorted(set(counts) - set(AGENTS))]
+    rows = [[key, AGENTS[key].display_name if key in AGENTS else names[key],
+             str(counts.get(key, 0))] for key in keys]
+    return table(["AGENT", "NAME", "SESSIONS"], rows, right={2})

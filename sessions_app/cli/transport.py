@@ -135,6 +135,9 @@ class DirectTransport:
     def search_content(self, params: Mapping[str, str]) -> bytes:
         return self._call(endpoints.content_search, params, self.using)
 
+    def agents(self, params: Mapping[str, str]) -> bytes:
+        return self._call(endpoints.agents, params, self.using)
+
     def sync(self, target: str, config: Config) -> bytes:
         from sessions_app.services.sync import SyncTargetError, sync_one
 
@@ -244,6 +247,9 @@ class HttpTransport:
 
     def search_content(self, params: Mapping[str, str]) -> bytes:
         return self._get("/api/v1/search/content", params)
+
+    def agents(self, params: Mapping[str, str]) -> bytes:
+        return self._get("/api/v1/agents", params)
 
     def sync(self, target: str, config: Config) -> bytes:
         if self.read_only:

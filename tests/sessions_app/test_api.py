@@ -322,6 +322,29 @@ def test_stats_projects_agents_machines(api):
     assert machines["machines"] == ["test-machine"]
 
 
+def test_session_agents_lists_every_agent_by_key_and_display_name(shared, client, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from sessions_app.parsers.registry import AGENTS
+
+    settings.AGENTSVIEW_API_DATABASE = "default"
+    out = StringIO()
+    call_command("session", "agents", "--format", "json", stdout=out)
+    assert orjson.loads(out.getvalue()) == Api(client).json(
+        "/api/v1/agents?include_one_shot=true&include_automated=true")
+    human = StringIO()
+    call_command("session", "agents", stdout=human)
+    header, *lines = human.getvalue().splitlines()
+    assert header.split() == ["AGENT", "NAME", "SESSIONS"]
+    rows = {line.split()[0]: line for line in lines}
+    assert list(rows) == list(AGENTS)  # every agent, those without sessions too
+    assert "Claude Code" in rows["claude"] and rows["claude"].split()[-1] != "0"
+    assert "VS Code Copilot" in rows["vscode-copilot"]
+    assert rows["vscode-copilot"].split()[-1] == "0"
+
+
 def test_every_write_method_on_every_route_is_refused(api):
     before = (Session.objects.using("default").count(), Message.objects.using("default").count())
     routes = ["/api/ping", "/api/v1/version", "/api/v1/sessions", f"/api/v1/sessions/{RICH}",

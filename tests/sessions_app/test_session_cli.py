@@ -38,6 +38,7 @@ JSON_COMMANDS = [
     ("session", "messages", RICH, "--direction", "desc", "--from", "0"),
     ("session", "tool-calls", RICH),
     ("session", "tool-calls", CODEX),
+    ("session", "agents"),
 ]
 
 

@@ -17,6 +17,7 @@ from agentsview.config import load_config
 from agentsview.schema import ensure_schema
 from sessions_app import selectors
 from sessions_app.cli.render import (
+    render_agents,
     render_detail,
     render_list,
     render_matches,
@@ -102,6 +103,12 @@ class Command(AgentsViewCommand):
         search.add_argument("--limit", type=int, help="matches (1-500, default 50)")
         search.add_argument("--cursor", type=int, help="next_cursor of the previous page")
         _common(search)
+        agents = subs.add_parser(
+            "agents", help="the agents, by the key --agent takes, with their display names",
+            description="Every agent this archive reads, by the key the --agent flags take,"
+            " with its display name and its sessions (one-shot and automated ones included);"
+            " the JSON is /api/v1/agents'.")
+        _common(agents)
         export = subs.add_parser("export", help="stream the session's raw source file",
                                  description="Stream the raw transcript file of a session, as"
                                  " the agent wrote it. Always read from the local archive.")
@@ -173,6 +180,8 @@ class Command(AgentsViewCommand):
             return transport.tool_calls(options["session_id"])
         if subcommand == "search":
             return transport.search_content(self._search_params(options))
+        if subcommand == "agents":
+            return transport.agents({"include_one_shot": "true", "include_automated": "true"})
         if subcommand == "usage":
             params = {"breakdown": "true"}
             if not options.get("own_only"):
@@ -214,6 +223,8 @@ class Command(AgentsViewCommand):
             self.stdout.write(render_usage(data))
         elif subcommand == "search":
             self.stdout.write(render_matches(data))
+        elif subcommand == "agents":
+            self.stdout.write(render_agents(data))
         else:
             self.stdout.write(render_tools(data))
 
