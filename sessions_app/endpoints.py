@@ -176,18 +176,55 @@ def session_version(session_id: str, using: str) -> tuple | None:
 
 def watch_events(session_id: str, using: str, *, poll: float, heartbeat: float,
                  last_event_id: int | None = None) -> Iterator[tuple]:
-    """``(event, data)`` forever: session_ready, then session_updated on every change and a
-    heartbeat on an interval. The SSE stream and ``session watch`` both read this.
+    """``(event, data)`` forever: session_ready, then session_updated on every change, each
+    followed by session.timing (the session's ``/timing`` JSON, as AgentsView's stream sends
+    it), and a heartbeat on an interval. The SSE stream and ``session watch`` both read this.
 
     On the shared PostgreSQL the changes come from its notifications, with no polling, as
-    ``(event, data, id)`` (``agentsview.live``: ids, ``Last-Event-ID``); on a SQLite archive
-    the session is looked at every *poll* seconds."""
+    ``(event, data, id)`` (``agentsview.live``: ids, ``Last-Event-ID``; session.timing has no
+    id, and the connection its query took is given back before the stream waits again); on a
+    SQLite archive the session is looked at every *poll* seconds."""
     from agentsview import live
 
-    if live.available(using):
-        yield from live.watch(session_id, using, heartbeat=heartbeat,
-                              last_event_id=last_event_id)
-        return
+    shared = live.available(using)
+    if shared:
+        events = live.watch(session_id, using, heartbeat=heartbeat,
+                            last_event_id=last_event_id)
+    else:
+        events = _polled_events(session_id, using, poll=poll, heartbeat=heartbeat)
+    try:
+        for item in events:
+            yield item
+            if item[0] in ("session_ready", "session_updated"):
+                timing = timing_event(session_id, using, release=shared)
+                if timing is not None:
+                    yield ("session.timing", timing, None) if shared else (
+                        "session.timing", timing)
+    finally:
+        events.close()
+
+
+def timing_event(session_id: str, using: str, *, release: bool) -> str | None:
+    """The session.timing event's data: the timing JSON on one line (None once the session is
+    gone). With *release*, the database connection goes back (a watch stream on the shared
+    PostgreSQL holds none while it waits), unless a transaction holds it (a test's)."""
+    from django.db import connections
+
+    from agentsview.api.renderers import dumps
+    from sessions_app.timing import session_timing as timing
+
+    session = selectors.get_session(session_id, using=using)
+    data = None if session is None else dumps(
+        serializers.TIMING.dump(timing(session, using))).decode()
+    connection = connections[using]
+    if release and not connection.in_atomic_block:
+        connection.close()
+    return data
+
+
+def _polled_events(session_id: str, using: str, *, poll: float, heartbeat: float
+                   ) -> Iterator[tuple]:
+    """The watch events of a SQLite archive: the session looked at every *poll* seconds."""
     last = session_version(session_id, using)
     yield "session_ready", session_id
     next_beat = time.monotonic() + heartbeat

@@ -49,6 +49,8 @@ SSE_DESCRIPTION = (
     "session id); `session_updated` (data: the session id) whenever a sync or push rewrites "
     "the session (content digest, message count, push time, local modification time, "
     "deletion or display name change), checked every AGENTSVIEW_SSE_POLL_SECONDS (1.5 s); "
+    "after each of those two, `session.timing` (data: the session's `/timing` JSON on one "
+    "line, as AgentsView sends it); "
     "`heartbeat` (data: the RFC 3339 UTC time) every AGENTSVIEW_SSE_HEARTBEAT_SECONDS (30 s)."
 )
 SSE_EXAMPLE = openapi.example(

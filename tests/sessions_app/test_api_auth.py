@@ -121,9 +121,15 @@ def test_watch_sends_updates_and_heartbeats(agent_env, settings, client):
     assert response["Cache-Control"] == "no-cache"
     events = iter(response.streaming_content)
     assert next(events).startswith(b"event: session_ready")
+    timing = next(events)  # AgentsView's session.timing after ready and after each change
+    assert timing.startswith(b'event: session.timing\ndata: {"session_id":"' + RICH.encode())
+    assert orjson.loads(timing.split(b"data: ", 1)[1]) == Api(client).json(
+        f"/api/v1/sessions/{RICH}/timing")
     Session.objects.filter(pk=RICH).update(message_count=99)  # what a sync or push does
-    received = [next(events) for _ in range(3)]
+    received = [next(events) for _ in range(4)]
     assert f"event: session_updated\ndata: {RICH}\n\n".encode() in received
+    assert received[received.index(f"event: session_updated\ndata: {RICH}\n\n".encode()) + 1
+                    ].startswith(b"event: session.timing\n")
     assert any(e.startswith(b"event: heartbeat\ndata: 20") for e in received)
     response.close()
 

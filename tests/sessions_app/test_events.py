@@ -4,6 +4,7 @@ within a second, a burst is one event)."""
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import time
@@ -13,7 +14,7 @@ from django.test import Client
 
 from sessions_app.models import Session
 from tests.sessions_app.api_fixtures import HOST, load_archive
-from tests.sync_app.test_store_live import LINES, append, serve_pg  # noqa: F401
+from tests.sync_app.test_store_live import LINES, Stream, append, serve_pg  # noqa: F401
 
 RICH = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
 
@@ -66,3 +67,22 @@ def test_events_hear_any_session_change_on_postgresql(serve_pg, settings):  # no
         assert events.get(timeout=3)["event"] == "heartbeat"
     finally:
         response.close()
+
+
+@pytest.mark.pg
+@pytest.mark.django_db(databases=["default", "pg"], transaction=True)
+def test_watch_sends_session_timing_after_each_change(serve_pg, settings):  # noqa: F811
+    stream = Stream()
+    try:
+        assert stream.next()["event"] == "session_ready"
+        first = json.loads(stream.timings.get(timeout=3)["data"])
+        assert first["session_id"] == RICH
+        append(LINES[4:12], "ci-runner-2")
+        updated, _ = stream.next_change()
+        assert updated["event"] == "session_updated"
+        later = json.loads(stream.timings.get(timeout=3)["data"])
+        assert later["tool_call_count"] >= first["tool_call_count"]
+        assert stream.next()["event"] == "heartbeat"
+        assert stream.connected[-1] is False  # the timing's query gave its connection back
+    finally:
+        stream.close()

@@ -52,6 +52,7 @@ class Stream:
         self.response = Client().get(f"/api/v1/sessions/{RICH}/watch{query}", **headers)
         assert self.response.status_code == 200
         self.events: queue.Queue = queue.Queue()
+        self.timings: queue.Queue = queue.Queue()
         self.connected: list[bool] = []
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -59,6 +60,9 @@ class Stream:
         for chunk in self.response.streaming_content:
             fields = dict(line.split(": ", 1) for line in chunk.decode().strip().split("\n"))
             self.connected.append(connections["pg"].connection is not None)
+            if fields["event"] == "session.timing":  # after each change (issue 19): set apart
+                self.timings.put(fields)
+                continue
             self.events.put(fields)
 
     def next(self, timeout: float = 3.0) -> dict:
