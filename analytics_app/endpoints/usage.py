@@ -89,6 +89,20 @@ class Day:
         return self
 
 
+def _merge(table: dict, key: tuple, acc: list) -> None:
+    t = table.get(key)
+    if t is None:
+        table[key] = acc[:]
+        return
+    t[0] += acc[0]
+    t[1] += acc[1]
+    t[2] += acc[2]
+    t[3] += acc[3]
+    t[4] += acc[4]
+    t[5] = t[5] or acc[5]
+    t[6] += acc[6]
+
+
 def _accumulate(cells: dict, key: tuple, i: int, o: int, r: int, w: int, cost) -> None:
     acc = cells.get(key)
     if acc is None:
@@ -174,24 +188,26 @@ def summary(params: Mapping[str, str], using: str) -> dict:
             if mine:
                 sessions[sid] = (project, agent)
 
-    # every slice at once, as plain lists: (dimension, day or None for the window, name)
+    # each day's slices from the cells, then the window's from the days' (fewer entries)
     slices: dict[tuple[int, date | None, str], list] = {}
     get = slices.get
     for (day, model, project, agent, machine), acc in cells.items():
+        i, o, r, w, cost, priced, unpriced = acc
         for key in ((0, day, ""), (1, day, model), (2, day, project), (3, day, agent),
-                    (4, day, machine), (0, None, ""), (1, None, model), (2, None, project),
-                    (3, None, agent), (4, None, machine)):
+                    (4, day, machine)):
             t = get(key)
             if t is None:
                 slices[key] = acc[:]
-            else:
-                t[0] += acc[0]
-                t[1] += acc[1]
-                t[2] += acc[2]
-                t[3] += acc[3]
-                t[4] += acc[4]
-                t[5] = t[5] or acc[5]
-                t[6] += acc[6]
+            else:  # _merge, inlined: the hottest loop of the summary
+                t[0] += i
+                t[1] += o
+                t[2] += r
+                t[3] += w
+                t[4] += cost
+                t[5] = t[5] or priced
+                t[6] += unpriced
+    for (dimension, _day, name), acc in list(slices.items()):
+        _merge(slices, (dimension, None, name), acc)
     totals = Sum()
     days: dict[date, Day] = {}
     by: dict[str, dict[str, Sum]] = {"model": {}, "project": {}, "agent": {}, "machine": {}}
