@@ -43,7 +43,7 @@ SUFFIXES = (("sses", "ss"), ("ies", ""), ("edly", ""), ("ingly", ""), ("ing", ""
 MIN_STEM = 4  # a shorter stem matches too much (``us`` from ``uses``)
 WORD = re.compile(r"[A-Za-z]+")
 SORTS = ("relevance", "recency")
-RELEVANCE_POOL = 2000  # sessions ranked for sort=relevance: the most recent that match
+RELEVANCE_POOL = 500  # sessions ranked for sort=relevance: the most recent that match
 K1, B, AVERAGE_WORDS = 1.2, 0.75, 8  # BM25's constants; a short message's words
 TOKEN = re.compile(r"\w+")
 

@@ -83,7 +83,7 @@ SEARCH_PARAMETERS = [
     openapi.int_query("cursor", "Offset of the page: `next` of the previous page.", minimum=0,
                       default=0),
     openapi.choice_query("sort", ("relevance", "recency"), "relevance",
-                         "`relevance`: each session's best rank first (among the 2,000 most "
+                         "`relevance`: each session's best rank first (among the 500 most "
                          "recent matching sessions); `recency`: the most recently active "
                          "first."),
     *SEARCH_FILTERS.openapi_parameters(),
