@@ -19,7 +19,11 @@ DESCRIPTION = ("Over the usage records in the window of local days `[from, to]` 
 @openapi.get(
     "usage_summary", "Tokens and cost: totals, per day, per model, project, agent and "
                      "machine.", tags=TAGS, description=DESCRIPTION,
-    parameters=usage.USAGE_FILTERS.openapi_parameters(),
+    parameters=[*usage.USAGE_FILTERS.openapi_parameters(),
+                openapi.bool_query("breakdowns", "Split each day by project, agent and machine "
+                                                 "too (false: those lists are empty, the "
+                                                 "days' models and the window's totals stay).",
+                                   default=True)],
     responses=openapi.responses(openapi.ok(serializers.USAGE_SUMMARY.serializer(),
                                            "The usage."), 400),
 )

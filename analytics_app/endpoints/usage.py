@@ -119,9 +119,10 @@ def _accumulate(cells: dict, key: tuple, i: int, o: int, r: int, w: int, cost) -
 
 
 def summary(params: Mapping[str, str], using: str) -> dict:
-    """Totals, per day (with per-model, project, agent and machine slices) and per
-    dimension over the window."""
+    """Totals, per day (with per-model, project, agent and machine slices; the last three
+    left empty with ``breakdowns=false``) and per dimension over the window."""
     f = parse_filters(params)
+    breakdowns = Params(params).boolean("breakdowns", default=True)
     zone, first, last = f.timezone, f.first_day, f.last_day
     models = frozenset(f.models)
     # the rollups' first lines only (a seventh of their text); the quarter-hour cells are
@@ -188,13 +189,17 @@ def summary(params: Mapping[str, str], using: str) -> dict:
             if mine:
                 sessions[sid] = (project, agent)
 
-    # each day's slices from the cells, then the window's from the days' (fewer entries)
+    # each day's slices from the cells, then the window's from the days' (fewer entries);
+    # without breakdowns, the days' project, agent and machine slices are not made
     slices: dict[tuple[int, date | None, str], list] = {}
     get = slices.get
     for (day, model, project, agent, machine), acc in cells.items():
         i, o, r, w, cost, priced, unpriced = acc
-        for key in ((0, day, ""), (1, day, model), (2, day, project), (3, day, agent),
-                    (4, day, machine)):
+        keys = ((0, day, ""), (1, day, model), (2, day, project), (3, day, agent),
+                (4, day, machine)) if breakdowns else (
+            (0, day, ""), (1, day, model), (2, None, project), (3, None, agent),
+            (4, None, machine))
+        for key in keys:
             t = get(key)
             if t is None:
                 slices[key] = acc[:]
@@ -206,8 +211,9 @@ def summary(params: Mapping[str, str], using: str) -> dict:
                 t[4] += cost
                 t[5] = t[5] or priced
                 t[6] += unpriced
-    for (dimension, _day, name), acc in list(slices.items()):
-        _merge(slices, (dimension, None, name), acc)
+    for (dimension, day, name), acc in list(slices.items()):
+        if day is not None:
+            _merge(slices, (dimension, None, name), acc)
     totals = Sum()
     days: dict[date, Day] = {}
     by: dict[str, dict[str, Sum]] = {"model": {}, "project": {}, "agent": {}, "machine": {}}

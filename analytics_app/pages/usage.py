@@ -33,6 +33,14 @@ def _query(request) -> QueryDict:
     return query
 
 
+def _with(params: QueryDict, **values: str) -> QueryDict:
+    """*params* (repeated filters kept) with *values* set."""
+    query = params.copy()
+    for name, value in values.items():
+        query[name] = value
+    return query
+
+
 def _anchored(params: QueryDict, using: str) -> QueryDict:
     """Without ``to``: the 30 days up to the latest session's day (the page opens on data)."""
     if params.get("to"):
@@ -144,8 +152,8 @@ def usage_page(request):
     try:
         params = _anchored(_query(request), using)
         window = usage.parse_filters(params)
-        data = usage.summary(params, using)
-        top = usage.top_sessions({**params.dict(), "limit": str(TOP_SESSIONS)}, using)
+        data = usage.summary(_with(params, breakdowns="false"), using)
+        top = usage.top_sessions(_with(params, limit=str(TOP_SESSIONS)), using)
     except BadParameter as exc:
         context["form"] = usage.USAGE_FILTERS.form(
             request.GET, options=filter_options(using=using))

@@ -138,3 +138,16 @@ def test_the_same_bytes_from_both_databases(shared, settings, client):
             f"summary?{WINDOW}", f"summary?{WINDOW}&timezone=Asia/Kolkata",
             f"top-sessions?{WINDOW}", f"top-sessions?{WINDOW}&sort=tokens")]
     assert bodies["default"] == bodies["pg"]
+
+
+def test_breakdowns_false_leaves_the_days_other_slices_out(api):
+    full = api.json(f"/api/v1/usage/summary?{WINDOW}")
+    brief = api.json(f"/api/v1/usage/summary?{WINDOW}&breakdowns=false")
+    for day in brief["daily"]:
+        assert day["projectBreakdowns"] == day["agentBreakdowns"] == day["machineBreakdowns"]
+        assert day["projectBreakdowns"] == []
+    strip = ("projectBreakdowns", "agentBreakdowns", "machineBreakdowns")
+    assert brief["daily"] == [{k: ([] if k in strip else v) for k, v in day.items()}
+                              for day in full["daily"]]
+    assert {k: v for k, v in brief.items() if k != "daily"} == {
+        k: v for k, v in full.items() if k != "daily"}

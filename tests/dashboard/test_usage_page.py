@@ -123,3 +123,9 @@ def test_sessions_page_has_a_cost_column_that_sorts(site, django_assert_max_num_
                       html, re.S)
     assert rows[:2] == [(RICH, "$0.11"), (COPILOT, "$0.01")]
     assert (OPUS_46, '<span class="muted" title="a model without a price">unknown</span>') in rows
+
+
+def test_usage_page_keeps_every_value_of_a_repeated_filter(site):
+    both = get(site, f"/usage?{WINDOW}&agent=codex&agent=copilot")
+    # codex 10,588 + copilot 11,610 + 9,100 microdollars: $0.03
+    assert 'id="total-cost">$0.03<' in both
