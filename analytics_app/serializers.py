@@ -26,6 +26,7 @@ from agentsview.api.shapes import (
     Shape,
 )
 from sessions_app.models import QUALITY_SIGNAL_COLUMNS
+from sessions_app.parsers.base import clamp_int
 from sessions_app.serializers import MONEY as SESSION_MONEY
 
 DAY = "A local day, `YYYY-MM-DD`."
@@ -525,7 +526,9 @@ USAGE_TOP_SESSION = Shape("UsageTopSession", "A session and its whole usage (its
     Field("outputTokens", INT, source="usage_output_tokens"),
     Field("cacheCreationTokens", INT, source="usage_cache_write_tokens"),
     Field("cacheReadTokens", INT, source="usage_cache_read_tokens"),
-    Field("totalTokens", INT, source=lambda s, ctx: s._tokens),
+    Field("totalTokens", INT, source=lambda s, ctx: clamp_int(
+        s.usage_input_tokens + s.usage_output_tokens + s.usage_cache_read_tokens
+        + s.usage_cache_write_tokens)),
     Field("cost", OBJECT, "Null when a model has no price.", shape=SESSION_MONEY, null=True,
           source=_session_cost),
 ))

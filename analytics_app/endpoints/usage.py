@@ -21,14 +21,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from django.db.models import F, QuerySet, Value
-from django.db.models.functions import StrIndex, Substr
+from django.db.models import F, FloatField, QuerySet, Value
+from django.db.models.functions import Cast, StrIndex, Substr
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
 
 from agentsview.api.params import Params
 from analytics_app.endpoints.filters import ANALYTICS_FILTERS
 from analytics_app.serializers import USAGE_SUMMARY, USAGE_TOP_SESSION
 from sessions_app.models import ACTIVE_FROM, COST, LAST_ACTIVE, Session
+from sessions_app.parsers.base import clamp_int
 from sessions_app.selectors import browsable_sessions
 from sessions_app.usage.records import rollup_cells
 
@@ -67,9 +68,14 @@ class Sum:
     priced: bool = False  # some record was priced (else the cost is unknown: null)
     unpriced_tokens: int = 0
 
+    def __post_init__(self) -> None:
+        # sums of clamped counts may pass 64 bits: JSON (and every reader) stops there
+        for name in ("input", "output", "cache_read", "cache_write", "cost", "unpriced_tokens"):
+            setattr(self, name, clamp_int(getattr(self, name)))
+
     @property
     def total_tokens(self) -> int:
-        return self.input + self.output + self.cache_read + self.cache_write
+        return clamp_int(self.input + self.output + self.cache_read + self.cache_write)
 
 
 @dataclass
@@ -267,8 +273,11 @@ def top_sessions(params: Mapping[str, str], using: str) -> list[dict]:
     limit = p.integer("limit", minimum=1, maximum=TOP_MAX_LIMIT, default=TOP_DEFAULT_LIMIT)
     sort = p.choice("sort", TOP_SORTS, "cost")
     f = parse_filters(params)
-    tokens = (F("usage_input_tokens") + F("usage_output_tokens")
-              + F("usage_cache_read_tokens") + F("usage_cache_write_tokens"))
+    # ranked as floats: four 64-bit counts may not sum in 64 bits (the JSON gives the exact,
+    # clamped sum)
+    tokens = sum((Cast(F(c), FloatField()) for c in (
+        "usage_input_tokens", "usage_output_tokens", "usage_cache_read_tokens",
+        "usage_cache_write_tokens")), Value(0.0, output_field=FloatField()))
     qs = usage_sessions(f, using).annotate(_cost=COST, _tokens=tokens)
     order = ("-_cost", "-_tokens", "id") if sort == "cost" else ("-_tokens", "-_cost", "id")
     rows = qs.order_by(*order).only(

@@ -20,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from agentsview.config import PRICE_KEYS, Config
+from sessions_app.parsers.base import clamp_int
 
 PRICES_FILE = Path(__file__).with_name("prices.toml")
 # what may follow a priced family's id: a date or snapshot, a release tag, Bedrock's -v1:0
@@ -39,17 +40,19 @@ class Tokens:
     cache_write: int = 0
 
     def __add__(self, other: Tokens) -> Tokens:
-        return Tokens(self.input + other.input, self.output + other.output,
-                      self.cache_read + other.cache_read, self.cache_write + other.cache_write)
+        # sums stop at the largest 64-bit integer, as every stored count does
+        return Tokens(clamp_int(self.input + other.input), clamp_int(self.output + other.output),
+                      clamp_int(self.cache_read + other.cache_read),
+                      clamp_int(self.cache_write + other.cache_write))
 
     @property
     def total(self) -> int:
-        return self.input + self.output + self.cache_read + self.cache_write
+        return clamp_int(self.input + self.output + self.cache_read + self.cache_write)
 
     @property
     def context(self) -> int:
         """The prompt's size: everything read, cached or not."""
-        return self.input + self.cache_read + self.cache_write
+        return clamp_int(self.input + self.cache_read + self.cache_write)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class Price:
     def cost(self, tokens: Tokens) -> int:
         exact = (tokens.input * self.input + tokens.output * self.output
                  + tokens.cache_read * self.cache_read + tokens.cache_write * self.cache_write)
-        return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
+        return clamp_int(int(exact.to_integral_value(rounding=ROUND_HALF_UP)))
 
 
 @dataclass(frozen=True)

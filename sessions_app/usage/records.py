@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from sessions_app.parsers.base import clamp_int
 from sessions_app.usage.pricing import PriceTable, Tokens
 
 # Bump it when what the records or the rollup are changes: the next sync re-prices every
@@ -57,9 +58,16 @@ class Record:
 
 
 def _count(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         return 0
-    return max(int(value), 0)
+    if value in (float("inf"), float("-inf")):
+        return 0
+    return clamp_int(max(int(value), 0))
+
+
+def _plus(a: int | None, b: int | None) -> int | None:
+    """A sum of costs: unknown when either is, clamped to 64 bits."""
+    return None if a is None or b is None else clamp_int(a + b)
 
 
 def _tokens(counts: object) -> Tokens:
@@ -110,8 +118,7 @@ def message_costs(found: list[Record]) -> dict[int, int | None]:
         ordinal = record.message_ordinal
         if ordinal in costs and costs[ordinal] is None:
             continue
-        costs[ordinal] = (None if record.cost is None
-                          else costs.get(ordinal, 0) + record.cost)  # type: ignore[operator]
+        costs[ordinal] = _plus(costs.get(ordinal, 0), record.cost)
     return costs
 
 
@@ -139,21 +146,28 @@ def session_columns(found: list[Record], prices: PriceTable, start: datetime | N
             cells[key] = [key[0], key[1], t.input, t.output, t.cache_read, t.cache_write,
                           record.cost]
         else:
-            cell[2] += t.input
-            cell[3] += t.output
-            cell[4] += t.cache_read
-            cell[5] += t.cache_write
-            cell[6] = None if cell[6] is None or record.cost is None else cell[6] + record.cost
+            cell[2] = clamp_int(cell[2] + t.input)
+            cell[3] = clamp_int(cell[3] + t.output)
+            cell[4] = clamp_int(cell[4] + t.cache_read)
+            cell[5] = clamp_int(cell[5] + t.cache_write)
+            cell[6] = _plus(cell[6], record.cost)
     priced = bool(found) and all(r.cost is not None for r in found)
     return {
         "usage_input_tokens": total.input,
         "usage_output_tokens": total.output,
         "usage_cache_read_tokens": total.cache_read,
         "usage_cache_write_tokens": total.cache_write,
-        "cost_microdollars": sum(r.cost for r in found) if priced else None,  # type: ignore[misc]
+        "cost_microdollars": _total_cost(found) if priced else None,
         "usage_rollup": _rollup(list(cells.values())) if found else "",
         "pricing_version": priced_with(prices),
     }
+
+
+def _total_cost(found: list[Record]) -> int | None:
+    total: int | None = 0
+    for record in found:
+        total = _plus(total, record.cost)
+    return total
 
 
 def _rollup(cells: list[list]) -> str:
@@ -165,8 +179,8 @@ def _rollup(cells: list[list]) -> str:
             models[cell[1]] = cell[1:]
             continue
         for k in range(1, 5):
-            found[k] += cell[k + 1]
-        found[5] = None if found[5] is None or cell[6] is None else found[5] + cell[6]
+            found[k] = clamp_int(found[k] + cell[k + 1])
+        found[5] = _plus(found[5], cell[6])
     head = [ordered[0][0], ordered[-1][0], [models[m] for m in sorted(models)]]
     return orjson.dumps(head).decode() + "\n" + orjson.dumps(ordered).decode()
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from django.db import connections
 
 from sessions_app.models import Message, Session
+from sessions_app.parsers.base import clamp_int
 from sessions_app.usage import records as usage
 from sessions_app.usage.pricing import PriceTable, Tokens, builtin_table
 
@@ -64,7 +65,7 @@ class SessionUsage:
     def cost_microdollars(self) -> int | None:
         if not self.has_cost:
             return None
-        return sum(row.record.cost or 0 for row in self.rows)
+        return clamp_int(sum(row.record.cost or 0 for row in self.rows))
 
     @property
     def models(self) -> list[str]:

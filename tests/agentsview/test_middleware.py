@@ -119,7 +119,7 @@ def page_paths() -> list[str]:
 
 def test_the_page_routes_are_found():
     assert set(page_paths()) == {"/", f"/sessions/{RICH}", f"/sessions/{RICH}/more", "/search",
-                                 "/analytics", "/analytics/signal", "/health/db"}
+                                 "/analytics", "/analytics/signal", "/usage", "/health/db"}
 
 
 @pytest.fixture
