@@ -29,7 +29,7 @@ from agentsview.api.params import Params
 from analytics_app.endpoints.filters import ANALYTICS_FILTERS
 from analytics_app.serializers import USAGE_SUMMARY, USAGE_TOP_SESSION
 from sessions_app.models import ACTIVE_FROM, COST, LAST_ACTIVE, Session
-from sessions_app.parsers.base import clamp_int
+from sessions_app.parsers.base import INT64_MAX, clamp_int
 from sessions_app.selectors import browsable_sessions
 from sessions_app.usage.records import rollup_cells
 
@@ -70,8 +70,11 @@ class Sum:
 
     def __post_init__(self) -> None:
         # sums of clamped counts may pass 64 bits: JSON (and every reader) stops there
-        for name in ("input", "output", "cache_read", "cache_write", "cost", "unpriced_tokens"):
-            setattr(self, name, clamp_int(getattr(self, name)))
+        if max(self.input, self.output, self.cache_read, self.cache_write, self.cost,
+               self.unpriced_tokens) > INT64_MAX:
+            for name in ("input", "output", "cache_read", "cache_write", "cost",
+                         "unpriced_tokens"):
+                setattr(self, name, clamp_int(getattr(self, name)))
 
     @property
     def total_tokens(self) -> int:
