@@ -49,7 +49,8 @@ def append(machine: Machine, start: int, end: int) -> float:
 
 
 def watch(port: int, headers: dict | None = None) -> queue.Queue:
-    """The SSE events of one stream, (arrival time, fields), read in a thread."""
+    """The SSE events of one stream but its timing events, (arrival time, fields), read in a
+    thread."""
     events: queue.Queue = queue.Queue()
 
     def read():
@@ -61,7 +62,8 @@ def watch(port: int, headers: dict | None = None) -> queue.Queue:
         for raw in response:
             line = raw.decode().rstrip("\n")
             if not line:
-                events.put((time.time(), fields))
+                if fields.get("event") != "session.timing":  # follows each change (issue 19)
+                    events.put((time.time(), fields))
                 fields = {}
             else:
                 name, _, value = line.partition(": ")
