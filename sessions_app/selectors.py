@@ -100,9 +100,24 @@ def visible_sessions(*, using: str = "default", include_children: bool = False,
         include_automated=include_automated), using=using)
 
 
+# The columns a list row loads: every column but the deferred ones.
+LIST_COLUMNS = tuple(f.attname for f in Session._meta.concrete_fields
+                     if f.attname not in LIST_DEFERRED)
+
+
+class SessionRow:
+    """A session as lists read it: the list columns (and the sort values) as attributes, no
+    model behind it. Building 200 model instances with deferred fields cost twice the query
+    itself (~11 of a first page's 18 ms in-process); the shapes and the list page only read
+    attributes."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__ = values
+
+
 @dataclass
 class SessionPage:
-    sessions: list[Session]
+    sessions: list[SessionRow]
     total: int
     next_cursor: str | None
 
@@ -126,8 +141,9 @@ def list_sessions(query: SessionQuery, *, using: str = "default") -> SessionPage
     keys = [(k, d) for k, d in order.keys if k != "id"]
     id_descending = next((d for k, d in order.keys if k == "id"), order.descending)
     qhash = pagination.query_hash(query.filters.key())
-    qs = filtered_sessions(query.filters, using=using).defer(*LIST_DEFERRED).annotate(
-        **{f"_sort{i}": sort_expression(k, d) for i, (k, d) in enumerate(keys)})
+    sort_names = [f"_sort{i}" for i in range(len(keys))]
+    qs = filtered_sessions(query.filters, using=using).annotate(
+        **{name: sort_expression(k, d) for name, (k, d) in zip(sort_names, keys, strict=True)})
     total = None
     page_qs = qs
     if query.cursor:
@@ -142,7 +158,9 @@ def list_sessions(query: SessionQuery, *, using: str = "default") -> SessionPage
         total = qs.count()
     ordering = [f"{'-' if d else ''}_sort{i}" for i, (_, d) in enumerate(keys)]
     ordering.append("-id" if id_descending else "id")
-    rows = list(page_qs.order_by(*ordering)[: query.limit + 1])
+    names = (*LIST_COLUMNS, *sort_names)
+    rows = [SessionRow(dict(zip(names, values, strict=True))) for values in
+            page_qs.order_by(*ordering).values_list(*names)[: query.limit + 1]]
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
