@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC
+
 import environ
 
 from agentsview.config import Config, PgConfig
@@ -44,3 +47,44 @@ def pg_database(pg: PgConfig) -> dict:
     db["TEST"] = {"DEPENDENCIES": []}
     db["SCHEMA"] = pg.schema  # read by the pre-migrate hook that creates the schema
     return db
+
+
+def fast_timestamps(sender, connection, **kwargs) -> None:
+    """``connection_created`` receiver: on PostgreSQL in UTC, timestamptz values are parsed
+    by psycopg's compiled loader instead of Django's, a Python subclass of psycopg's pure
+    Python one (a first page of 200 sessions parses 800: 4.0 -> 1.3 ms for its rows). Both
+    give the same aware datetimes in ``datetime.timezone.utc``; Django's cursors keep theirs
+    only if ``timezone`` says the connection disagrees."""
+    if connection.vendor != "postgresql" or connection.timezone is not UTC:
+        return
+    loader = _compiled_timestamptz_loader()
+    raw = connection.connection
+    if loader is None or raw.info.parameter_status("TimeZone") != "UTC":
+        return
+    raw.adapters.register_loader("timestamptz", loader)
+
+
+@functools.cache
+def _compiled_timestamptz_loader() -> type | None:
+    """A loader class whose instances parse with psycopg's C loader (which cannot be
+    subclassed), with the ``timezone`` attribute Django's ``create_cursor`` compares."""
+    import psycopg
+    from psycopg.adapt import Loader
+    from psycopg.pq import Format
+
+    oid = psycopg.adapters.types["timestamptz"].oid
+    compiled = psycopg.adapters.get_loader(oid, Format.TEXT)
+    if compiled is None or compiled.__module__.startswith("psycopg.types"):
+        return None  # the pure Python implementation: nothing to gain
+
+    class CompiledTimestamptzLoader(Loader):
+        timezone = UTC
+
+        def __init__(self, oid: int, context=None) -> None:
+            super().__init__(oid, context)
+            self.load = compiled(oid, context).load  # the C method itself: no Python frame
+
+        def load(self, data):  # replaced per instance above; Loader requires it
+            raise NotImplementedError
+
+    return CompiledTimestamptzLoader
