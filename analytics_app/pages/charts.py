@@ -27,10 +27,11 @@ def nice_ceiling(value: float) -> float:
     return 10 * power  # pragma: no cover - the loop always returns
 
 
-def axis_ticks(peak: float) -> tuple[float, list[float]]:
-    """A round axis maximum at or above *peak* and its ticks, every tick a whole number:
-    the charts count sessions and messages, and half a session means nothing."""
-    top = max(nice_ceiling(peak), 2)
+def axis_ticks(peak: float, *, whole: bool = True) -> tuple[float, list[float]]:
+    """A round axis maximum at or above *peak* and its ticks. With *whole*, every tick is a
+    whole number: the charts count sessions and messages, and half a session means nothing;
+    amounts (dollars) take fractional ticks so that cents do not sit under a $2 axis."""
+    top = max(nice_ceiling(peak), 2) if whole else nice_ceiling(peak)
     parts = 5 if top / 10 ** math.floor(math.log10(top)) == 5 else 2
     return top, [top * i / parts for i in range(parts + 1)]
 

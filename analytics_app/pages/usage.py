@@ -15,6 +15,7 @@ from analytics_app.endpoints import usage
 from analytics_app.endpoints.filters import default_last_day
 from analytics_app.pages.charts import axis_ticks
 from sessions_app.selectors import filter_options
+from sessions_app.templatetags.session_tags import agent_name
 from sessions_app.usage.display import tokens, usd
 
 SERIES = 6  # models drawn in their own colour; the others stacked as "other models"
@@ -53,6 +54,13 @@ def _anchored(params: QueryDict, using: str) -> QueryDict:
     return anchored
 
 
+def _dollars(amount: float) -> str:
+    """An axis label: ``$2``, ``$0.50``, ``$0.005`` (as many decimals as the tick needs)."""
+    if float(amount).is_integer():
+        return f"${amount:,.0f}"
+    return f"${amount:,.2f}" if round(amount, 2) == amount else f"${amount:g}"
+
+
 def stacked_days(daily: list[dict], first, last, *, width: int = 720, height: int = 200
                  ) -> dict:
     """Cost per day as columns stacked by model (the costliest models of the window in their
@@ -76,7 +84,7 @@ def stacked_days(daily: list[dict], first, last, *, width: int = 720, height: in
     left, bottom, top = 56, 22, 8
     plot_w, plot_h = width - left - 4, height - bottom - top
     # the axis in dollars, ticks at round values
-    peak, ticks = axis_ticks(peak_micro / 1_000_000)
+    peak, ticks = axis_ticks(peak_micro / 1_000_000, whole=False)
     scale = plot_h / (peak * 1_000_000)
     slot = plot_w / max(len(days), 1)
     gap = min(2.0, slot * 0.2)
@@ -106,7 +114,7 @@ def stacked_days(daily: list[dict], first, last, *, width: int = 720, height: in
     every = max(1, -(-len(days) // 8))
     xlabels = [{"x": round(left + (i + 0.5) * slot, 2), "label": d}
                for i, d in enumerate(days) if i % every == 0]
-    yticks = [{"y": round(top + plot_h * (1 - t / peak), 2), "label": f"${t:g}"}
+    yticks = [{"y": round(top + plot_h * (1 - t / peak), 2), "label": _dollars(t)}
               for t in ticks]
     legend = [{"series": i, "label": m} for i, m in enumerate(named)]
     if len(ranked) > SERIES:
@@ -116,9 +124,9 @@ def stacked_days(daily: list[dict], first, last, *, width: int = 720, height: in
             "label_y": height - 6, "legend": legend, "empty": not bars}
 
 
-def cost_rows(entries: list[dict], key: str, *, limit: int = 12) -> list[dict]:
+def cost_rows(entries: list[dict], key: str, *, limit: int = 12, name=None) -> list[dict]:
     """Horizontal bars of cost (percent of the costliest); an entry with nothing priced shows
-    "unknown" and its tokens."""
+    "unknown" and its tokens. *name* turns a key into its label (an agent's display name)."""
     shown = entries[:limit]
     peak = max((e["cost"]["microdollars"] for e in shown if e["cost"] is not None),
                default=0) or 1
@@ -128,7 +136,8 @@ def cost_rows(entries: list[dict], key: str, *, limit: int = 12) -> list[dict]:
         text = usd(micro)
         if e["unpricedTokens"]:
             text += f" + {tokens(e['unpricedTokens'])} unpriced tokens"
-        rows.append({"label": e[key] or "(none)", "text": text,
+        label = name(e[key]) if name and e[key] else e[key]
+        rows.append({"label": label or "(none)", "text": text,
                      "pct": round(100 * (micro or 0) / peak, 1)})
     return rows
 
@@ -172,7 +181,7 @@ def usage_page(request):
         per_day=stacked_days(data["daily"], window.first_day, window.last_day),
         by_machine=cost_rows(data["machineTotals"], "machineName"),
         by_project=cost_rows(data["projectTotals"], "project"),
-        by_agent=cost_rows(data["agentTotals"], "agent"),
+        by_agent=cost_rows(data["agentTotals"], "agent", name=agent_name),
         by_model=cost_rows(data["modelTotals"], "model"),
         top=[{**s, "cost_text": usd(s["cost"]["microdollars"] if s["cost"] else None),
               "tokens_text": tokens(s["totalTokens"])} for s in top],

@@ -54,11 +54,14 @@ def test_usage_page_shows_cost_by_day_model_machine_project_agent_and_sessions(s
         "2026-02-10 · gpt-5: $0.01", "2026-03-02 · claude-sonnet-4-5-20250929: $0.11",
         "2026-03-02 · claude-haiku-4-5-20251001: &lt;$0.01", "2026-03-04 · gpt-5-codex: $0.01",
         "2026-03-06 · claude-sonnet-4-5: $0.01"])
+    # the cost axis fits the costliest day ($0.11): $0, $0.10, $0.20, not a $2 axis
+    chart = html[:html.index('id="cost-machines"')]
+    assert re.findall(r'>(\$[\d.,]+)</text>', chart) == ["$0", "$0.10", "$0.20"]
     machines = html[html.index('id="cost-machines"'):]
     assert "test-machine" in machines[:600] and "$0.15 + 6,420 unpriced tokens" in machines
     agents = html[html.index('id="cost-agents"'):html.index('id="cost-models"')]
     assert [m for m in re.findall(r'<th scope="row">([^<]+)</th>', agents)] == [
-        "claude", "copilot", "codex"]
+        "Claude Code", "Copilot CLI", "Codex"]  # display names; the order is by cost
     top = html[html.index('id="top-sessions"'):]
     linked = re.findall(r'href="/sessions/([^"]+)"', top)
     assert linked == [RICH, COPILOT, CODEX, COPILOT_LEGACY, SUBAGENT, OPUS_46,
