@@ -727,6 +727,8 @@ def main(argv: list[str] | None = None) -> int:
                          " benchmarking on a shared server")
     ap.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)),
                     help="comma-separated concurrencies of the main rows (default 1,4)")
+    ap.add_argument("--server-arg", action="append", default=[],
+                    help="an option passed on to pg_serve (repeat; e.g. --server-arg=--workers=4)")
     ap.add_argument("--only", default="",
                     help="comma-separated row labels to measure (default: every row), e.g."
                          " 'first page,one project,one session,messages'")
@@ -767,7 +769,7 @@ def main(argv: list[str] | None = None) -> int:
             check_run(push)
 
         port = free_port()
-        cmd = [*manage, "pg_serve", "--host", HOST, "--port", str(port)]
+        cmd = [*manage, "pg_serve", "--host", HOST, "--port", str(port), *args.server_arg]
         log = work / "server.log"
         print(f"  starting `{' '.join(cmd[1:])}` ...", flush=True)
         proc = start_server(cmd, env, log)
