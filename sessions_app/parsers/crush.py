@@ -36,6 +36,7 @@ from sessions_app.parsers.base import (
     compact_json,
 )
 from sessions_app.parsers.database import (
+    DatabaseSourceParser,
     describe,
     json_object,
     lenient_json,
@@ -350,7 +351,7 @@ def _parse_database(path: Path, known: Mapping[str, str], options: ParseOptions)
     return result
 
 
-class CrushParser:
+class CrushParser(DatabaseSourceParser):
     version = 1
     tool_categories = by_category({
         "Edit": ("multiedit",),
@@ -394,12 +395,6 @@ class CrushParser:
         if path.name == PROJECTS:
             return _parse_projects(path, root, known, options)
         return _parse_database(path, known, options)
-
-    def parse(self, path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
-        try:
-            return self.parse_changed(path, root, {}, options)
-        except DatabaseReadError as exc:
-            return ParseResult(path=path, issues=[str(exc)])
 
 
 parser: AgentParser = CrushParser()

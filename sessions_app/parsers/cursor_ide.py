@@ -34,12 +34,12 @@ from sessions_app.parsers.base import (
 )
 from sessions_app.parsers.chatlog import LABEL_HEADS, Builder, Issues, attach, s
 from sessions_app.parsers.database import (
+    DatabaseSourceParser,
     describe,
     json_object,
     marker,
     read_only,
     table_columns,
-    wal_companions,
 )
 from sessions_app.parsers.jsonl import FileReadError, head_lines
 from sessions_app.parsers.project import project_from_cwd
@@ -342,7 +342,7 @@ def _parse_database(path: Path, known: Mapping[str, str], options: ParseOptions)
     return result
 
 
-class CursorIDEParser:
+class CursorIDEParser(DatabaseSourceParser):
     version = 1
     tool_categories = by_category({
         "Read": ("read_file_v2", "list_dir_v2", "read_lints_v2"),
@@ -375,18 +375,9 @@ class CursorIDEParser:
     def root_of(self, path: Path) -> Path:
         return path.parent
 
-    def companion_paths(self, path: Path) -> tuple[Path, ...]:
-        return wal_companions(path)
-
     def parse_changed(self, path: Path, root: Path, known: Mapping[str, str],
                       options: ParseOptions | None = None) -> ParseResult:
         return _parse_database(path, known, options or ParseOptions())
-
-    def parse(self, path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
-        try:
-            return self.parse_changed(path, root, {}, options)
-        except DatabaseReadError as exc:
-            return ParseResult(path=path, issues=[str(exc)])
 
 
 parser: AgentParser = CursorIDEParser()

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import orjson
 
-from sessions_app.parsers.base import DatabaseReadError, clean_json
+from sessions_app.parsers.base import DatabaseReadError, ParseOptions, ParseResult, clean_json
 
 # How long a read waits for a writer's lock before the file is skipped until the next sync.
 BUSY_TIMEOUT_S = 2.0
@@ -22,6 +22,21 @@ BUSY_TIMEOUT_S = 2.0
 def wal_companions(path: Path) -> tuple[Path, ...]:
     """A SQLite database's write-ahead log: in WAL mode a commit writes only this file."""
     return (path.with_name(path.name + "-wal"),)
+
+
+class DatabaseSourceParser:
+    """What a parser of a database source inherits: the ``-wal`` as the companion, and a
+    whole parse as ``parse_changed`` with nothing known, where a database that cannot be
+    read is one issue of its file (the sync reads it again next time)."""
+
+    def companion_paths(self, path: Path) -> tuple[Path, ...]:
+        return wal_companions(path)
+
+    def parse(self, path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
+        try:
+            return self.parse_changed(path, root, {}, options)  # type: ignore[attr-defined]
+        except DatabaseReadError as exc:
+            return ParseResult(path=path, issues=[str(exc)])
 
 
 @contextmanager

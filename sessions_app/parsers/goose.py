@@ -31,13 +31,13 @@ from sessions_app.parsers.base import (
     compact_json,
 )
 from sessions_app.parsers.database import (
+    DatabaseSourceParser,
     describe,
     json_object,
     lenient_json,
     marker,
     read_only,
     table_columns,
-    wal_companions,
 )
 from sessions_app.parsers.jsonl import FileReadError, head_lines
 from sessions_app.parsers.project import project_from_cwd
@@ -369,7 +369,7 @@ def _parse_database(path: Path, known: Mapping[str, str], options: ParseOptions)
     return result
 
 
-class GooseParser:
+class GooseParser(DatabaseSourceParser):
     version = 1
     tool_categories = by_category({
         "Read": ("developer__analyze", "platform__read_resource"),
@@ -403,18 +403,9 @@ class GooseParser:
             return parents[2]
         return path.parent
 
-    def companion_paths(self, path: Path) -> tuple[Path, ...]:
-        return wal_companions(path)
-
     def parse_changed(self, path: Path, root: Path, known: Mapping[str, str],
                       options: ParseOptions | None = None) -> ParseResult:
         return _parse_database(path, known, options or ParseOptions())
-
-    def parse(self, path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
-        try:
-            return self.parse_changed(path, root, {}, options)
-        except DatabaseReadError as exc:
-            return ParseResult(path=path, issues=[str(exc)])
 
 
 parser: AgentParser = GooseParser()

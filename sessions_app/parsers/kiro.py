@@ -41,6 +41,7 @@ from sessions_app.parsers.chatlog import (
     s,
 )
 from sessions_app.parsers.database import (
+    DatabaseSourceParser,
     describe,
     json_object,
     marker,
@@ -322,7 +323,7 @@ def builder_note(reader: JsonlReader, lineno: int):
     return lambda message: reader.issue(lineno, message)
 
 
-class KiroParser:
+class KiroParser(DatabaseSourceParser):
     version = 1
     tool_categories = by_category({
         "Read": ("fs_read",),
@@ -362,12 +363,6 @@ class KiroParser:
         if _is_database(path):
             return _parse_database(path, known, options)
         return _parse_jsonl(path, options)
-
-    def parse(self, path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
-        try:
-            return self.parse_changed(path, root, {}, options)
-        except DatabaseReadError as exc:
-            return ParseResult(path=path, issues=[str(exc)])
 
 
 parser: AgentParser = KiroParser()

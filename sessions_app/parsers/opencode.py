@@ -32,6 +32,7 @@ from sessions_app.parsers.base import (
     compact_json,
 )
 from sessions_app.parsers.database import (
+    DatabaseSourceParser,
     describe,
     json_object,
     marker,
@@ -440,7 +441,7 @@ def _is_database(path: Path) -> bool:
     return not path.name.endswith(".json")
 
 
-class OpenCodeParser:
+class OpenCodeParser(DatabaseSourceParser):
     version = 1
     tool_categories = by_category({
         "Read": ("list", "codesearch"),
@@ -486,12 +487,6 @@ class OpenCodeParser:
         if _is_database(path):
             return _parse_database(path, known, options)
         return _parse_storage(path, options)
-
-    def parse(self, path: Path, root: Path, options: ParseOptions | None = None) -> ParseResult:
-        try:
-            return self.parse_changed(path, root, {}, options)
-        except DatabaseReadError as exc:
-            return ParseResult(path=path, issues=[str(exc)])
 
 
 parser: AgentParser = OpenCodeParser()

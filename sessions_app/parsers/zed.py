@@ -41,12 +41,12 @@ from sessions_app.parsers.base import (
     parse_timestamp,
 )
 from sessions_app.parsers.database import (
+    DatabaseSourceParser,
     describe,
     json_object,
     marker,
     read_only,
     table_columns,
-    wal_companions,
 )
 from sessions_app.parsers.finish import termination_status, tool_label
 from sessions_app.parsers.jsonl import FileReadError, head_lines
@@ -425,7 +425,7 @@ def _read_thread(connection: sqlite3.Connection, row: dict, options: ParseOption
     return _session(row, doc, options, lambda what: issues.add(f"{where}: {what}"))
 
 
-class ZedParser:
+class ZedParser(DatabaseSourceParser):
     version = 1
     tool_categories = by_category({
         "Read": ("read_file", "list_directory", "fetch"),
@@ -443,9 +443,6 @@ class ZedParser:
     def matches(self, rel_parts: tuple[str, ...]) -> bool:
         """``threads/threads.db`` under Zed's data directory."""
         return rel_parts == DB_PARTS
-
-    def companion_paths(self, path: Path) -> tuple[Path, ...]:
-        return wal_companions(path)
 
     def sniff(self, path: Path) -> bool:
         """A SQLite database with Zed's ``threads`` table."""
