@@ -547,15 +547,7 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
     state = _FileState()
     for lineno, obj in reader:
         state.feed(lineno, obj)
-    result = ParseResult(
-        path=path,
-        malformed_lines=reader.malformed,
-        records=reader.records,
-        is_truncated=reader.truncated,
-        issues=reader.issues,
-        sha256=reader.sha256,
-        size=reader.size,
-    )
+    result = reader.result()
     result.sessions = _build_sessions(path, root, state, options, reader.truncated,
                                       reader.issue)
     return result

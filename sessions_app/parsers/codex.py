@@ -325,15 +325,7 @@ def _parse(path: Path, options: ParseOptions) -> ParseResult:
     rollout = _Rollout(options, reader.issue)
     for lineno, obj in reader:
         rollout.feed(lineno, obj)
-    result = ParseResult(
-        path=path,
-        malformed_lines=reader.malformed,
-        records=reader.records,
-        is_truncated=reader.truncated,
-        issues=reader.issues,
-        sha256=reader.sha256,
-        size=reader.size,
-    )
+    result = reader.result()
     messages = rollout.finish()
     if not messages:
         return result

@@ -276,15 +276,7 @@ def _parse(path: Path, options: ParseOptions) -> ParseResult:
     events = _Events(options, reader.issue)
     for lineno, obj in reader:
         events.feed(lineno, obj)
-    result = ParseResult(
-        path=path,
-        malformed_lines=reader.malformed,
-        records=reader.records,
-        is_truncated=reader.truncated,
-        issues=reader.issues,
-        sha256=reader.sha256,
-        size=reader.size,
-    )
+    result = reader.result()
     if path.name != "events.jsonl" and (path.parent / path.stem / "events.jsonl").is_file():
         return result  # the directory form of this session is read instead
     events.finish()

@@ -247,9 +247,7 @@ def _parse(path: Path, options: ParseOptions) -> ParseResult:
     log = _Log(options, reader.issue)
     for lineno, obj in reader:
         log.feed(lineno, obj)
-    result = ParseResult(path=path, malformed_lines=reader.malformed, records=reader.records,
-                         is_truncated=reader.truncated, issues=reader.issues,
-                         sha256=reader.sha256, size=reader.size)
+    result = reader.result()
     messages = log.builder.finish()
     if not messages:
         return result

@@ -187,9 +187,7 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
     transcript = _Transcript(options, reader.issue)
     for lineno, obj in reader:
         transcript.feed(lineno, obj)
-    result = ParseResult(path=path, malformed_lines=reader.malformed, records=reader.records,
-                         is_truncated=reader.truncated, issues=reader.issues,
-                         sha256=reader.sha256, size=reader.size)
+    result = reader.result()
     raw_id = path.stem.removeprefix("session-")
     session = ParsedSession(
         id=ID_PREFIX + raw_id,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import orjson
 
+from sessions_app.parsers.base import ParseResult
+
 MAX_ISSUES_KEPT = 20
 _READ_CHUNK = 1024 * 1024
 _UNDECODED = object()
@@ -110,6 +112,13 @@ class JsonlReader:
     @property
     def sha256(self) -> str:
         return self._hash.hexdigest()
+
+    def result(self) -> ParseResult:
+        """The file's result so far, once read: what was malformed, cut or warned about, its
+        digest and size (the issues list is shared, so later warnings land in it)."""
+        return ParseResult(path=self.path, malformed_lines=self.malformed, records=self.records,
+                           is_truncated=self.truncated, issues=self.issues, sha256=self.sha256,
+                           size=self.size)
 
     def issue(self, lineno: int, message: str) -> None:
         """Note a problem of line *lineno* (the parsers add theirs: a value clamped or

@@ -259,9 +259,7 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
     wire = _Wire(options, reader.issue)
     for lineno, obj in reader:
         wire.feed(lineno, obj)
-    result = ParseResult(path=path, malformed_lines=reader.malformed, records=reader.records,
-                         is_truncated=reader.truncated, issues=reader.issues,
-                         sha256=reader.sha256, size=reader.size)
+    result = reader.result()
     try:
         rel = path.relative_to(root).parts
     except ValueError:

@@ -299,9 +299,7 @@ def _parse_jsonl(path: Path, options: ParseOptions) -> ParseResult:
                     failed = failed or s(result.get("status")).lower() in _FAILED
                     builder.result(s(result.get("toolUseId")), text, timestamp=ts,
                                    status="errored" if failed else "completed")
-    result = ParseResult(path=path, malformed_lines=reader.malformed, records=reader.records,
-                         is_truncated=reader.truncated, issues=reader.issues,
-                         sha256=reader.sha256, size=reader.size)
+    result = reader.result()
     issues = Issues()
     meta = _sidecar(path, issues)
     result.issues.extend(issues.lines)

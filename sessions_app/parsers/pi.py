@@ -268,9 +268,7 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
     state = _Session(options, reader.issue)
     for lineno, obj in reader:
         state.feed(lineno, obj)
-    result = ParseResult(path=path, malformed_lines=reader.malformed, records=reader.records,
-                         is_truncated=reader.truncated, issues=reader.issues,
-                         sha256=reader.sha256, size=reader.size)
+    result = reader.result()
     messages = state.finish()
     if not messages:
         return result

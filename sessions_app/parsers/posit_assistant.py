@@ -251,9 +251,7 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
         order.append((lineno, obj))
         if isinstance(lm_id, int) and not isinstance(lm_id, bool):
             lines.setdefault(lm_id, (lineno, obj))
-    result = ParseResult(path=path, malformed_lines=reader.malformed, records=reader.records,
-                         is_truncated=reader.truncated, issues=reader.issues,
-                         sha256=reader.sha256, size=reader.size)
+    result = reader.result()
     conversation_dir = path.parent
     tree_doc = None
     try:

@@ -238,15 +238,7 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
     chat = _Chat(options, reader.issue)
     for lineno, obj in reader:
         chat.feed(lineno, obj)
-    result = ParseResult(
-        path=path,
-        malformed_lines=reader.malformed,
-        records=reader.records,
-        is_truncated=reader.truncated,
-        issues=reader.issues,
-        sha256=reader.sha256,
-        size=reader.size,
-    )
+    result = reader.result()
     pending = chat.finish()
     messages = chat.messages
     if all(m.is_compact_boundary for m in messages):

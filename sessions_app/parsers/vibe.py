@@ -190,9 +190,7 @@ def _parse(path: Path, options: ParseOptions) -> ParseResult:
                      or _str(_dict(meta.get("agent_config")).get("active_model")))
     for lineno, obj in reader:
         builder.add(lineno, obj)
-    result = ParseResult(path=path, malformed_lines=reader.malformed, records=reader.records,
-                         is_truncated=reader.truncated, issues=reader.issues,
-                         sha256=reader.sha256, size=reader.size)
+    result = reader.result()
     started, ended = parse_timestamp(meta.get("start_time")), parse_timestamp(
         meta.get("end_time"))
     if started is None:
