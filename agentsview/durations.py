@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from datetime import timedelta
 
@@ -21,6 +22,19 @@ def parse_duration(text: str) -> timedelta:
     if seconds <= 0:
         raise ValueError(EXPECTED)
     return timedelta(seconds=seconds)
+
+
+def duration_arg(text: str) -> timedelta:
+    """``parse_duration`` as an argparse ``type=``: a bad value is argparse's usage error."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def seconds_arg(text: str) -> float:
+    """``duration_arg`` in seconds (intervals and timeouts)."""
+    return duration_arg(text).total_seconds()
 
 
 def format_duration(value: timedelta | float) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
 
 from django.core.management.base import CommandError
@@ -10,7 +9,7 @@ from django.db import DatabaseError
 
 from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
-from agentsview.durations import format_duration, parse_duration
+from agentsview.durations import duration_arg, format_duration
 from agentsview.terminal import Reporter
 from agentsview.timefmt import rfc3339
 from sessions_app.cli.deletes import render_doomed, totals
@@ -19,13 +18,6 @@ from sync_app.cli import pg_config_or_fail, prepare_pg
 from sync_app.pg_connection import PgError, describe
 
 MAX_LISTED = 50
-
-
-def age(text: str):
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 class Command(AgentsViewCommand):
@@ -39,7 +31,7 @@ class Command(AgentsViewCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--older-than", type=age, required=True, metavar="DURATION",
+        parser.add_argument("--older-than", type=duration_arg, required=True, metavar="DURATION",
                             help="last active longer ago than this, e.g. 180d")
         parser.add_argument("--machine", action="append", default=[], metavar="NAME",
                             help="only the sessions of this machine (repeatable)")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-
 from django.core.management.base import CommandError
 from django.db import DatabaseError
 
 from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
-from agentsview.durations import parse_duration
+from agentsview.durations import seconds_arg
 from agentsview.schema import ensure_schema
 from agentsview.terminal import Reporter
 from sessions_app.services.sync import run_sync
@@ -19,13 +17,6 @@ from sync_app.services.push import Pusher
 from sync_app.services.watch import AlreadyWatching, Watcher, WatchOptions, only_watcher
 
 MAX_LISTED = 50
-
-
-def seconds(text: str) -> float:
-    try:
-        return parse_duration(text).total_seconds()
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 class Command(AgentsViewCommand):
@@ -53,10 +44,10 @@ class Command(AgentsViewCommand):
         parser.add_argument("--watch", action="store_true",
                             help="keep running: push when the archive changes and at least"
                                  " every --interval, until SIGTERM or Ctrl+C")
-        parser.add_argument("--interval", type=seconds, metavar="DURATION",
+        parser.add_argument("--interval", type=seconds_arg, metavar="DURATION",
                             help="with --watch: push at least this often, even with nothing"
                                  " new (it refreshes this machine's last push); default 5m")
-        parser.add_argument("--debounce", type=seconds, metavar="DURATION",
+        parser.add_argument("--debounce", type=seconds_arg, metavar="DURATION",
                             help="with --watch: once the archive changes, wait this long for"
                                  " more changes before pushing; default 30s")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from django.db.models import Max
 
 from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
-from agentsview.durations import parse_duration
+from agentsview.durations import seconds_arg
 from agentsview.humanize import age
 from agentsview.timefmt import rfc3339
 from sync_app.cli import pg_config_or_fail
@@ -29,13 +28,6 @@ from sync_app.services.push_service import (
 )
 
 
-def seconds(text: str) -> float:
-    try:
-        return parse_duration(text).total_seconds()
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 class Command(AgentsViewCommand):
     help = (
         "Run 'pg push --watch' as a background service: install, uninstall, status, logs.\n\n"
@@ -47,9 +39,9 @@ class Command(AgentsViewCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["install", "uninstall", "status", "logs"])
-        parser.add_argument("--interval", type=seconds, default=300.0, metavar="DURATION",
+        parser.add_argument("--interval", type=seconds_arg, default=300.0, metavar="DURATION",
                             help="install: push at least this often (default 5m)")
-        parser.add_argument("--debounce", type=seconds, default=30.0, metavar="DURATION",
+        parser.add_argument("--debounce", type=seconds_arg, default=30.0, metavar="DURATION",
                             help="install: push this long after the archive changes"
                                  " (default 30s)")
         parser.add_argument("--dry-run", action="store_true",

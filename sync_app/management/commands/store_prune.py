@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
 
 from django.core.management.base import CommandError
@@ -10,7 +9,7 @@ from django.db import DatabaseError
 
 from agentsview.command import AgentsViewCommand
 from agentsview.config import load_config
-from agentsview.durations import parse_duration
+from agentsview.durations import duration_arg
 from agentsview.schema import ensure_schema
 from agentsview.terminal import Reporter
 from agentsview.timefmt import rfc3339
@@ -19,13 +18,6 @@ from sync_app.pg_connection import PgError, describe
 from sync_app.store.retention import count_entries, prune, stale_sessions
 
 MAX_LISTED = 50
-
-
-def age(text: str):
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 class Command(AgentsViewCommand):
@@ -37,7 +29,7 @@ class Command(AgentsViewCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--older-than", type=age, required=True, metavar="DURATION",
+        parser.add_argument("--older-than", type=duration_arg, required=True, metavar="DURATION",
                             help="last written longer ago than this, e.g. 30d")
         parser.add_argument("--project-key", action="append", default=[], metavar="KEY",
                             help="only the sessions stored under this project key"
