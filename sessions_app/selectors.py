@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +122,47 @@ def plain_rows(qs: QuerySet, names: tuple[str, ...]) -> list[Row]:
     """*qs*'s rows as ``Row`` objects of the columns *names* (the database's converters
     applied, as for models)."""
     return [Row(dict(zip(names, values, strict=True))) for values in qs.values_list(*names)]
+
+
+# per connection (each thread has its own): queries compiled once, by the caller's key
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled_rows(using: str, key: tuple, build: Callable[[], QuerySet], params: list,
+                  names: tuple[str, ...]) -> list[Row]:
+    """``plain_rows(build(), names)`` with the SQL compiled once per connection and *key*:
+    Django's compiling of a small query cost more than running it (a page of messages runs
+    three). *params* are the values *build* puts in the query, in the order of its SQL; the
+    first compile checks that they are, and how the backend adapts each (PostgreSQL's
+    integers are typed), so later calls send theirs the same way. *key* names everything
+    else the SQL depends on (a LIMIT is written into it)."""
+    connection = connections[using]
+    cache = _COMPILED.setdefault(connection, {})
+    compiled = cache.get(key)
+    if compiled is None:
+        compiler = build().values_list(*names).query.get_compiler(using)
+        sql, built = compiler.as_sql()
+        if list(built) != list(params):
+            raise AssertionError(f"compiled_rows {key}: the query's parameters are {built!r},"
+                                 f" not {params!r}")
+        adapt = [None if type(value) in (str, int) else type(value) for value in built]
+        converters = list(compiler.get_converters(
+            [column for column, _, _ in compiler.select[: compiler.col_count]]).items())
+        compiled = cache[key] = (sql, adapt, converters)
+    sql, adapt, converters = compiled
+    values = [v if a is None else a(v) for v, a in zip(params, adapt, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    if converters:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for position, (functions, expression) in converters:
+                value = row[position]
+                for convert in functions:
+                    value = convert(value, expression, connection)
+                row[position] = value
+    return [Row(dict(zip(names, row, strict=True))) for row in rows]
 
 
 def _columns(model) -> tuple[str, ...]:
@@ -273,15 +315,17 @@ def _with_tool_calls(session_id: str, messages: list[Row], using: str) -> Messag
     # A page is a contiguous run of ordinals: a range rides the (session, ordinal, ...)
     # unique indexes, where a long IN list made PostgreSQL filter every call of the session.
     low, high = min(ordinals), max(ordinals)
-    calls = plain_rows(ToolCall.objects.using(using).filter(
+    calls = compiled_rows(using, ("page calls",), lambda: ToolCall.objects.using(using).filter(
         session_id=session_id, message_ordinal__gte=low, message_ordinal__lte=high
-    ).order_by("message_ordinal", "call_index"), TOOL_CALL_COLUMNS)
+    ).order_by("message_ordinal", "call_index"), [low, high, session_id], TOOL_CALL_COLUMNS)
     for call in calls:
         page.tool_calls.setdefault(call.message_ordinal, []).append(call)
-    events = plain_rows(ToolResultEvent.objects.using(using).filter(
+    events = compiled_rows(using, ("page events",), lambda: ToolResultEvent.objects.using(
+        using).filter(
         session_id=session_id, tool_call_message_ordinal__gte=low,
         tool_call_message_ordinal__lte=high,
-    ).order_by("tool_call_message_ordinal", "call_index", "event_index"), EVENT_COLUMNS)
+    ).order_by("tool_call_message_ordinal", "call_index", "event_index"),
+        [session_id, low, high], EVENT_COLUMNS)
     for event in events:
         page.events.setdefault((event.tool_call_message_ordinal, event.call_index), []).append(
             event
@@ -294,15 +338,15 @@ def session_messages(session_id: str, *, using: str = "default",
                      from_ordinal: int | None = None) -> MessagePage:
     """A page of messages in ordinal order (or reverse). ``from_ordinal`` is inclusive;
     without it an ascending page starts at the beginning, a descending one at the end."""
-    qs = Message.objects.using(using).filter(session_id=session_id)
-    if descending:
+    def build() -> QuerySet:
+        qs = Message.objects.using(using).filter(session_id=session_id)
         if from_ordinal is not None:
-            qs = qs.filter(ordinal__lte=from_ordinal)
-        rows = plain_rows(qs.order_by("-ordinal")[:limit], MESSAGE_COLUMNS)
-    else:
-        if from_ordinal is not None:
-            qs = qs.filter(ordinal__gte=from_ordinal)
-        rows = plain_rows(qs.order_by("ordinal")[:limit], MESSAGE_COLUMNS)
+            qs = qs.filter(**{"ordinal__lte" if descending else "ordinal__gte": from_ordinal})
+        return qs.order_by("-ordinal" if descending else "ordinal")[:limit]
+
+    params = [session_id] if from_ordinal is None else [session_id, from_ordinal]
+    rows = compiled_rows(using, ("page", descending, from_ordinal is None, limit), build,
+                         params, MESSAGE_COLUMNS)
     return _with_tool_calls(session_id, rows, using)
 
 
