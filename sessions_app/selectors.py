@@ -276,8 +276,9 @@ def session_revision(session_id: str, *, using: str = "default") -> str | None:
     there is no such session. One query, as ``session_exists``."""
     from sessions_app.serializers import transcript_revision
 
-    row = Session.objects.using(using).filter(pk=session_id).only("content_digest").first()
-    return None if row is None else transcript_revision(row)
+    rows = compiled_rows(using, ("revision",), lambda: Session.objects.using(using).filter(
+        pk=session_id).order_by()[:1], [session_id], ("content_digest",))
+    return transcript_revision(rows[0]) if rows else None
 
 
 def source_file_of(session_id: str, *, using: str = "default") -> str | None:
