@@ -3,6 +3,7 @@ lines for a terminal, and AgentsView's exit codes (2: no such session, 3: no tok
 
 from __future__ import annotations
 
+from datetime import date
 from io import StringIO
 
 import orjson
@@ -85,3 +86,15 @@ def test_usage_daily_errors(archive):
     assert run("usage", "daily", "--since", "2020-01-01", "--until", "2020-01-02").startswith(
         "No token usage from 2020-01-01 to 2020-01-02")
 
+
+
+def test_usage_daily_without_a_window_opens_on_the_newest_sessions(archive):
+    """The fixture sessions are months old: with no --since or --until the window is the 30
+    days up to the newest session (as stats and the Usage page do), not an empty month."""
+    data = orjson.loads(run("usage", "daily", "--timezone", "UTC", "--format", "json"))
+    assert data["to"] < date.today().isoformat()
+    assert data["daily"] and data["daily"][-1]["date"] == data["to"] == "2026-03-04"
+    assert data["totals"]["cost"] is not None
+    # --since alone still counts back from today
+    since = orjson.loads(run("usage", "daily", "--since", "30d", "--format", "json"))
+    assert since["to"] == date.today().isoformat() and not since["daily"]

@@ -13,6 +13,7 @@ from agentsview.command import AgentsViewCommand
 from agentsview.schema import ensure_schema
 from analytics_app.cli.usage import BY, render_daily
 from analytics_app.endpoints import usage
+from analytics_app.endpoints.filters import default_last_day
 from analytics_app.stats import since_day
 
 DEFAULT_SINCE = "30d"
@@ -20,8 +21,8 @@ FLAGS = [f.name for f in usage.USAGE_FILTERS.parameters if f.name not in ("from"
 
 
 class Command(AgentsViewCommand):
-    help = ("Tokens and cost per day (default: the 30 days up to today), split by model,"
-            " project, machine or agent.")
+    help = ("Tokens and cost per day (default: the 30 days up to today, or up to the latest"
+            " session when none started since), split by model, project, machine or agent.")
 
     def add_arguments(self, parser):
         subs = parser.add_subparsers(dest="subcommand", metavar="<subcommand>")
@@ -34,7 +35,8 @@ class Command(AgentsViewCommand):
             " without a price are shown apart, never priced at $0.")
         daily.add_argument("--since", help="start: 30d, 2w, 3m, 1y before the last day, or"
                                            f" YYYY-MM-DD (default {DEFAULT_SINCE})")
-        daily.add_argument("--until", help="last day, YYYY-MM-DD (default today)")
+        daily.add_argument("--until", help="last day, YYYY-MM-DD (default today, or the latest"
+                                           " session's day when none started since)")
         daily.add_argument("--by", choices=BY, help="one row per day and model, project,"
                                                     " machine or agent")
         usage.USAGE_FILTERS.add_arguments(daily, only=FLAGS)
@@ -61,9 +63,15 @@ class Command(AgentsViewCommand):
         params = usage.USAGE_FILTERS.params_of({k: v for k, v in options.items()
                                                 if k in FLAGS})
         zone = Params(params).zone("timezone")
-        until = options.get("until")
-        last = Params({"until": until}).day("until") if until else datetime.now(zone).date()
-        first = since_day(options.get("since") or DEFAULT_SINCE, last)
+        until, since = options.get("until"), options.get("since")
+        today = datetime.now(zone).date()
+        if until:
+            last = Params({"until": until}).day("until")
+        elif since:
+            last = today
+        else:  # nothing asked: the window that holds the newest sessions, as stats does
+            last = default_last_day(params, "default", today=today)
+        first = since_day(since or DEFAULT_SINCE, last)
         params.update({"from": first.isoformat(), "to": last.isoformat(),
                        "timezone": zone.key})
         return params
