@@ -128,31 +128,34 @@ def plain_rows(qs: QuerySet, names: tuple[str, ...]) -> list[Row]:
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def compiled_rows(using: str, key: tuple, build: Callable[[], QuerySet], params: list,
-                  names: tuple[str, ...]) -> list[Row]:
-    """``plain_rows(build(), names)`` with the SQL compiled once per connection and *key*:
-    Django's compiling of a small query cost more than running it (a page of messages runs
-    three). *params* are the values *build* puts in the query, in the order of its SQL; the
-    first compile checks that they are, and how the backend adapts each (PostgreSQL's
-    integers are typed), so later calls send theirs the same way. *key* names everything
-    else the SQL depends on (a LIMIT is written into it)."""
+COMPILED_PER_CONNECTION = 256  # distinct query shapes kept; past that the cache starts over
+
+
+def _compiled(using: str, key: tuple, build: Callable[[], QuerySet],
+              expected: list | None = None) -> tuple:
+    """``(connection, sql, params, converters)`` of *build*'s query, compiled once per
+    connection and *key* (Django's compiling of a small query cost more than running it);
+    at that compile its parameters must equal *expected*, if given."""
     connection = connections[using]
     cache = _COMPILED.setdefault(connection, {})
     compiled = cache.get(key)
     if compiled is None:
-        compiler = build().values_list(*names).query.get_compiler(using)
-        sql, built = compiler.as_sql()
-        if list(built) != list(params):
-            raise AssertionError(f"compiled_rows {key}: the query's parameters are {built!r},"
-                                 f" not {params!r}")
-        adapt = [None if type(value) in (str, int) else type(value) for value in built]
+        compiler = build().query.get_compiler(using)
+        sql, params = compiler.as_sql()
+        if expected is not None and list(params) != list(expected):
+            raise AssertionError(f"compiled query {key}: its parameters are {params!r}, not"
+                                 f" {expected!r}")
         converters = list(compiler.get_converters(
             [column for column, _, _ in compiler.select[: compiler.col_count]]).items())
-        compiled = cache[key] = (sql, adapt, converters)
-    sql, adapt, converters = compiled
-    values = [v if a is None else a(v) for v, a in zip(params, adapt, strict=True)]
+        if len(cache) >= COMPILED_PER_CONNECTION:
+            cache.clear()
+        compiled = cache[key] = (sql, tuple(params), converters)
+    return (connection, *compiled)
+
+
+def _fetch(connection, sql: str, params, converters: list) -> list:
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     if converters:
         rows = [list(row) for row in rows]
@@ -162,7 +165,22 @@ def compiled_rows(using: str, key: tuple, build: Callable[[], QuerySet], params:
                 for convert in functions:
                     value = convert(value, expression, connection)
                 row[position] = value
-    return [Row(dict(zip(names, row, strict=True))) for row in rows]
+    return rows
+
+
+def compiled_rows(using: str, key: tuple, build: Callable[[], QuerySet], params: list,
+                  names: tuple[str, ...]) -> list[Row]:
+    """``plain_rows(build(), names)`` with the SQL compiled once per connection and *key*.
+    *params* are the values *build* puts in the query, in the order of its SQL; the first
+    compile checks that they are, and how the backend adapts each (PostgreSQL's integers are
+    typed), so later calls send theirs the same way. *key* names everything else the SQL
+    depends on (a LIMIT is written into it)."""
+    connection, sql, built, converters = _compiled(
+        using, key, lambda: build().values_list(*names), params)
+    values = [v if type(b) in (str, int) else type(b)(v)
+              for v, b in zip(params, built, strict=True)]
+    return [Row(dict(zip(names, row, strict=True)))
+            for row in _fetch(connection, sql, values, converters)]
 
 
 def _columns(model) -> tuple[str, ...]:
@@ -200,24 +218,49 @@ def list_sessions(query: SessionQuery, *, using: str = "default") -> SessionPage
     id_descending = next((d for k, d in order.keys if k == "id"), order.descending)
     qhash = pagination.query_hash(query.filters.key())
     sort_names = [f"_sort{i}" for i in range(len(keys))]
-    qs = filtered_sessions(query.filters, using=using).annotate(
-        **{name: sort_expression(k, d) for name, (k, d) in zip(sort_names, keys, strict=True)})
-    total = None
-    page_qs = qs
-    if query.cursor:
-        cursor = pagination.decode(query.cursor, key=order.text(), descending=order.descending,
-                                   query=qhash)
-        total = cursor.total
-        values = cursor.value if isinstance(cursor.value, list) else [cursor.value]
-        if len(values) != len(keys):
-            raise pagination.InvalidCursor(query.cursor)
-        page_qs = qs.filter(_after(keys, values, cursor.last_id, id_descending))
-    if total is None:
-        total = qs.count()
     ordering = [f"{'-' if d else ''}_sort{i}" for i, (_, d) in enumerate(keys)]
     ordering.append("-id" if id_descending else "id")
     names = (*LIST_COLUMNS, *sort_names)
+
+    def sessions() -> QuerySet:
+        return filtered_sessions(query.filters, using=using).annotate(
+            **{name: sort_expression(k, d)
+               for name, (k, d) in zip(sort_names, keys, strict=True)})
+
+    if not query.cursor:
+        # a first page's two queries depend on nothing but the filters' values (absolute
+        # ones: days come with their zone), the order and the limit: compiled once
+        shape = (query.filters.key(), tuple(order.keys), order.descending, query.limit)
+        connection, sql, params, _ = _compiled(
+            using, ("count", shape), lambda: sessions().order_by().values_list("pk"))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) counted", params)
+            total = cursor.fetchone()[0]
+        connection, sql, params, converters = _compiled(
+            using, ("first page", shape), lambda: sessions().order_by(*ordering)
+            .values_list(*names)[: query.limit + 1])
+        rows = [Row(dict(zip(names, row, strict=True)))
+                for row in _fetch(connection, sql, params, converters)]
+        return _page(rows, query, keys, total, qhash)
+    qs = sessions()
+    cursor = pagination.decode(query.cursor, key=order.text(), descending=order.descending,
+                               query=qhash)
+    total = cursor.total
+    values = cursor.value if isinstance(cursor.value, list) else [cursor.value]
+    if len(values) != len(keys):
+        raise pagination.InvalidCursor(query.cursor)
+    page_qs = qs.filter(_after(keys, values, cursor.last_id, id_descending))
+    if total is None:
+        total = qs.count()
     rows = plain_rows(page_qs.order_by(*ordering)[: query.limit + 1], names)
+    return _page(rows, query, keys, total, qhash)
+
+
+def _page(rows: list[Row], query: SessionQuery, keys: list, total: int, qhash: str
+          ) -> SessionPage:
+    """The page of the first ``query.limit`` rows (one more was read: there is a next
+    page), with the cursor that continues after it."""
+    order = query.order
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
