@@ -39,6 +39,7 @@ def default_database(config: Config) -> dict:
 def pg_database(pg: PgConfig) -> dict:
     """The shared PostgreSQL: its schema first on the search path, UTC, a bounded connect."""
     db = environ.Env.db_url_config(pg.url)
+    db["ENGINE"] = "agentsview.pg_backend"  # Django's, with a health check without a query
     options = db.setdefault("OPTIONS", {})
     options["options"] = f"-c search_path={pg.schema} -c TimeZone=UTC"
     options.setdefault("connect_timeout", PG_CONNECT_TIMEOUT)
