@@ -44,6 +44,8 @@ MIN_STEM = 4  # a shorter stem matches too much (``us`` from ``uses``)
 WORD = re.compile(r"[A-Za-z]+")
 SORTS = ("relevance", "recency")
 RELEVANCE_POOL = 500  # sessions ranked for sort=relevance: the most recent that match
+COMMON_ROWS = 2000  # matching messages from which a term is looked up session by session
+WALK_CHUNK = 100  # the fewest sessions looked up at once (the chunk doubles each time)
 K1, B, AVERAGE_WORDS = 1.2, 0.75, 8  # BM25's constants; a short message's words
 TOKEN = re.compile(r"\w+")
 # pg_trgm cuts words at anything not a letter or digit: its index (migration 0013) is built on
@@ -132,6 +134,39 @@ def matching_session_ids(using: str, terms: list[str]) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
+def _recent_matching_ids(using: str, terms: list[str], filters: SessionFilters,
+                         want: int) -> set[str]:
+    """Session ids holding the ``want`` most recent filtered sessions that match (or all of
+    them), and no session that does not match.
+
+    On PostgreSQL a common term (COMMON_ROWS matching messages or more) is not collected from
+    every message that holds it: the filtered sessions are walked newest first, a growing
+    chunk at a time through the messages' session index, until ``want`` match."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return matching_session_ids(using, terms)
+    where, params = _pg_where(terms)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT session_id FROM messages WHERE {where} LIMIT {COMMON_ROWS}",
+                       params)
+        rows = cursor.fetchall()
+    if len(rows) < COMMON_ROWS:
+        return {row[0] for row in rows}
+    newest = list(filtered_sessions(filters, using=using)
+                  .annotate(_recent=SORT_EXPRESSIONS["recent"]).order_by("-_recent", "-id")
+                  .values_list("id", flat=True))
+    where = " AND ".join(["content ILIKE %s"] * len(terms))  # the same messages, see _pg_where
+    sql = f"SELECT DISTINCT session_id FROM messages WHERE session_id = ANY(%s) AND {where}"
+    found: set[str] = set()
+    start, size = 0, max(2 * want, WALK_CHUNK)
+    with connection.cursor() as cursor:
+        while start < len(newest) and len(found) < want:
+            cursor.execute(sql, [newest[start: start + size], *[_like(t) for t in terms]])
+            found.update(row[0] for row in cursor.fetchall())
+            start, size = start + size, size * 2
+    return found
+
+
 def _best_matches(using: str, session_ids: list[str], terms: list[str]
                   ) -> dict[str, tuple[float, int, str]]:
     """``{session id: (rank, ordinal, content)}`` of the best matching message of each session
@@ -189,7 +224,8 @@ def search(q: str, filters: SessionFilters, *, using: str = "default", limit: in
     terms = parse_terms(q)
     if not terms:
         return [], False
-    matching = matching_session_ids(using, terms)
+    want = RELEVANCE_POOL if sort == "relevance" else offset + limit + 1
+    matching = _recent_matching_ids(using, terms, filters, want)
     if not matching:
         return [], False
     ordered = (filtered_sessions(filters, using=using).filter(id__in=matching)

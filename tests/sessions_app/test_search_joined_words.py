@@ -57,3 +57,45 @@ def test_the_search_asks_through_the_index_expression(archive):
         cursor.execute(f"EXPLAIN SELECT session_id FROM messages WHERE {where}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "messages_content_trgm" in plan
+
+
+@pytest.fixture
+def many(archive):
+    """Forty sessions a minute apart (one in three without the word), each message once."""
+    from datetime import timedelta
+
+    from tests.factories import T0
+
+    for i in range(40):
+        session = SessionFactory.build(id=f"walk-{i:02d}", started_at=T0 + timedelta(minutes=i))
+        session.save(using="pg")
+        words = "auth token" if i % 3 else "nothing here"
+        for ordinal in range(i % 4 + 1):
+            content = f"{words} {'auth ' * ordinal}step {ordinal}"
+            MessageFactory.build(session=session, ordinal=ordinal, content=content).save(
+                using="pg")
+
+
+def answer(query: str, sort: str, limit: int, offset: int) -> list[tuple]:
+    from sessions_app.filters import SESSION_FILTERS
+
+    hits, more = search.search(query, SESSION_FILTERS.defaults(include_one_shot=True),
+                               using="pg", limit=limit, offset=offset, sort=sort)
+    return [(h.session.id, h.ordinal, h.snippet, h.rank) for h in hits] + [more]
+
+
+@pytest.mark.parametrize("sort", search.SORTS)
+def test_a_common_word_walked_session_by_session_gives_the_same_answer(many, monkeypatch, sort):
+    pages = [(5, 0), (5, 5), (10, 20), (50, 0), (3, 30)]
+    queries = ["auth", "auth token", "step 2", "filter_auth.iter", "h.i"]
+    expected = {(q, p): answer(q, sort, *p) for q in queries for p in pages}
+    monkeypatch.setattr(search, "COMMON_ROWS", 1)
+    monkeypatch.setattr(search, "WALK_CHUNK", 2)
+    monkeypatch.setattr(search, "RELEVANCE_POOL", 12)
+    walked = {(q, p): answer(q, sort, *p) for q in queries for p in pages}
+    monkeypatch.setattr(search, "COMMON_ROWS", 10_000)
+    pooled = {(q, p): answer(q, sort, *p) for q in queries for p in pages}
+    assert walked == pooled
+    assert expected[("auth", (5, 0))][0][0].startswith("walk-")
+    if sort == "recency":
+        assert walked == expected
