@@ -155,8 +155,11 @@ def _recent_matching_ids(using: str, terms: list[str], filters: SessionFilters,
     newest = list(filtered_sessions(filters, using=using)
                   .annotate(_recent=SORT_EXPRESSIONS["recent"]).order_by("-_recent", "-id")
                   .values_list("id", flat=True))
-    where = " AND ".join(["content ILIKE %s"] * len(terms))  # the same messages, see _pg_where
-    sql = f"SELECT DISTINCT session_id FROM messages WHERE session_id = ANY(%s) AND {where}"
+    # the same messages as _pg_where; per session up to its first match, through its index
+    # (with ANY(list) the planner scanned every message, ~0.5 s a chunk)
+    where = " AND ".join(["m.content ILIKE %s"] * len(terms))
+    sql = ("SELECT s.id FROM unnest(%s::varchar[]) AS s(id) WHERE EXISTS"
+           f" (SELECT 1 FROM messages m WHERE m.session_id = s.id AND {where})")
     found: set[str] = set()
     start, size = 0, max(2 * want, WALK_CHUNK)
     with connection.cursor() as cursor:
