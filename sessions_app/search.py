@@ -16,6 +16,7 @@ against the message's length in words), negated as SQLite FTS5 reports it: lower
 from __future__ import annotations
 
 import html
+import json
 import re
 import shlex
 from dataclasses import dataclass
@@ -139,32 +140,44 @@ def _recent_matching_ids(using: str, terms: list[str], filters: SessionFilters,
     """Session ids holding the ``want`` most recent filtered sessions that match (or all of
     them), and no session that does not match.
 
-    On PostgreSQL a common term (COMMON_ROWS matching messages or more) is not collected from
-    every message that holds it: the filtered sessions are walked newest first, a growing
-    chunk at a time through the messages' session index, until ``want`` match."""
+    A common term (COMMON_ROWS matching messages or more) is not collected from every message
+    that holds it: the filtered sessions are walked newest first, a growing chunk at a time,
+    each read through the messages' session index up to its first match, until ``want``
+    match. (The search index's LIKE is the content's own LIKE once candidates are found, so
+    both ask the same question.)"""
     connection = connections[using]
-    if connection.vendor != "postgresql":
-        return matching_session_ids(using, terms)
-    where, params = _pg_where(terms)
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        where, params = _pg_where(terms)
+        probe = f"SELECT session_id FROM messages WHERE {where} LIMIT {COMMON_ROWS}"
+        like = "ILIKE %s"
+        # unnest(), not ANY(list): with a literal list the planner scanned every message
+        ids = "unnest(%s::varchar[]) AS s(id)"
+    else:
+        where = " AND ".join(["f.content LIKE %s ESCAPE '\\'"] * len(terms))
+        params = [_like(t) for t in terms]
+        probe = (f"SELECT m.session_id FROM messages_fts f JOIN messages m ON m.id = f.rowid"
+                 f" WHERE {where} LIMIT {COMMON_ROWS}")
+        like = "LIKE %s ESCAPE '\\'"
+        ids = "(SELECT value AS id FROM json_each(%s)) AS s"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT session_id FROM messages WHERE {where} LIMIT {COMMON_ROWS}",
-                       params)
+        cursor.execute(probe, params)
         rows = cursor.fetchall()
     if len(rows) < COMMON_ROWS:
         return {row[0] for row in rows}
     newest = list(filtered_sessions(filters, using=using)
                   .annotate(_recent=SORT_EXPRESSIONS["recent"]).order_by("-_recent", "-id")
                   .values_list("id", flat=True))
-    # the same messages as _pg_where; per session up to its first match, through its index
-    # (with ANY(list) the planner scanned every message, ~0.5 s a chunk)
-    where = " AND ".join(["m.content ILIKE %s"] * len(terms))
-    sql = ("SELECT s.id FROM unnest(%s::varchar[]) AS s(id) WHERE EXISTS"
+    where = " AND ".join([f"m.content {like}"] * len(terms))
+    sql = (f"SELECT s.id FROM {ids} WHERE EXISTS"
            f" (SELECT 1 FROM messages m WHERE m.session_id = s.id AND {where})")
     found: set[str] = set()
     start, size = 0, max(2 * want, WALK_CHUNK)
     with connection.cursor() as cursor:
         while start < len(newest) and len(found) < want:
-            cursor.execute(sql, [newest[start: start + size], *[_like(t) for t in terms]])
+            chunk = newest[start: start + size]
+            cursor.execute(sql, [chunk if postgresql else json.dumps(chunk),
+                                 *[_like(t) for t in terms]])
             found.update(row[0] for row in cursor.fetchall())
             start, size = start + size, size * 2
     return found

@@ -66,28 +66,36 @@ def many(archive):
 
     from tests.factories import T0
 
-    for i in range(40):
-        session = SessionFactory.build(id=f"walk-{i:02d}", started_at=T0 + timedelta(minutes=i))
-        session.save(using="pg")
-        words = "auth token" if i % 3 else "nothing here"
-        for ordinal in range(i % 4 + 1):
-            content = f"{words} {'auth ' * ordinal}step {ordinal}"
-            MessageFactory.build(session=session, ordinal=ordinal, content=content).save(
-                using="pg")
+    for alias in ("default", "pg"):
+        for i in range(40):
+            session = SessionFactory.build(id=f"walk-{i:02d}",
+                                           started_at=T0 + timedelta(minutes=i))
+            session.save(using=alias)
+            words = "auth token" if i % 3 else "nothing here"
+            for ordinal in range(i % 4 + 1):
+                content = f"{words} {'auth ' * ordinal}step {ordinal}"
+                MessageFactory.build(session=session, ordinal=ordinal, content=content).save(
+                    using=alias)
 
 
-def answer(query: str, sort: str, limit: int, offset: int) -> list[tuple]:
+def answer_on(alias: str, query: str, sort: str, limit: int, offset: int) -> list[tuple]:
     from sessions_app.filters import SESSION_FILTERS
 
     hits, more = search.search(query, SESSION_FILTERS.defaults(include_one_shot=True),
-                               using="pg", limit=limit, offset=offset, sort=sort)
+                               using=alias, limit=limit, offset=offset, sort=sort)
     return [(h.session.id, h.ordinal, h.snippet, h.rank) for h in hits] + [more]
 
 
+@pytest.mark.parametrize("alias", ["default", "pg"])
 @pytest.mark.parametrize("sort", search.SORTS)
-def test_a_common_word_walked_session_by_session_gives_the_same_answer(many, monkeypatch, sort):
+def test_a_common_word_walked_session_by_session_gives_the_same_answer(many, monkeypatch, sort,
+                                                                       alias):
     pages = [(5, 0), (5, 5), (10, 20), (50, 0), (3, 30)]
-    queries = ["auth", "auth token", "step 2", "filter_auth.iter", "h.i"]
+    queries = ["auth", "auth token", "step 2", "filter_auth.iter", "h.i", "AUTH"]
+
+    def answer(q: str, sort: str, limit: int, offset: int) -> list[tuple]:
+        return answer_on(alias, q, sort, limit, offset)
+
     expected = {(q, p): answer(q, sort, *p) for q in queries for p in pages}
     monkeypatch.setattr(search, "COMMON_ROWS", 1)
     monkeypatch.setattr(search, "WALK_CHUNK", 2)
