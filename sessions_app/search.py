@@ -118,6 +118,21 @@ def _pg_where(terms: list[str]) -> tuple[str, list[str]]:
     return " AND ".join(where), params
 
 
+def _sqlite_where(terms: list[str]) -> tuple[str, list[str]]:
+    """The SQLite condition for every term and its parameters. FTS5 answers a LIKE from its
+    index only without an ESCAPE clause (with one it reads every row: ~260 ms at 600,000
+    messages), so the index is asked with the term's ``%`` and ``_`` left as wildcards (a
+    superset), and a term holding one is then checked, escaped, on the content itself."""
+    where, params = [], []
+    for term in terms:
+        where.append("f.content LIKE %s")
+        params.append(f"%{term}%")
+        if "%" in term or "_" in term:
+            where.append("m.content LIKE %s ESCAPE '\\'")
+            params.append(_like(term))
+    return " AND ".join(where), params
+
+
 def matching_session_ids(using: str, terms: list[str]) -> set[str]:
     """Sessions with a message containing every term, answered from the search index alone
     (a query of its own, so the plan never depends on how fresh the table statistics are)."""
@@ -126,10 +141,9 @@ def matching_session_ids(using: str, terms: list[str]) -> set[str]:
         where, params = _pg_where(terms)
         sql = f"SELECT DISTINCT session_id FROM messages WHERE {where}"
     else:
-        where = " AND ".join(["f.content LIKE %s ESCAPE '\\'"] * len(terms))
+        where, params = _sqlite_where(terms)
         sql = (f"SELECT DISTINCT m.session_id FROM messages_fts f JOIN messages m"
                f" ON m.id = f.rowid WHERE {where}")
-        params = [_like(t) for t in terms]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}
@@ -154,8 +168,7 @@ def _recent_matching_ids(using: str, terms: list[str], filters: SessionFilters,
         # unnest(), not ANY(list): with a literal list the planner scanned every message
         ids = "unnest(%s::varchar[]) AS s(id)"
     else:
-        where = " AND ".join(["f.content LIKE %s ESCAPE '\\'"] * len(terms))
-        params = [_like(t) for t in terms]
+        where, params = _sqlite_where(terms)
         probe = (f"SELECT m.session_id FROM messages_fts f JOIN messages m ON m.id = f.rowid"
                  f" WHERE {where} LIMIT {COMMON_ROWS}")
         like = "LIKE %s ESCAPE '\\'"
