@@ -107,3 +107,22 @@ def test_a_common_word_walked_session_by_session_gives_the_same_answer(many, mon
     assert expected[("auth", (5, 0))][0][0].startswith("walk-")
     if sort == "recency":
         assert walked == expected
+
+
+def test_the_migration_goes_back_to_the_plain_index_and_forth():
+    migration = importlib.import_module("sessions_app.migrations.0013_search_index_joined_words")
+    operation = migration.Migration.operations[0]
+
+    def definition() -> str:
+        with connections["pg"].cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s"
+                           " AND schemaname = current_schema()", [migration.INDEX])
+            return cursor.fetchone()[0]
+
+    assert "replace(" in definition() and "fastupdate=off" in definition()
+    with connections["pg"].schema_editor() as editor:
+        operation.reverse_code(None, editor)
+    assert "gin (content " in definition() and "fastupdate=off" in definition()
+    with connections["pg"].schema_editor() as editor:
+        operation.code(None, editor)
+    assert "replace(" in definition()
