@@ -5,9 +5,11 @@ matches when it contains every term, case-insensitively, anywhere (substring sem
 ``login.ts`` and ``TypeError:`` work). A plain word is searched by its stem (``redirects``,
 ``redirected`` and ``redirecting`` all find ``redirect``): English suffixes are cut, which
 substring matching then widens back to every inflection. SQLite answers from an FTS5 trigram
-index, PostgreSQL from a pg_trgm GIN index; both are created by migrations. One hit per
-session: its best message (the highest rank), sessions by relevance (AgentsView's default)
-or by recency, with a snippet built here, identically for both.
+index, PostgreSQL from a pg_trgm GIN index (on the content with ``_ . / -`` as letters);
+both are created by migrations. A common term is looked up session by session, newest first,
+until enough sessions match. One hit per session: its best message (the highest rank),
+sessions by relevance (AgentsView's default) or by recency, with a snippet built here,
+identically for both.
 
 The rank is BM25 over the message's words (each term's whole-word occurrences, damped,
 against the message's length in words), negated as SQLite FTS5 reports it: lower is better.
