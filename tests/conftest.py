@@ -95,3 +95,11 @@ def archive(agent_env):
     build_codex(agent_env["codex"])
     call_command("sync", stdout=StringIO(), stderr=StringIO())
     return agent_env
+
+
+def pytest_configure(config):
+    """The agent fixtures' SQLite databases are built, not committed: build them before the
+    modules that list the fixtures are collected."""
+    from tests.fixture_databases import build_all
+
+    build_all()

@@ -183,7 +183,7 @@ def build_legacy_table(path: Path, rows: list[tuple]) -> Path:
     return build(path, rows, LEGACY_SQL.read_text())
 
 
-if __name__ == "__main__":  # regenerate the committed fixture
+if __name__ == "__main__":  # write the fixture database again (the tests build it at start)
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else SYNTHETIC_DB
     target.unlink(missing_ok=True)
     build(target, SYNTHETIC)
