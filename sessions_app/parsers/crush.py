@@ -38,8 +38,8 @@ from sessions_app.parsers.base import (
 from sessions_app.parsers.database import (
     DatabaseSourceParser,
     describe,
+    json_list,
     json_object,
-    lenient_json,
     marker,
     read_only,
     table_columns,
@@ -76,18 +76,6 @@ def _str(value: object) -> str:
     return ""
 
 
-def _parts(raw: object) -> list | None:
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "replace")
-    if not isinstance(raw, str):
-        return None
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        wrapped = lenient_json(('{"v":' + raw + "}").encode("utf-8", "surrogatepass"))
-        value = wrapped.get("v") if isinstance(wrapped, dict) else None
-    return value if isinstance(value, list) else None
-
 
 class _Conversation:
     def __init__(self, session_id: str, issues: Issues) -> None:
@@ -101,7 +89,7 @@ class _Conversation:
     def add(self, row: Mapping) -> None:
         role = _str(row["role"])
         where = f"session {self.session_id}, message {_str(row['id'])}"
-        parts = _parts(row["parts"])
+        parts = json_list(row["parts"])
         if parts is None:
             self.issues.add(f"{where}: parts is not a JSON list; skipped")
             return

@@ -98,12 +98,30 @@ def json_object(raw: object) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def lenient_json(raw: bytes) -> dict | None:
+def json_list(raw: object) -> list | None:
+    """A JSON column holding an array (TEXT or BLOB); None for anything else or bad JSON."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    if not isinstance(raw, str):
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = lenient_value(raw.encode("utf-8", "surrogatepass"))
+    return value if isinstance(value, list) else None
+
+
+def lenient_value(raw: bytes) -> object | None:
     """Second chance for a JSON column orjson refuses (invalid UTF-8, raw control characters,
     NaN, lone surrogate escapes): Python's decoder, bad bytes replaced; None if that fails."""
     try:
         value = json.loads(raw.decode("utf-8", "replace"), strict=False)
     except (ValueError, RecursionError):
         return None
-    value = clean_json(value)  # lone surrogates, numbers beyond 64 bits: as the store takes them
+    return clean_json(value)  # lone surrogates, numbers beyond 64 bits: as the store takes them
+
+
+def lenient_json(raw: bytes) -> dict | None:
+    """``lenient_value`` of a column that should hold an object."""
+    value = lenient_value(raw)
     return value if isinstance(value, dict) else None

@@ -14,8 +14,6 @@ import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
-import orjson
-
 from sessions_app.parsers.base import (
     AgentParser,
     DatabaseReadError,
@@ -33,8 +31,8 @@ from sessions_app.parsers.base import (
 from sessions_app.parsers.database import (
     DatabaseSourceParser,
     describe,
+    json_list,
     json_object,
-    lenient_json,
     marker,
     read_only,
     table_columns,
@@ -121,7 +119,7 @@ class _Messages:
         if role not in ("user", "assistant"):
             return
         where = f"session {self.session_id}, message {_str(row_id)}"
-        blocks = _blocks(content)
+        blocks = json_list(content)
         if blocks is None:
             self.issues.add(f"{where}: content_json is not a JSON list; skipped")
             return
@@ -206,18 +204,6 @@ class _Messages:
                            blocked=options.blocked_result_categories)
         return self.messages
 
-
-def _blocks(content: object) -> list | None:
-    if isinstance(content, bytes):
-        content = content.decode("utf-8", "replace")
-    if not isinstance(content, str):
-        return None
-    try:
-        value = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        value = lenient_json(('{"v":' + content + "}").encode("utf-8", "surrogatepass"))
-        value = value.get("v") if isinstance(value, dict) else None
-    return value if isinstance(value, list) else None
 
 
 def _apply_usage(messages: list[ParsedMessage], ledger: list[tuple], session: Mapping,
