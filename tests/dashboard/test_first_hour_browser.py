@@ -136,4 +136,11 @@ def test_phone(site, scheme):
         page.goto(base + path)
         screenshot(page, f"first-hour-{name}-390-{scheme}")
         assert no_sideways_scroll(page), path
+    page.goto(base + "/usage")
+    screenshot(page, f"first-hour-usage-390-{scheme}")
+    assert no_sideways_scroll(page)
+    cost = page.locator("#top-sessions thead th").last  # the costliest sessions' Cost column
+    assert cost.inner_text().strip() == "Cost"
+    box = cost.bounding_box()
+    assert box["x"] + box["width"] <= PHONE["width"]
     context.close()
