@@ -267,13 +267,29 @@ class SqliteBackend:
         if self._conn is None:
             if not self.path.parent.is_dir():
                 raise StoreUnavailable(f"session store: no directory {self.path.parent}")
-            try:
-                conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
-                                       check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"session store: SQLite {self.path}: {exc}") from None
+            deadline = time.monotonic() + self.timeout
+            while True:
+                try:
+                    conn = sqlite3.connect(self.path, timeout=self.timeout,
+                                           isolation_level=None, check_same_thread=False)
+                except sqlite3.Error as exc:
+                    raise StoreUnavailable(f"session store: SQLite {self.path}: {exc}") from None
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    # Setting the journal mode can answer "locked" at once, without waiting
+                    # for the busy timeout, while another process opens or checkpoints the
+                    # file: try again until the timeout, as a busy write would.
+                    conn.close()
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise StoreUnavailable(
+                            f"session store: SQLite {self.path}: {exc}") from None
+                    time.sleep(0.05)
+                except sqlite3.Error as exc:
+                    conn.close()
+                    raise StoreUnavailable(f"session store: SQLite {self.path}: {exc}") from None
             self._conn = conn
         return self._conn
 
