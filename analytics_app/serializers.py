@@ -144,7 +144,28 @@ AGENT_TOOLS = Shape("AgentToolCalls", "One agent's tool calls by category.", (
     Field("categories", OBJECTS, "Most calls first, ties by category.", shape=CATEGORY_COUNT),
 ), mapping=True)
 
-TOOL_USE = Shape("ToolUse", "Calls of one tool.", (
+RATE = "0-1, three decimals; null when its denominator is 0."
+TOOL_USE = Shape("ToolUse", "Calls of one tool, and what their retained results show (each "
+                            "call's outcome, repeat and the ending of the failure sequences it "
+                            "opens: see analytics_app/tool_outcomes.py).", (
+    Field("analyzed_calls", INT, "Calls whose outcome was analysed (all of them)."),
+    Field("known_outcome_calls", INT, "Calls that errored, came back empty or returned "
+                                      "content (the others: unknown)."),
+    Field("empty_calls", INT, "Searches and reads that found nothing."),
+    Field("repeated_calls", INT, "Calls with the same (or the same JSON) input as the call "
+                                 "just before them, in an earlier message."),
+    Field("recovered_sequences", INT, "Failure sequences opened by this tool that a later "
+                                      "call with content ended."),
+    Field("abandoned_sequences", INT, "Sequences still failing when the session ended."),
+    Field("open_sequences", INT, "Sequences at the end of a session that may go on."),
+    Field("unknown_sequences", INT, "Sequences whose session ended without telling how they "
+                                    "ended."),
+    Field("missing_calls", INT, "Calls counted but not analysed (0 unless the archive changed "
+                                "during the request)."),
+    Field("empty_rate", FLOAT, "empty_calls / known_outcome_calls; " + RATE, null=True),
+    Field("repeat_rate", FLOAT, "repeated_calls / analyzed_calls; " + RATE, null=True),
+    Field("recovery_rate", FLOAT, "recovered / (recovered + abandoned) sequences; " + RATE,
+          null=True),
     Field("tool_name", STR, "`Unknown` when the agent gave none."),
     Field("category", STR),
     Field("call_count", INT),

@@ -9,8 +9,8 @@ database; Python only combines one row per session (medians, percentiles, the JS
 Results are identical on SQLite and PostgreSQL: counts come back as integers and every ratio
 is computed here, with Go's rounding (``numbers``) so the numbers match AgentsView's.
 
-Fields of AgentsView's responses that need data we do not have are left out rather than
-invented: the tool outcome analysis of ``tools.by_tool`` (``analyzed_calls``…).
+The one exception to the rollups: the outcome figures of ``tools.by_tool`` (``analyzed_calls``
+…) read the tool calls of the sessions counted (``analytics_app.tool_outcomes``).
 """
 
 from __future__ import annotations

@@ -1,15 +1,22 @@
-"""Tool and skill use: calls by category, agent, tool name and week, from the rollups."""
+"""Tool and skill use: calls by category, agent, tool name and week, from the rollups; the
+outcome figures of each tool from the tool calls' rows (``analytics_app.tool_outcomes``)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
+from itertools import groupby
 
+from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from analytics_app import tool_outcomes
 from analytics_app.endpoints.filters import analytics_sessions, local_day, parse_filters
 from analytics_app.endpoints.numbers import ratio
 from analytics_app.scoring import rollups
 from analytics_app.serializers import SKILLS, TOOLS
+from sessions_app.models import ToolCall, ToolResultEvent
 
 # ---------------------------------------------------------------------------------------------
 # tools
@@ -22,12 +29,48 @@ def _category_counts(counts: Mapping[str, int], total: int) -> list[dict]:
     return [{"category": c, "count": n, "pct": ratio(n, total, scale=100)} for c, n in ordered]
 
 
+_CALL_FIELDS = ("session_id", "message_ordinal", "tool_name", "category", "input_json",
+                "result_content", "result_content_length", "_status")
+
+
+def _calls(sessions: QuerySet, using: str) -> Iterator[tuple]:
+    """The tool calls of *sessions* in session, message ordinal, call index order, each with
+    the status of its last result event ('' without one)."""
+    last_status = (ToolResultEvent.objects.using(using)
+                   .filter(session_id=OuterRef("session_id"),
+                           tool_call_message_ordinal=OuterRef("message_ordinal"),
+                           call_index=OuterRef("call_index"))
+                   .order_by("-event_index").values("status")[:1])
+    return (ToolCall.objects.using(using)
+            .filter(session_id__in=sessions.values("id"))
+            .annotate(_status=Coalesce(Subquery(last_status), Value("")))
+            .order_by("session_id", "message_ordinal", "call_index")
+            .values_list(*_CALL_FIELDS).iterator(chunk_size=5000))
+
+
+def _outcomes(sessions: QuerySet, terminations: Mapping[str, str], using: str
+              ) -> dict[tuple[str, str], tool_outcomes.ToolOutcomes]:
+    totals: dict[tuple[str, str], tool_outcomes.ToolOutcomes] = {}
+    for session_id, rows in groupby(_calls(sessions, using), key=lambda row: row[0]):
+        tool_outcomes.add_session(
+            totals, (tool_outcomes.Call(*row[1:]) for row in rows),
+            terminations.get(session_id, ""))
+    return totals
+
+
 def tools(params: Mapping[str, str], using: str) -> dict:
-    """Tool calls by category, by agent, by tool name, and per ISO week of the session start.
-    (AgentsView's per-tool outcome analysis needs result data we do not keep: left out.)"""
+    """Tool calls by category, by agent, by tool name, and per ISO week of the session start;
+    each tool's outcome figures (``tool_outcomes``) from the calls of the same sessions."""
     f = parse_filters(params)
-    rows = (analytics_sessions(f, using).annotate(week=local_day("_start", f.timezone, "week"))
-            .values_list("agent", "week", "rollup_tools"))
+    sessions = analytics_sessions(f, using)
+    terminations: dict[str, str] = {}
+    rows = []
+    for session_id, termination, agent, week, text in (
+            sessions.annotate(week=local_day("_start", f.timezone, "week"))
+            .values_list("id", "termination_status", "agent", "week", "rollup_tools")):
+        terminations[session_id] = termination
+        rows.append((agent, week, text))
+    outcomes = _outcomes(sessions, terminations, using) if rows else {}
     # two dict updates per (session, tool): calls per (agent, week, category, name) cell and
     # sessions per tool; every breakdown is then summed from the far fewer cells
     cells: dict[tuple[str, date, str, str], int] = {}
@@ -48,9 +91,10 @@ def tools(params: Mapping[str, str], using: str) -> dict:
         per_tool.setdefault((category, name), [0, tool_sessions[(category, name)]])[0] += n
     total = sum(by_category.values())
     by_tool = sorted(
-        ({"tool_name": name or "Unknown", "category": category, "call_count": calls,
-          "session_count": sessions, "pct": ratio(calls, total, scale=100)}
-         for (category, name), (calls, sessions) in per_tool.items()),
+        ({**tool_outcomes.fields(outcomes.get((category, name)), calls),
+          "tool_name": name or "Unknown", "category": category, "call_count": calls,
+          "session_count": n, "pct": ratio(calls, total, scale=100)}
+         for (category, name), (calls, n) in per_tool.items()),
         key=lambda t: (-t["call_count"], t["tool_name"], t["category"]),
     )
     return TOOLS.dump({
