@@ -58,14 +58,21 @@ def stored_markers(found: FoundFile, *, using: str) -> dict[str, str]:
 
 
 def parse_source(found: FoundFile, options: ParseOptions, *, force: bool,
-                 using: str) -> tuple[ParseResult, dict[str, str]]:
+                 using: str | None) -> tuple[ParseResult, dict[str, str]]:
     """Parse *found* with its parser: a database source only for its changed sessions
-    (everything under *force*). Returns the result and the markers it was compared with."""
+    (everything under *force*). Returns the result and the markers it was compared with.
+    A file source needs no database (*using* None, in a parser process)."""
     parser = parser_for(found.agent)
     if not is_database_source(parser):
         return parser.parse(found.path, found.root, options), {}
+    assert using is not None, "a database source is compared with the archive's markers"
     known = {} if force else stored_markers(found, using=using)
     return parser.parse_changed(found.path, found.root, known, options), known
+
+
+def is_database(found: FoundFile) -> bool:
+    """A database source, whose parse reads the archive's stored markers."""
+    return is_database_source(parser_for(found.agent))
 
 
 def session_source(source: SourceInfo, parsed: ParsedSession, result: ParseResult) -> SourceInfo:
@@ -77,21 +84,21 @@ def session_source(source: SourceInfo, parsed: ParsedSession, result: ParseResul
                    sha256=result.markers.get(parsed.id, ""))
 
 
-def keep_marker(parsed: ParsedSession, result: ParseResult, *, using: str) -> None:
+def keep_marker(session_id: str, result: ParseResult, *, using: str) -> None:
     """A session whose archived copy was kept (it shrank): remember its new marker, so it is
     not re-read until it changes again."""
-    if result.markers is not None and parsed.id in result.markers:
-        Session.objects.using(using).filter(pk=parsed.id).update(
-            file_hash=result.markers[parsed.id])
+    if result.markers is not None and session_id in result.markers:
+        Session.objects.using(using).filter(pk=session_id).update(
+            file_hash=result.markers[session_id])
 
 
-def settle(found: FoundFile, result: ParseResult, known: dict[str, str], written: list[str],
-           report: SyncReport, *, using: str) -> list[str]:
+def settle(found: FoundFile, result: ParseResult, parsed: set[str], known: dict[str, str],
+           written: list[str], report: SyncReport, *, using: str) -> list[str]:
     """After a database's changed sessions are written: count the ones not re-read as
     unchanged, mark the archived ones the database no longer holds as gone from their source
-    (kept, as a deleted file's), and return the ids the database's ``SourceFile`` lists."""
+    (kept, as a deleted file's), and return the ids the database's ``SourceFile`` lists.
+    *parsed*: the ids of the sessions it re-read."""
     markers = result.markers or {}
-    parsed = {s.id for s in result.sessions}
     unchanged = [sid for sid, marker in markers.items()
                  if sid not in parsed and known.get(sid) == marker]
     report.sessions_unchanged += len(unchanged)

@@ -147,6 +147,25 @@ def write_session(
     with its signals (health, outcome...) and costs computed from the same parse."""
     now = now or datetime.now(UTC)
     rows = build_rows(parsed, source, now=now, rules=rules, prices=prices)
+    return store_rows(parsed.id, parsed.agent, parsed.message_count, rows, source,
+                      machine=machine, using=using, force=force, now=now)
+
+
+def store_rows(
+    session_id: str,
+    agent: str,
+    message_count: int,
+    rows: SessionRows,
+    source: SourceInfo,
+    *,
+    machine: str,
+    using: str = "default",
+    force: bool = False,
+    now: datetime | None = None,
+) -> WriteResult:
+    """Store one session's rows (``build_rows``, perhaps made in a parser process) in one
+    transaction, replacing what the archive holds for its id."""
+    now = now or datetime.now(UTC)
     values, signals, digest = rows.values, rows.signals, rows.digest
     messages, calls, events = rows.messages, rows.tool_calls, rows.events
     file_values = {
@@ -160,10 +179,10 @@ def write_session(
     with transaction.atomic(using=using):
         # inside the transaction: a prune committed by another process is seen here
         if Tombstone.objects.using(using).filter(
-                session_id=parsed.id, kind=TombstoneKind.DELETED).exists():
+                session_id=session_id, kind=TombstoneKind.DELETED).exists():
             return WriteResult.TOMBSTONED
         existing = (
-            sessions.filter(pk=parsed.id)
+            sessions.filter(pk=session_id)
             .values("file_path", "content_digest", "message_count", *signals)
             .first()
         )
@@ -178,12 +197,12 @@ def write_session(
                        if k != "signals_pending_since"):
                     # same transcript, new signals (rules changed, a new signals version)
                     update.update(signals, local_modified_at=now)
-                sessions.filter(pk=parsed.id).update(**update)
+                sessions.filter(pk=session_id).update(**update)
                 return WriteResult.UNCHANGED
-            if parsed.message_count < old_count and not force:
+            if message_count < old_count and not force:
                 # Agents append to transcripts; a shorter one was damaged or rewritten.
                 return WriteResult.SHRUNK
-            delete_children(using, parsed.id)
+            delete_children(using, session_id)
 
         row = {
             **values,
@@ -191,10 +210,10 @@ def write_session(
             **rows.rollup,
             **rows.usage,
             **file_values,
-            "id": parsed.id,
+            "id": session_id,
             "created_at": now,
             "local_modified_at": now,
-            "data_version": parser_for(parsed.agent).version,
+            "data_version": parser_for(agent).version,
             "content_digest": digest,
         }
         if connections[using].vendor == "postgresql":

@@ -12,19 +12,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from django.db import DatabaseError, OperationalError, transaction
 
 from agentsview.config import Config
 from sessions_app.models import Session, SourceFile
-from sessions_app.parsers.base import DatabaseReadError, ParseOptions
+from sessions_app.parsers.base import DatabaseReadError, ParseOptions, ParseResult
 from sessions_app.parsers.jsonl import FileReadError
 from sessions_app.parsers.registry import parsed_agents, parser_for
 from sessions_app.rows import fit_to_columns
-from sessions_app.services import database_sources, search_index
+from sessions_app.services import database_sources, parallel, search_index
 from sessions_app.services.discovery import Discovery, FoundFile, discover, stamped
-from sessions_app.services.ingest import SourceInfo, WriteResult, write_session
+from sessions_app.services.ingest import (
+    SessionRows,
+    SourceInfo,
+    WriteResult,
+    build_rows,
+    store_rows,
+)
 from sessions_app.services.reprice import reprice_outdated
 from sessions_app.services.rescore import (
     apply_rule_changes,
@@ -110,11 +117,13 @@ def run_sync(
     using: str = "default",
     progress: Progress | None = None,
     paths: list[Path] | None = None,
+    workers: int | None = None,
 ) -> SyncReport:
     """Bring the archive up to date with the agent files on this machine.
 
     *paths* restricts the sync to those files (already known to discovery); *full* re-parses
-    and rewrites every file whatever its size and mtime.
+    and rewrites every file whatever its size and mtime. *workers*: parser processes for a
+    large sync (None: one per usable core; 0 or 1: parse here), see ``parallel``.
     """
     started = time.monotonic()
     report = SyncReport()
@@ -154,12 +163,18 @@ def run_sync(
     archived = sum(record[0] or 0 for path, record in known.items() if path not in todo_paths)
     suspended = (search_index.worth_suspending(len(todo), pending, archived)
                  and search_index.suspend(using))
+    pool_size = parallel.pool_size(workers, len(todo), pending)
     try:
-        for index, found_file in enumerate(todo):
+        prepared_files = parallel.in_order(
+            todo, pool_size,
+            here=partial(prepare_file, options=options, config=config, force=full, using=using),
+            task=partial(prepare_file, options=options, config=config, force=full, using=None),
+            in_pool=lambda found_file: not database_sources.is_database(found_file))
+        for index, (found_file, prepared) in enumerate(prepared_files):
             if progress:
                 progress(index, len(todo), str(found_file.path))
             try:
-                _sync_file(found_file, options, config, report, using=using, force=full)
+                store_file(prepared, config, report, using=using, force=full)
             except OperationalError:
                 raise  # the database itself is unusable (locked, full, gone): stop, lose nothing
             except Exception as exc:  # whatever one file does, the others are archived
@@ -193,27 +208,55 @@ def run_sync(
     return report
 
 
-def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: SyncReport,
-               *, using: str, force: bool) -> list[str]:
-    """Parse one file and store its sessions; returns the ids it holds in the archive."""
-    parser = parser_for(found.agent)
+@dataclass
+class PreparedSession:
+    """One parsed session ready to store: its rows, or why they could not be made."""
+
+    id: str
+    agent: str
+    message_count: int
+    source: SourceInfo
+    rows: SessionRows | None
+    error: str = ""
+
+
+@dataclass
+class PreparedFile:
+    """What parsing one file gave, before the database is touched. ``result`` keeps the
+    file's counts and issues; its sessions travel as ``sessions`` (rows, not messages), so
+    a parser process sends the store only what it writes."""
+
+    found: FoundFile
+    result: ParseResult | None = None
+    known: dict[str, str] = field(default_factory=dict)  # a database source's stored markers
+    sessions: list[PreparedSession] = field(default_factory=list)
+    failure: tuple[str, str] | None = None  # ("error" | "warning", message): nothing parsed
+
+
+def prepare_file(found: FoundFile, options: ParseOptions, config: Config, *, force: bool,
+                 using: str | None) -> PreparedFile:
+    """Parse *found* and build its sessions' rows. Pure for a file source (a parser process
+    runs it with *using* None); a database source reads its stored markers from *using*."""
+    prepared = PreparedFile(found)
     try:  # a database source: only its changed sessions, compared with the stored markers
-        result, known = database_sources.parse_source(found, options, force=force, using=using)
+        result, prepared.known = database_sources.parse_source(
+            found, options, force=force, using=using)
     except DatabaseReadError as exc:  # locked or corrupt for now: the next sync tries again
-        report.warning(found.path, str(exc))
-        return []
+        prepared.failure = ("warning", str(exc))
+        return prepared
     except FileReadError as exc:
-        report.error(found.path, str(exc))
-        return []
+        prepared.failure = ("error", str(exc))
+        return prepared
     except Exception as exc:  # a parser bug must not stop the sync of other files
         log.debug("parser failed on %s", found.path, exc_info=True)
-        report.error(found.path, f"internal parser error ({_reason(exc)})")
-        return []
-    report.files_parsed += 1
-    fit_to_columns(result)
-    for issue in result.issues:
-        report.warning(found.path, issue)
-
+        prepared.failure = ("error", f"internal parser error ({_reason(exc)})")
+        return prepared
+    try:
+        fit_to_columns(result)
+    except Exception as exc:  # as a parser bug: this file only
+        log.debug("fitting %s failed", found.path, exc_info=True)
+        prepared.failure = ("error", f"not archived: {_reason(exc)}")
+        return prepared
     source = SourceInfo(
         path=str(found.path),
         size=found.size,
@@ -222,44 +265,84 @@ def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: 
         malformed_lines=result.malformed_lines,
         truncated=result.is_truncated,
     )
-    written: list[str] = []
+    rules, prices, now = rules_of(config), price_table(config), datetime.now(UTC)
     for parsed in result.sessions:
+        where = database_sources.session_source(source, parsed, result)
         try:
-            stored = write_session(
-                parsed, database_sources.session_source(source, parsed, result),
-                machine=config.machine_name, using=using, force=force, rules=rules_of(config),
-                prices=price_table(config),
-            )
+            rows = build_rows(parsed, where, now=now, rules=rules, prices=prices)
+            error = ""
+        except Exception as exc:  # a value no check foresaw: this session only is not stored
+            log.debug("building session %s failed", parsed.id, exc_info=True)
+            rows, error = None, _reason(exc)
+        prepared.sessions.append(PreparedSession(
+            parsed.id, parsed.agent, parsed.message_count, where, rows, error))
+    result.sessions = []  # their rows are made: the messages need not travel or stay
+    prepared.result = result
+    return prepared
+
+
+def _sync_file(found: FoundFile, options: ParseOptions, config: Config, report: SyncReport,
+               *, using: str, force: bool) -> list[str]:
+    """Parse one file and store its sessions; returns the ids it holds in the archive."""
+    prepared = prepare_file(found, options, config, force=force, using=using)
+    return store_file(prepared, config, report, using=using, force=force)
+
+
+def store_file(prepared: PreparedFile, config: Config, report: SyncReport, *, using: str,
+               force: bool) -> list[str]:
+    """Store the sessions of one prepared file; returns the ids it holds in the archive."""
+    found, result = prepared.found, prepared.result
+    if prepared.failure is not None:
+        kind, message = prepared.failure
+        (report.warning if kind == "warning" else report.error)(found.path, message)
+        return []
+    assert result is not None
+    parser = parser_for(found.agent)
+    report.files_parsed += 1
+    for issue in result.issues:
+        report.warning(found.path, issue)
+
+    written: list[str] = []
+    for session in prepared.sessions:
+        if session.rows is None:
+            report.error(found.path, f"session {session.id} not stored: {session.error}")
+            continue
+        try:
+            stored = store_rows(
+                session.id, session.agent, session.message_count, session.rows,
+                session.source, machine=config.machine_name, using=using, force=force)
         except OperationalError:
             raise  # the database itself is unusable (locked, full, gone): stop, lose nothing
         except Exception as exc:  # a value no check foresaw: this session only is not stored
-            log.debug("writing session %s failed", parsed.id, exc_info=True)
-            report.error(found.path, f"session {parsed.id} not stored: {_reason(exc)}")
+            log.debug("writing session %s failed", session.id, exc_info=True)
+            report.error(found.path, f"session {session.id} not stored: {_reason(exc)}")
             continue
         if stored is WriteResult.TOMBSTONED:
             report.sessions_tombstoned += 1
             continue
         if stored is WriteResult.CONFLICT:
             report.conflicts += 1
-            report.warning(found.path, f"session id {parsed.id} already archived from another"
+            report.warning(found.path, f"session id {session.id} already archived from another"
                                        " file that still exists; kept that one")
             continue
         if stored is WriteResult.SHRUNK:
-            report.warning(found.path, f"session {parsed.id} now has {parsed.message_count}"
+            report.warning(found.path, f"session {session.id} now has {session.message_count}"
                                        " messages, fewer than archived; kept the archived copy"
                                        " (sync --full replaces it)")
-            database_sources.keep_marker(parsed, result, using=using)
-        written.append(parsed.id)
+            database_sources.keep_marker(session.id, result, using=using)
+        written.append(session.id)
         if stored in (WriteResult.UNCHANGED, WriteResult.SHRUNK):
             report.sessions_unchanged += 1
         else:
             report.sessions_written += 1
-            report.messages_written += parsed.message_count
+            report.messages_written += session.message_count
 
     if result.markers is not None:  # a database: its sessions not re-read, and gone ones
-        written = database_sources.settle(found, result, known, written, report, using=using)
+        parsed_ids = {s.id for s in prepared.sessions}
+        written = database_sources.settle(found, result, parsed_ids, prepared.known, written,
+                                          report, using=using)
     error = ""
-    if not result.sessions and not result.markers:
+    if not prepared.sessions and not result.markers:
         if result.size == 0:
             error = "empty file, no session"
             report.files_without_sessions += 1

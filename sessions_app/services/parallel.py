@@ -1,0 +1,128 @@
+"""Parse a large sync's files in parser processes while this one stores them.
+
+Parsing a transcript and building its rows (digest, signals, costs) is pure, per file, and
+about half of a cold sync's time; storing needs the one database connection. So a sync with
+enough to do hands each file source to a pool of processes and stores their results here,
+in discovery order, as they come back: one core writes while the others parse. At most
+``WINDOW`` files per process are parsed ahead of the store, so memory stays bounded however
+large the sync. Database sources are parsed here: they compare with the archive's markers.
+
+If a parser process dies (killed, out of memory), the files not yet stored are parsed here,
+one by one, as without a pool: a sync never loses a file to the pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MIN_FILES = 8  # fewer files: parsing them here is quicker than starting processes
+MIN_BYTES = 4 * 1024 * 1024  # likewise for less pending data
+WINDOW = 2  # files per process parsed ahead of the store
+WORKERS_VARIABLE = "AGENTSVIEW_SYNC_WORKERS"
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def pool_size(workers: int | None, files: int, pending_bytes: int) -> int:
+    """How many parser processes a sync of *files* (*pending_bytes* in all) starts: 0 for
+    none. *workers* None: ``AGENTSVIEW_SYNC_WORKERS`` if set, else one per usable core."""
+    if workers is None:
+        configured = os.environ.get(WORKERS_VARIABLE, "").strip()
+        workers = int(configured) if configured.isdigit() else usable_cores()
+    if workers <= 1 or files < MIN_FILES or pending_bytes < MIN_BYTES:
+        return 0
+    return min(workers, files)
+
+
+def _start_worker() -> None:
+    # Ctrl-C reaches the whole process group: the sync itself stops the pool, the parser
+    # processes need not each print a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import django
+    from django.apps import apps
+
+    if not apps.ready:  # a spawned process (not Linux) starts without the app
+        django.setup()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # fork on Linux: the parser processes start with the app already imported (~10 ms
+    # each, instead of a Django start-up); elsewhere fork is unsafe and spawn is the default
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def in_order(items: Iterable[T], size: int, here: Callable[[T], R], task: Callable[[T], R],
+             in_pool: Callable[[T], bool]) -> Iterator[tuple[T, R]]:
+    """``(item, result)`` for each item, in order: ``task(item)`` in a pool of *size*
+    processes for the items *in_pool* accepts (*task* must pickle), ``here(item)`` in this
+    process for the others, for every item when *size* is 0, and for those left when the
+    pool breaks."""
+    items = iter(items)
+    if size == 0:
+        for item in items:
+            yield item, here(item)
+        return
+    pool = ProcessPoolExecutor(size, mp_context=_context(), initializer=_start_worker)
+    window: deque[tuple[T, Future | None]] = deque()
+    broken = False
+
+    def submit_next() -> None:
+        nonlocal broken
+        item = next(items, _END)
+        if item is _END:
+            return
+        future = None
+        if in_pool(item) and not broken:
+            try:
+                future = pool.submit(task, item)
+            except BrokenProcessPool:  # a process died since the last result came back
+                log.warning("a parser process stopped; parsing the rest in this one")
+                broken = True
+        window.append((item, future))
+
+    try:
+        for _ in range(size * WINDOW):
+            submit_next()
+        while window:
+            item, future = window.popleft()
+            if future is None:
+                yield item, here(item)
+            else:
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    if not broken:
+                        log.warning("a parser process stopped; parsing the rest in this one")
+                    broken = True
+                    result = here(item)
+                except Exception:  # the result did not come back (it would not pickle)
+                    log.debug("parser process failed on %s", item, exc_info=True)
+                    result = here(item)
+                yield item, result
+            submit_next()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_END = object()
