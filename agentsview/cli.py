@@ -13,7 +13,7 @@ import gc
 import os
 import sys
 
-from agentsview.config import ConfigError, ensure_data_dir, load_config
+from agentsview.config import Config, ConfigError, ensure_data_dir, load_config
 
 PROG = "agentsview"
 OUR_APPS = ("sessions_app", "sync_app", "analytics_app")
@@ -38,7 +38,7 @@ def only_asks_for_help(argv: list[str]) -> bool:
         w in ("-h", "--help", "--version") for w in words)
 
 
-def preflight(argv: list[str]) -> None:
+def preflight(argv: list[str]) -> Config:
     """Load the configuration once before Django does, so errors are one clean line; create
     the data dir unless the command only prints help (which must leave no file behind)."""
     try:
@@ -48,6 +48,21 @@ def preflight(argv: list[str]) -> None:
     except ConfigError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
+    return config
+
+
+def answered_without_django(argv: list[str], config: Config) -> bool:
+    """A plain ``sync`` with nothing to do prints its line without starting Django
+    (``sessions_app/services/sync_shortcut.py``)."""
+    if argv != ["sync"]:
+        return False
+    from sessions_app.services.sync_shortcut import nothing_to_do
+
+    report = nothing_to_do(config)
+    if report is None:
+        return False
+    print(report.summary_line())
+    return True
 
 
 def _setup_django() -> None:
@@ -71,7 +86,9 @@ def _run(argv: list[str]) -> int:
 
 def manage_main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentsview.settings")
-    preflight(argv[1:])
+    config = preflight(argv[1:])
+    if answered_without_django(argv[1:], config):
+        return 0
     _setup_django()
     return _run(argv)
 
@@ -127,7 +144,9 @@ def translate(argv: list[str], commands: set[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentsview.settings")
-    preflight(args)
+    config = preflight(args)
+    if answered_without_django(args, config):
+        return 0
     _setup_django()
     from django.core.management import get_commands
 

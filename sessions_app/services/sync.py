@@ -15,15 +15,21 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from django.db import DatabaseError, OperationalError, transaction
+from django.db import DatabaseError, OperationalError, connections, transaction
 
 from agentsview.config import Config
+from analytics_app.scoring.outcome import RECENCY_WINDOW
 from sessions_app.models import Session, SourceFile
-from sessions_app.parsers.base import DatabaseReadError, ParseOptions, ParseResult
+from sessions_app.parsers.base import (
+    DatabaseReadError,
+    ParseOptions,
+    ParseResult,
+    companion_paths,
+)
 from sessions_app.parsers.jsonl import FileReadError
 from sessions_app.parsers.registry import parsed_agents, parser_for
 from sessions_app.rows import fit_to_columns
-from sessions_app.services import database_sources, parallel, search_index
+from sessions_app.services import database_sources, parallel, search_index, sync_shortcut
 from sessions_app.services.discovery import Discovery, FoundFile, discover, stamped
 from sessions_app.services.ingest import (
     SessionRows,
@@ -40,66 +46,13 @@ from sessions_app.services.rescore import (
     rescore_outdated,
     rules_of,
 )
+from sessions_app.services.sync_report import SyncReport
 from sessions_app.usage.pricing import price_table
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]  # (files done, files to parse, current path)
 REBUILDING = "rebuilding the search index"  # the progress detail while that runs
-
-
-@dataclass
-class SyncReport:
-    sessions_written: int = 0
-    messages_written: int = 0
-    sessions_unchanged: int = 0
-    files_found: int = 0
-    files_parsed: int = 0
-    files_unchanged: int = 0
-    files_without_sessions: int = 0
-    sessions_marked_missing: int = 0
-    sessions_tombstoned: int = 0  # deleted for good here, found in a transcript: not stored
-    signals_recomputed: int = 0
-    rollups_backfilled: int = 0
-    sessions_repriced: int = 0  # priced by another price table version (usage/pricing.py)
-    conflicts: int = 0
-    errors: list[str] = field(default_factory=list)  # something could not be archived
-    warnings: list[str] = field(default_factory=list)  # skipped lines, odd entries
-    missing_roots: list[tuple[str, Path]] = field(default_factory=list)
-    error_files: set[str] = field(default_factory=set)
-    warning_files: set[str] = field(default_factory=set)
-    elapsed: float = 0.0
-
-    def error(self, path: Path | str, message: str) -> None:
-        self.error_files.add(str(path))
-        self.errors.append(f"{path}: {message}")
-
-    def warning(self, path: Path | str, message: str) -> None:
-        self.warning_files.add(str(path))
-        self.warnings.append(f"{path}: {message}")
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def summary_line(self) -> str:
-        line = (
-            f"Synced {self.sessions_written} sessions ({self.messages_written} messages)"
-            f" in {self.elapsed:.1f}s; {self.sessions_unchanged} unchanged,"
-            f" {len(self.error_files)} files with errors"
-        )
-        extras = []
-        if self.warning_files:
-            extras.append(f"{len(self.warning_files)} with warnings")
-        if self.files_without_sessions:
-            extras.append(f"{self.files_without_sessions} without sessions")
-        if self.conflicts:
-            extras.append(f"{self.conflicts} duplicate session ids")
-        if self.sessions_tombstoned:
-            extras.append(f"{self.sessions_tombstoned} deleted sessions not archived again")
-        if self.sessions_marked_missing:
-            extras.append(f"{self.sessions_marked_missing} sessions' files gone (kept)")
-        return line + "".join(f", {e}" for e in extras)
 
 
 def _changed(found: FoundFile, known: tuple | None) -> bool:
@@ -127,6 +80,11 @@ def run_sync(
     """
     started = time.monotonic()
     report = SyncReport()
+    stamps = paths is None and _archive_of(config, using)
+    if stamps:
+        sync_shortcut.forget(config)
+        tree = sync_shortcut.tree_digest(config)  # before discovery: a change from now on
+        # makes the next sync a full one
     found = discover(config.agent_dirs)
     report.missing_roots = found.missing_roots
     for issue in found.issues:
@@ -204,8 +162,34 @@ def run_sync(
     report.signals_recomputed += rescore_outdated(rules, now, using=using)
     report.rollups_backfilled = backfill_rollups(now, using=using)
     report.sessions_repriced = reprice_outdated(price_table(config), now, using=using)
+    if stamps and report.ok and not report.warnings and not any(
+            agent in config.explicit_agent_dirs for agent, _ in report.missing_roots):
+        _leave_stamp(config, found, tree, using)
     report.elapsed = time.monotonic() - started
     return report
+
+
+def _leave_stamp(config: Config, found: Discovery, tree: str, using: str) -> None:
+    """What the next sync compares with to know, before Django starts, that it has nothing
+    to do (``sync_shortcut``)."""
+    roots = tuple(str(root).rstrip("/") + "/" for root in found.scanned_roots)
+    outside = sorted({str(p) for f in found.files
+                      for p in companion_paths(parser_for(f.agent), f.path)
+                      if not str(p).startswith(roots)})
+    present = {str(f.path) for f in found.files}
+    unchanged = sum(len(ids or ()) for path, ids in SourceFile.objects.using(using).filter(
+        missing_at__isnull=True).values_list("path", "session_ids") if path in present)
+    with connections[using].cursor() as cursor:
+        records = sync_shortcut.records_state(cursor)
+    sync_shortcut.remember(config, tree=tree, outside=outside, records=records,
+                           unchanged=unchanged, recency=RECENCY_WINDOW)
+
+
+def _archive_of(config: Config, using: str) -> bool:
+    """*using* is the data dir's SQLite archive, the one ``sync_shortcut`` reads."""
+    settings = connections[using].settings_dict
+    return (sync_shortcut.applies(config) and connections[using].vendor == "sqlite"
+            and settings["NAME"] == str(config.db_path))
 
 
 @dataclass
