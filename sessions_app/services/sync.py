@@ -81,6 +81,10 @@ def run_sync(
     started = time.monotonic()
     report = SyncReport()
     stamps = paths is None and _archive_of(config, using)
+    if stamps and not full:
+        quick = sync_shortcut.nothing_to_do(config)  # nothing changed since the last sync
+        if quick is not None:
+            return quick
     if stamps:
         sync_shortcut.forget(config)
         tree = sync_shortcut.tree_digest(config)  # before discovery: a change from now on
