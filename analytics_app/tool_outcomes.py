@@ -36,8 +36,6 @@ from analytics_app.scoring.tool_health import is_tool_failure
 
 ERRORED, EMPTY, CONTENT, UNKNOWN = "errored", "empty", "content", "unknown"
 NONE, IDENTICAL, NEAR_IDENTICAL = "none", "identical", "near_identical"
-RECOVERED, ABANDONED, OPEN = "recovered", "abandoned", "open"
-ENDINGS = (RECOVERED, ABANDONED, OPEN, UNKNOWN)
 
 FAILURE_STATUSES = frozenset({"errored", "cancelled", "error", "denied"})
 COMPLETED_STATUSES = frozenset({"completed", "success"})
@@ -179,16 +177,6 @@ class ToolOutcomes:
     open: int = 0
     unknown: int = 0  # sequences whose ending is unknown
 
-    def add_ending(self, ending: str) -> None:
-        if ending == RECOVERED:
-            self.recovered += 1
-        elif ending == ABANDONED:
-            self.abandoned += 1
-        elif ending == OPEN:
-            self.open += 1
-        else:
-            self.unknown += 1
-
 
 def tool_key(category: str, tool_name: str) -> tuple[str, str]:
     """The ``by_tool`` key of a call (as the rollups count it: the name without spaces
@@ -196,39 +184,94 @@ def tool_key(category: str, tool_name: str) -> tuple[str, str]:
     return category, (tool_name or "").strip(" ")
 
 
+@dataclass(slots=True)
+class SessionSummary:
+    """One session's figures, without what depends on how the session ended: per tool
+    ``[analyzed, known, empty, repeated, recovered]``, and the sequence still running after
+    the last call (the tool that opened it, and whether that last call failed or was empty).
+    This is all a per-session rollup needs to keep (``dumps``/``loads``); ``add_summary``
+    settles the trailing sequence with the session's termination status when counting."""
+
+    tools: dict[tuple[str, str], list[int]]
+    tail: tuple[str, str, bool] | None = None
+
+
+def summarize(calls: Iterable[Call]) -> SessionSummary:
+    """The summary of one session's calls, given in message ordinal, call index order."""
+    tools: dict[tuple[str, str], list[int]] = {}
+    previous: Call | None = None
+    previous_outcome = ""
+    opener: tuple[str, str] | None = None  # the tool whose failed call opened the sequence
+    for call in calls:
+        counts = tools.get(key := tool_key(call.category, call.tool_name))
+        if counts is None:
+            counts = tools[key] = [0, 0, 0, 0, 0]
+        result = outcome(call)
+        counts[0] += 1
+        if result != UNKNOWN:
+            counts[1] += 1
+            if result == EMPTY:
+                counts[2] += 1
+        later = previous is not None and call.message_ordinal > previous.message_ordinal
+        if later and repeat(previous, call) != NONE:
+            counts[3] += 1
+        if opener is None:
+            if result in (ERRORED, EMPTY):
+                opener = key
+        elif later and result == CONTENT:
+            tools[opener][4] += 1
+            opener = None
+        previous, previous_outcome = call, result
+    tail = None if opener is None else (*opener, previous_outcome in (ERRORED, EMPTY))
+    return SessionSummary(tools, tail)
+
+
+def dumps(summary: SessionSummary) -> str:
+    """``{"tools": [[category, name, analyzed, known, empty, repeated, recovered]...],
+    "tail": [category, name, last call failed] | null}``, sorted: the same text for the same
+    calls."""
+    return orjson.dumps({
+        "tools": sorted([*key, *counts] for key, counts in summary.tools.items()),
+        "tail": list(summary.tail) if summary.tail else None,
+    }).decode()
+
+
+def loads(text: str) -> SessionSummary:
+    value = orjson.loads(text)
+    tail = value.get("tail")
+    return SessionSummary({(row[0], row[1]): row[2:] for row in value.get("tools", ())},
+                          (tail[0], tail[1], bool(tail[2])) if tail else None)
+
+
+def add_summary(totals: dict[tuple[str, str], ToolOutcomes], summary: SessionSummary,
+                termination_status: str) -> None:
+    """Add one session's summary to *totals*; its trailing sequence is ``open`` unless the
+    session ended (``clean``, ``awaiting_user``), then ``abandoned`` when its last call
+    failed or was empty, ``unknown`` otherwise."""
+    for key, (analyzed, known, empty, repeated, recovered) in summary.tools.items():
+        counts = totals.get(key)
+        if counts is None:
+            counts = totals[key] = ToolOutcomes()
+        counts.analyzed += analyzed
+        counts.known += known
+        counts.empty += empty
+        counts.repeated += repeated
+        counts.recovered += recovered
+    if summary.tail is not None:
+        category, name, failed = summary.tail
+        opener = totals[(category, name)]
+        if termination_status not in ENDED_TERMINATIONS:
+            opener.open += 1
+        elif failed:
+            opener.abandoned += 1
+        else:
+            opener.unknown += 1
+
+
 def add_session(totals: dict[tuple[str, str], ToolOutcomes], calls: Iterable[Call],
                 termination_status: str) -> None:
     """Add one session's calls (in message ordinal, call index order) to *totals*."""
-    previous: Call | None = None
-    previous_outcome = ""
-    opener: ToolOutcomes | None = None  # the tool whose failed call opened the sequence
-    for call in calls:
-        counts = totals.get(key := tool_key(call.category, call.tool_name))
-        if counts is None:
-            counts = totals[key] = ToolOutcomes()
-        result = outcome(call)
-        counts.analyzed += 1
-        if result != UNKNOWN:
-            counts.known += 1
-            if result == EMPTY:
-                counts.empty += 1
-        later = previous is not None and call.message_ordinal > previous.message_ordinal
-        if later and repeat(previous, call) != NONE:
-            counts.repeated += 1
-        if opener is None:
-            if result in (ERRORED, EMPTY):
-                opener = counts
-        elif later and result == CONTENT:
-            opener.add_ending(RECOVERED)
-            opener = None
-        previous, previous_outcome = call, result
-    if opener is not None:
-        if termination_status not in ENDED_TERMINATIONS:
-            opener.add_ending(OPEN)
-        elif previous_outcome in (ERRORED, EMPTY):
-            opener.add_ending(ABANDONED)
-        else:
-            opener.add_ending(UNKNOWN)
+    add_summary(totals, summarize(calls), termination_status)
 
 
 def rate(numerator: int, denominator: int) -> float | None:

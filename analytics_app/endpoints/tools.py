@@ -8,7 +8,8 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from itertools import groupby
 
-from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db import connections
+from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from analytics_app import tool_outcomes
@@ -31,30 +32,63 @@ def _category_counts(counts: Mapping[str, int], total: int) -> list[dict]:
 
 _CALL_FIELDS = ("session_id", "message_ordinal", "tool_name", "category", "input_json",
                 "result_content", "result_content_length", "_status")
+_IN_CHUNK = 500  # session ids per IN list (SQLite's bound-parameter limit)
+
+# The outcome summary of each session this process has analysed, under its content digest
+# (``sessions_app.rows.content_digest``: a hash of every tool call and result event row, so a
+# changed session gets a new one): (database, session id) -> (digest, summary). Reading and
+# analysing the calls of 10,000 sessions takes seconds; once done, a request reads only the
+# sessions that are new or changed. Sessions without a digest are analysed every time.
+_SUMMARIES: dict[tuple[str, str], tuple[str, tool_outcomes.SessionSummary]] = {}
+_SUMMARIES_LIMIT = 200_000
 
 
-def _calls(sessions: QuerySet, using: str) -> Iterator[tuple]:
-    """The tool calls of *sessions* in session, message ordinal, call index order, each with
-    the status of its last result event ('' without one)."""
+def _database(using: str) -> str:
+    s = connections[using].settings_dict
+    return repr((using, s.get("HOST"), s.get("PORT"), s.get("NAME"), s.get("OPTIONS")))
+
+
+def _calls(session_ids: list[str], using: str) -> Iterator[tuple]:
+    """The tool calls of *session_ids* in session, message ordinal, call index order, each
+    with the status of its last result event ('' without one)."""
     last_status = (ToolResultEvent.objects.using(using)
                    .filter(session_id=OuterRef("session_id"),
                            tool_call_message_ordinal=OuterRef("message_ordinal"),
                            call_index=OuterRef("call_index"))
                    .order_by("-event_index").values("status")[:1])
-    return (ToolCall.objects.using(using)
-            .filter(session_id__in=sessions.values("id"))
-            .annotate(_status=Coalesce(Subquery(last_status), Value("")))
-            .order_by("session_id", "message_ordinal", "call_index")
-            .values_list(*_CALL_FIELDS).iterator(chunk_size=5000))
+    for start in range(0, len(session_ids), _IN_CHUNK):
+        yield from (ToolCall.objects.using(using)
+                    .filter(session_id__in=session_ids[start:start + _IN_CHUNK])
+                    .annotate(_status=Coalesce(Subquery(last_status), Value("")))
+                    .order_by("session_id", "message_ordinal", "call_index")
+                    .values_list(*_CALL_FIELDS).iterator(chunk_size=5000))
 
 
-def _outcomes(sessions: QuerySet, terminations: Mapping[str, str], using: str
+def _outcomes(sessions: list[tuple[str, str, str]], using: str
               ) -> dict[tuple[str, str], tool_outcomes.ToolOutcomes]:
+    """Each tool's outcome figures over *sessions* ``(id, content digest, termination)``."""
+    database = _database(using)
+    summaries: dict[str, tool_outcomes.SessionSummary] = {}
+    missing = []
+    for session_id, digest, _ in sessions:
+        known = _SUMMARIES.get((database, session_id)) if digest else None
+        if known is not None and known[0] == digest:
+            summaries[session_id] = known[1]
+        else:
+            missing.append(session_id)
+    if missing:
+        digests = {session_id: digest for session_id, digest, _ in sessions}
+        if len(_SUMMARIES) + len(missing) > _SUMMARIES_LIMIT:
+            _SUMMARIES.clear()
+        for session_id, rows in groupby(_calls(missing, using), key=lambda row: row[0]):
+            summary = tool_outcomes.summarize(tool_outcomes.Call(*row[1:]) for row in rows)
+            summaries[session_id] = summary
+            if digests[session_id]:
+                _SUMMARIES[(database, session_id)] = (digests[session_id], summary)
     totals: dict[tuple[str, str], tool_outcomes.ToolOutcomes] = {}
-    for session_id, rows in groupby(_calls(sessions, using), key=lambda row: row[0]):
-        tool_outcomes.add_session(
-            totals, (tool_outcomes.Call(*row[1:]) for row in rows),
-            terminations.get(session_id, ""))
+    for session_id, _, termination in sessions:
+        if (summary := summaries.get(session_id)) is not None:
+            tool_outcomes.add_summary(totals, summary, termination)
     return totals
 
 
@@ -62,15 +96,16 @@ def tools(params: Mapping[str, str], using: str) -> dict:
     """Tool calls by category, by agent, by tool name, and per ISO week of the session start;
     each tool's outcome figures (``tool_outcomes``) from the calls of the same sessions."""
     f = parse_filters(params)
-    sessions = analytics_sessions(f, using)
-    terminations: dict[str, str] = {}
+    sessions: list[tuple[str, str, str]] = []  # id, content digest, termination status
     rows = []
-    for session_id, termination, agent, week, text in (
-            sessions.annotate(week=local_day("_start", f.timezone, "week"))
-            .values_list("id", "termination_status", "agent", "week", "rollup_tools")):
-        terminations[session_id] = termination
+    for session_id, digest, termination, agent, week, text in (
+            analytics_sessions(f, using).annotate(week=local_day("_start", f.timezone, "week"))
+            .values_list("id", "content_digest", "termination_status", "agent", "week",
+                         "rollup_tools")):
+        if text not in ("", "[]"):
+            sessions.append((session_id, digest, termination))
         rows.append((agent, week, text))
-    outcomes = _outcomes(sessions, terminations, using) if rows else {}
+    outcomes = _outcomes(sessions, using)
     # two dict updates per (session, tool): calls per (agent, week, category, name) cell and
     # sessions per tool; every breakdown is then summed from the far fewer cells
     cells: dict[tuple[str, date, str, str], int] = {}

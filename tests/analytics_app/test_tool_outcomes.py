@@ -7,12 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connections
 from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 
 from analytics_app import tool_outcomes as to
 from analytics_app.endpoints.tools import tools
 from analytics_app.scoring import rollups
-from sessions_app.models import ToolCall, ToolResultEvent
+from sessions_app.models import Session, ToolCall, ToolResultEvent
 from tests.factories import SessionFactory
 from tests.sessions_app.api_fixtures import BACKENDS
 
@@ -111,6 +113,28 @@ def test_repeats_compare_with_the_call_just_before_in_an_earlier_message():
         call(4, "Read", input_json='{"p": 1}', length=3),  # the call before is a Grep
     ])
     assert got["Read"].repeated == 1 and got["Grep"].repeated == 0
+
+
+def test_a_session_summary_keeps_what_does_not_depend_on_how_the_session_ended():
+    calls = [call(1, "Grep", input_json='{"q": 1}', content="No files found"),
+             call(2, "Grep", input_json='{"q":1}', status="errored"),
+             call(3, "Bash", content="ok"),  # recovers Grep's sequence
+             call(4, "Edit", content="FAILED")]  # opens the trailing one
+    summary = to.summarize(calls)
+    assert summary.tools == {("Grep", "Grep"): [2, 2, 1, 1, 1], ("Bash", "Bash"): [1, 1, 0, 0, 0],
+                             ("Edit", "Edit"): [1, 1, 0, 0, 0]}
+    assert summary.tail == ("Edit", "Edit", True)
+    text = to.dumps(summary)
+    assert text == ('{"tools":[["Bash","Bash",1,1,0,0,0],["Edit","Edit",1,1,0,0,0],'
+                    '["Grep","Grep",2,2,1,1,1]],"tail":["Edit","Edit",true]}')
+    assert to.loads(text) == summary
+    for termination in ("clean", "tool_call_pending"):
+        direct: dict = {}
+        to.add_session(direct, calls, termination)
+        stored: dict = {}
+        to.add_summary(stored, to.loads(text), termination)
+        assert stored == direct
+    assert to.loads(to.dumps(to.summarize([]))) == to.SessionSummary({})
 
 
 def test_the_row_fields_and_their_rates():
@@ -229,3 +253,30 @@ def test_by_tool_rows_from_the_sessions_calls(alias):
 @pytestmark_db
 def test_no_sessions_no_rows(alias):
     assert tools(QueryDict(QUERY), alias)["by_tool"] == []
+
+
+@pytestmark_db
+def test_a_session_is_analysed_again_only_when_its_content_digest_changes(alias):
+    session(alias, "memo", "clean", [{"message_ordinal": 1, "tool_name": "Bash",
+                                      "status": "errored"}])
+    Session.objects.using(alias).filter(pk="memo").update(content_digest="digest-1")
+
+    def bash() -> dict:
+        return next(r for r in tools(QueryDict(QUERY), alias)["by_tool"]
+                    if r["tool_name"] == "Bash")
+
+    assert (bash()["abandoned_sequences"], bash()["recovered_sequences"]) == (1, 0)
+    with CaptureQueriesContext(connections[alias]) as queries:
+        assert bash()["abandoned_sequences"] == 1
+    assert not any('"tool_calls"' in q["sql"] for q in queries.captured_queries)
+
+    # sync rewrites the session: new calls, a new digest (and its rollups)
+    ToolCall.objects.using(alias).create(session_id="memo", message_ordinal=2, call_index=0,
+                                         tool_name="Bash", category="Bash",
+                                         result_content="ok", result_content_length=2)
+    Session.objects.using(alias).filter(pk="memo").update(
+        content_digest="digest-2", rollup_tools='[["Bash","Bash",2]]', rollup_tool_calls=2)
+    assert {k: bash()[k] for k in ("call_count", "analyzed_calls", "abandoned_sequences",
+                                   "recovered_sequences")} == {
+        "call_count": 2, "analyzed_calls": 2, "abandoned_sequences": 0,
+        "recovered_sequences": 1}
