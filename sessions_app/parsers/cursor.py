@@ -11,6 +11,7 @@ folder name Cursor encodes the workspace path into (``home-dev-projects-webapp``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from datetime import UTC, datetime
@@ -37,10 +38,22 @@ MAX_TRANSCRIPT_BYTES = 10 * 1024 * 1024
 # first, then the short ones that could be part of one.
 _HIGH_MARKERS = frozenset({"Documents", "Code", "projects", "repos"})
 _LOW_MARKERS = frozenset({"code", "src", "work", "dev"})
-_ROLE_LINES = {"user:": "user", "assistant:": "assistant"}
-_MARKERS = ("[Thinking]", "[Tool call] ", "[Tool result]")
+# A line that is only ``user:`` or ``assistant:`` (whitespace around it aside, as strip()
+# sees it: [^\S\n] is whitespace within the line).
+_ROLE_RE = re.compile(r"\n[^\S\n]*(user|assistant):[^\S\n]*$", re.MULTILINE)
+_LINE_END_CR_RE = re.compile(r"\r+$", re.MULTILINE)
+# A marker line: ``[Thinking]``, ``[Tool result]`` or ``[Tool call] <name>`` after optional
+# whitespace (strip() would not leave the space after "call]" when no name follows).
+_MARKER = r"[^\S\n]*(\[(?:Thinking\]|Tool result\]|Tool call\] [^\S\n]*\S)[^\n]*)"
+_MARKER_RE = re.compile(r"\n" + _MARKER)
+# What ends a body: a marker line, or a line holding more than whitespace whose first
+# character is not a space or tab.
+_BODY_END_RE = re.compile(r"\n(?:" + _MARKER + r"|(?![ \t])[^\S\n]*\S)")
+# The indentation of each line holding more than whitespace.
+_INDENT_RE = re.compile(r"\n([ \t]*)(?=[^\S\n]*\S)")
 _QUERY_RE = re.compile(r"<user_query>(.*?)</user_query>", re.DOTALL)
-_ARG_RE = re.compile(r"^([A-Za-z_][\w.-]*)\s*[:=]\s?(.*)$")
+# A ``key: value`` (or ``key=value``) line at the margin.
+_ARG_RE = re.compile(r"\n([A-Za-z_][\w.-]*)[^\S\n]*[:=][^\S\n]?([^\n]*)")
 
 
 def project_from_dir(name: str) -> str:
@@ -66,37 +79,56 @@ def project_from_dir(name: str) -> str:
 # --- the plain-text form ------------------------------------------------------------------------
 
 
-def _blocks(text: str) -> list[tuple[str, list[str]]]:
-    blocks: list[tuple[str, list[str]]] = []
-    for line in text.split("\n"):
-        role = _ROLE_LINES.get(line.strip())
-        if role is not None:
-            blocks.append((role, []))
-        elif blocks:
-            blocks[-1][1].append(line.rstrip("\r"))
-    return blocks
+def _blocks(text: str) -> list[tuple[str, str]]:
+    """(role, body) of each block: the lines after a ``user:`` or ``assistant:`` line up to
+    the next one, each with the newline before it (what precedes the first block is
+    dropped). *text* has no line ending in ``\r``.
+
+    Here and below the text is searched as a whole, not line by line: every pattern starts
+    with the newline before the line it matches (the text gets one in front), a literal
+    prefix the regex engine skips to at C speed."""
+    text = "\n" + text
+    matches = list(_ROLE_RE.finditer(text))
+    ends = [match.start() for match in matches[1:]]  # the newline before the next one
+    ends.append(len(text))
+    return [(match.group(1), text[match.end():end])
+            for match, end in zip(matches, ends, strict=False)]
 
 
-def _ends_body(line: str) -> bool:
-    """A body (of thinking, a call, a result) is indented or blank lines; a marker or a line
-    at the margin ends it."""
-    stripped = line.strip()
-    if stripped.startswith(_MARKERS):
-        return True
-    return bool(stripped) and line[:1] not in (" ", "\t")
+@functools.cache
+def _cut_re(cut: int) -> re.Pattern[str]:
+    """Removes *cut* characters from each line, or the spaces and tabs of a shorter one."""
+    return re.compile(rf"\n(?:[^\n]{{{cut}}}|[ \t]*)")
 
 
-def _dedent(lines: list[str]) -> list[str]:
-    indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
-    cut = min(indents, default=0)
-    return [line[cut:] if len(line) >= cut else line.lstrip(" \t") for line in lines]
+@functools.cache
+def _other_re(indent: str) -> re.Pattern[str]:
+    """A line neither empty nor starting with *indent*."""
+    return re.compile(rf"\n(?!{re.escape(indent)}|\n|\Z)")
 
 
-def _arguments(body: list[str]) -> object:
+def _dedent(body: str) -> str:
+    """*body* (lines each after a newline) less the indentation its non-blank lines share;
+    '' when it holds only whitespace."""
+    found = _INDENT_RE.search(body)
+    if found is None:
+        return ""
+    indent, pos = found.group(1), 0
+    # The usual body: each line empty or starting with one indentation, the least; found
+    # from the first line's, shortened at each line whose own is a shorter part of it.
+    while (other := _other_re(indent).search(body, pos)) is not None:
+        found = _INDENT_RE.match(body, other.start())
+        if found is None or not indent.startswith(found.group(1)):
+            return _cut_re(len(min(_INDENT_RE.findall(body), key=len))).sub("\n", body)
+        indent, pos = found.group(1), other.start()
+    return body.replace("\n" + indent, "\n")
+
+
+def _arguments(body: str) -> object:
     """A call's indented arguments: a JSON value, ``key: value`` (or ``key=value``) lines,
     more-indented lines continuing the value above; else the text itself."""
-    lines = _dedent(body)
-    raw = "\n".join(lines).strip()
+    text = _dedent(body)
+    raw = text.strip()
     if not raw:
         return None
     if raw[:1] in ("{", "["):
@@ -104,79 +136,67 @@ def _arguments(body: list[str]) -> object:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass
+    keys = list(_ARG_RE.finditer(text))
+    if not keys or not text[:keys[0].start()].isspace() and keys[0].start():
+        return raw  # the first line holding anything is not a key's
     args: dict[str, str] = {}
-    last = ""
-    for line in lines:
-        if not line.strip():
-            continue
-        match = _ARG_RE.match(line) if line[:1] not in (" ", "\t") else None
-        if match:
-            last = match.group(1)
-            args[last] = match.group(2).strip()
-        elif last:
-            args[last] += "\n" + line.strip()
-        else:
-            return raw
+    ends = [match.start() for match in keys[1:]]
+    ends.append(len(text))
+    for match, end in zip(keys, ends, strict=True):
+        value = match.group(2).strip()
+        rest = text[match.end():end]  # lines continuing the value, blank ones skipped
+        if rest and not rest.isspace():
+            value = "\n".join([value, *filter(None, map(str.strip, rest.split("\n")))])
+        args[match.group(1)] = value
     return args
 
 
 def _text_session(text: str, builder: Builder) -> int:
     """The messages of a plain-text transcript; returns how many blocks it held."""
+    if "\r" in text:  # CRLF (or stray CR) line ends: read as if the lines ended at the \r
+        text = _LINE_END_CR_RE.sub("", text)
     blocks = _blocks(text)
-    for role, lines in blocks:
+    for role, body in blocks:
         if role == "user":
-            joined = "\n".join(lines)
-            query = _QUERY_RE.search(joined)
-            content = (query.group(1) if query else joined).strip()
-            builder.add("user", content, None)
+            query = _QUERY_RE.search(body)
+            builder.add("user", (query.group(1) if query else body).strip(), None)
         else:
-            _assistant_block(lines, builder)
+            _assistant_block(body, builder)
     return len(blocks)
 
 
-def _assistant_block(lines: list[str], builder: Builder) -> None:
+def _assistant_block(text: str, builder: Builder) -> None:
+    """Prose, and the markers each with its body: the indented or blank lines below it."""
     message = builder.add("assistant", "", None)
-    prose: list[str] = []
-
-    def flush() -> None:  # prose goes into the text where it stood among the calls
-        text = "\n".join(prose).strip()
-        prose.clear()
-        if text:
-            message.content = f"{message.content}\n{text}" if message.content else text
-
-    index = 0
-    while index < len(lines):
-        stripped = lines[index].strip()
-        if not stripped.startswith(_MARKERS):
-            prose.append(lines[index])
-            index += 1
-            continue
-        flush()
-        head = stripped
-        end = index + 1
-        while end < len(lines) and not _ends_body(lines[end]):
-            end += 1
-        body = lines[index + 1:end]
-        index = end
+    blocked = builder.options.blocked_result_categories
+    pos, end = 0, len(text)
+    while pos < end:
+        marker = _MARKER_RE.search(text, pos)
+        prose = text[pos:marker.start() if marker else end].strip()
+        if prose:  # prose goes into the text where it stood among the calls
+            message.content = f"{message.content}\n{prose}" if message.content else prose
+        if marker is None:
+            break
+        head = marker.group(1).strip()
+        stop = _BODY_END_RE.search(text, marker.end())
+        pos = stop.start() if stop else end
+        body = text[marker.end():pos]
         if head.startswith("[Thinking]"):
             first = head[len("[Thinking]"):].strip()
-            thought = "\n".join([first, *_dedent(body)] if first else _dedent(body)).strip()
-            builder.thinking(message, thought)
+            builder.thinking(message, (first + _dedent(body)).strip())
         elif head.startswith("[Tool call] "):
             name = head[len("[Tool call] "):].strip() or "unknown"
             args = _arguments(body)
             builder.call(message, name, args if not isinstance(args, str) else {"input": args})
         else:  # [Tool result] <Name>: the output of the latest call of that name
             name = head[len("[Tool result]"):].strip()
-            output = "\n".join(_dedent(body)).strip()
+            output = _dedent(body).strip()
             for call in reversed(message.tool_calls):
                 if call.result_events:
                     continue
                 if not name or call.tool_name == name:
-                    attach(call, output, timestamp=None,
-                           blocked=builder.options.blocked_result_categories)
+                    attach(call, output, timestamp=None, blocked=blocked)
                     break
-    flush()
 
 
 # --- the JSON-lines form ----------------------------------------------------------------------
