@@ -122,6 +122,39 @@ def fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
+class TreeRss(threading.Thread):
+    """Samples (every 50 ms, Linux only) the summed RSS of every process in the session the
+    child leads (it and its parser processes); ``peak_mb`` is the largest sum seen."""
+
+    def __init__(self, session: int) -> None:
+        super().__init__(daemon=True)
+        self.session, self.peak_mb = session, 0.0
+        self._done = threading.Event()
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    def run(self) -> None:
+        proc = Path("/proc")
+        if not proc.is_dir():
+            return
+        while not self._done.wait(0.05):
+            pages = 0
+            for entry in proc.iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    stat = (entry / "stat").read_text()
+                    if int(stat.rsplit(")", 1)[1].split()[3]) != self.session:
+                        continue
+                    pages += int((entry / "statm").read_text().split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+            self.peak_mb = max(self.peak_mb, pages * self._page / (1 << 20))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join(timeout=1)
+
+
 def run_measured(label: str, cmd: list[str], env: dict[str, str], timeout: float) -> Run:
     """Run ``cmd`` in the repo root; wall time and the child's own peak RSS via ``os.wait4``."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -144,6 +177,8 @@ def run_measured(label: str, cmd: list[str], env: dict[str, str], timeout: float
 
         timer = threading.Timer(timeout, kill)
         timer.start()
+        tree = TreeRss(proc.pid)
+        tree.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         except BaseException:
@@ -151,6 +186,7 @@ def run_measured(label: str, cmd: list[str], env: dict[str, str], timeout: float
             raise
         finally:
             timer.cancel()
+            tree.stop()
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -159,8 +195,10 @@ def run_measured(label: str, cmd: list[str], env: dict[str, str], timeout: float
         stderr = err.read().decode(errors="replace")
     if timed_out.is_set():
         stderr += f"\n[sync_bench] killed after the {timeout:.0f}s timeout"
-    # ru_maxrss is in KiB on Linux (bytes on macOS).
-    rss_mb = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+    # ru_maxrss is in KiB on Linux (bytes on macOS): the largest single process. A sync
+    # with parser processes counts them all: the sampled peak of their summed RSS.
+    rss_mb = max(usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10),
+                 tree.peak_mb)
     return Run(label, wall, proc.returncode, rss_mb, stdout, stderr)
 
 

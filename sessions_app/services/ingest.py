@@ -111,9 +111,14 @@ def insert_rows(using: str, table: str, columns: Sequence[str], rows: list[tuple
     is_pg = connection.vendor == "postgresql"
     if time_idx and not is_pg:
         adapt = connection.ops.adapt_datetimefield_value
-        rows = [
-            tuple(adapt(v) if i in time_idx else v for i, v in enumerate(row)) for row in rows
-        ]
+        adapted = []
+        for row in rows:  # only the time columns are touched: rows have dozens of columns
+            values = list(row)
+            for i in time_idx:
+                if values[i] is not None:
+                    values[i] = adapt(values[i])
+            adapted.append(values)
+        rows = adapted
     if is_pg:
         rows = [pg_row(row) for row in rows]
     quote = connection.ops.quote_name
