@@ -19,7 +19,13 @@ from pathlib import Path
 
 import orjson
 
-from sessions_app.parsers.base import AgentParser, ParsedSession, ParseOptions, ParseResult
+from sessions_app.parsers.base import (
+    AgentParser,
+    ParsedMessage,
+    ParsedSession,
+    ParseOptions,
+    ParseResult,
+)
 from sessions_app.parsers.chatlog import LABEL_HEADS, Builder, Issues, attach, s
 from sessions_app.parsers.jsonl import FileReadError, JsonlReader, head_lines, open_session_file
 from sessions_app.parsers.project import normalize_name
@@ -38,17 +44,14 @@ MAX_TRANSCRIPT_BYTES = 10 * 1024 * 1024
 # first, then the short ones that could be part of one.
 _HIGH_MARKERS = frozenset({"Documents", "Code", "projects", "repos"})
 _LOW_MARKERS = frozenset({"code", "src", "work", "dev"})
-# A line that is only ``user:`` or ``assistant:`` (whitespace around it aside, as strip()
-# sees it: [^\S\n] is whitespace within the line).
-_ROLE_RE = re.compile(r"\n[^\S\n]*(user|assistant):[^\S\n]*$", re.MULTILINE)
 _LINE_END_CR_RE = re.compile(r"\r+$", re.MULTILINE)
-# A marker line: ``[Thinking]``, ``[Tool result]`` or ``[Tool call] <name>`` after optional
-# whitespace (strip() would not leave the space after "call]" when no name follows).
-_MARKER = r"[^\S\n]*(\[(?:Thinking\]|Tool result\]|Tool call\] [^\S\n]*\S)[^\n]*)"
-_MARKER_RE = re.compile(r"\n" + _MARKER)
-# What ends a body: a marker line, or a line holding more than whitespace whose first
-# character is not a space or tab.
-_BODY_END_RE = re.compile(r"\n(?:" + _MARKER + r"|(?![ \t])[^\S\n]*\S)")
+# The lines that shape an assistant block, each matched from the newline before it: a
+# marker line (group 1 its marker), that is ``[Thinking]``, ``[Tool result]`` or ``[Tool
+# call] <name>`` after optional whitespace (strip() would not leave the space after "call]"
+# when no name follows), or a line holding more than whitespace whose first character is not
+# a space or tab. The body of a marker (indented or blank lines) runs to the next such line.
+_LINE_RE = re.compile(r"\n(?:[^\S\n]*+(\[(?:Thinking\]|Tool result\]|Tool call\] [^\S\n]*\S))"
+                      r"|(?![ \t])[^\S\n]*+\S)")
 # The indentation of each line holding more than whitespace.
 _INDENT_RE = re.compile(r"\n([ \t]*)(?=[^\S\n]*\S)")
 _QUERY_RE = re.compile(r"<user_query>(.*?)</user_query>", re.DOTALL)
@@ -79,20 +82,38 @@ def project_from_dir(name: str) -> str:
 # --- the plain-text form ------------------------------------------------------------------------
 
 
+def _role_lines(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, role) of each line that is only ``user:`` or ``assistant:`` (whitespace
+    around it aside), in order: where ``str.find`` meets either word, the line around it."""
+    lines = []
+    for word, role in (("user:", "user"), ("assistant:", "assistant")):
+        at = text.find(word)
+        while at >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
+            if end < 0:
+                end = len(text)
+            if (start == at or text[start:at].isspace()) and (
+                    end == at + len(word) or text[at + len(word):end].isspace()):
+                lines.append((start, end, role))
+            at = text.find(word, end)
+    lines.sort()
+    return lines
+
+
 def _blocks(text: str) -> list[tuple[str, str]]:
     """(role, body) of each block: the lines after a ``user:`` or ``assistant:`` line up to
     the next one, each with the newline before it (what precedes the first block is
     dropped). *text* has no line ending in ``\r``.
 
-    Here and below the text is searched as a whole, not line by line: every pattern starts
-    with the newline before the line it matches (the text gets one in front), a literal
-    prefix the regex engine skips to at C speed."""
-    text = "\n" + text
-    matches = list(_ROLE_RE.finditer(text))
-    ends = [match.start() for match in matches[1:]]  # the newline before the next one
+    Here and below the text is searched as a whole, not line by line: with ``str.find``, or
+    with patterns that start with the newline before the line they match, a literal prefix
+    the regex engine skips to in C."""
+    lines = _role_lines(text)
+    ends = [start - 1 for start, _, _ in lines[1:]]  # the newline before the next one
     ends.append(len(text))
-    return [(match.group(1), text[match.end():end])
-            for match, end in zip(matches, ends, strict=False)]
+    return [(role, text[end_of_role:end])
+            for (_, end_of_role, role), end in zip(lines, ends, strict=False)]
 
 
 @functools.cache
@@ -169,34 +190,49 @@ def _assistant_block(text: str, builder: Builder) -> None:
     """Prose, and the markers each with its body: the indented or blank lines below it."""
     message = builder.add("assistant", "", None)
     blocked = builder.options.blocked_result_categories
-    pos, end = 0, len(text)
-    while pos < end:
-        marker = _MARKER_RE.search(text, pos)
-        prose = text[pos:marker.start() if marker else end].strip()
+    prose_start = 0  # where the prose before the next marker starts
+    head, body_start = "", -1  # the marker whose body is being read, and where it starts
+    for line in _LINE_RE.finditer(text):
+        if body_start >= 0:  # a marker's body ends at this line
+            _marker(message, head, text[body_start:line.start()], builder, blocked)
+            body_start = -1
+            prose_start = line.start()
+        if line.group(1) is None:
+            continue  # prose at the margin
+        prose = text[prose_start:line.start()].strip()
         if prose:  # prose goes into the text where it stood among the calls
             message.content = f"{message.content}\n{prose}" if message.content else prose
-        if marker is None:
-            break
-        head = marker.group(1).strip()
-        stop = _BODY_END_RE.search(text, marker.end())
-        pos = stop.start() if stop else end
-        body = text[marker.end():pos]
-        if head.startswith("[Thinking]"):
-            first = head[len("[Thinking]"):].strip()
-            builder.thinking(message, (first + _dedent(body)).strip())
-        elif head.startswith("[Tool call] "):
-            name = head[len("[Tool call] "):].strip() or "unknown"
-            args = _arguments(body)
-            builder.call(message, name, args if not isinstance(args, str) else {"input": args})
-        else:  # [Tool result] <Name>: the output of the latest call of that name
-            name = head[len("[Tool result]"):].strip()
-            output = _dedent(body).strip()
-            for call in reversed(message.tool_calls):
-                if call.result_events:
-                    continue
-                if not name or call.tool_name == name:
-                    attach(call, output, timestamp=None, blocked=blocked)
-                    break
+        body_start = text.find("\n", line.end())
+        if body_start < 0:
+            body_start = len(text)
+        head = text[line.start(1):body_start].strip()
+    if body_start >= 0:
+        _marker(message, head, text[body_start:], builder, blocked)
+    else:
+        prose = text[prose_start:].strip()
+        if prose:
+            message.content = f"{message.content}\n{prose}" if message.content else prose
+
+
+def _marker(message: ParsedMessage, head: str, body: str, builder: Builder,
+            blocked: tuple[str, ...]) -> None:
+    """One ``[Thinking]``, ``[Tool call]`` or ``[Tool result]`` and its body."""
+    if head.startswith("[Thinking]"):
+        first = head[len("[Thinking]"):].strip()
+        builder.thinking(message, (first + _dedent(body)).strip())
+    elif head.startswith("[Tool call] "):
+        name = head[len("[Tool call] "):].strip() or "unknown"
+        args = _arguments(body)
+        builder.call(message, name, args if not isinstance(args, str) else {"input": args})
+    else:  # [Tool result] <Name>: the output of the latest call of that name
+        name = head[len("[Tool result]"):].strip()
+        output = _dedent(body).strip()
+        for call in reversed(message.tool_calls):
+            if call.result_events:
+                continue
+            if not name or call.tool_name == name:
+                attach(call, output, timestamp=None, blocked=blocked)
+                break
 
 
 # --- the JSON-lines form ----------------------------------------------------------------------
