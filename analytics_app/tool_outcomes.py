@@ -248,24 +248,42 @@ def add_summary(totals: dict[tuple[str, str], ToolOutcomes], summary: SessionSum
     """Add one session's summary to *totals*; its trailing sequence is ``open`` unless the
     session ended (``clean``, ``awaiting_user``), then ``abandoned`` when its last call
     failed or was empty, ``unknown`` otherwise."""
-    for key, (analyzed, known, empty, repeated, recovered) in summary.tools.items():
+    sums: dict[tuple[str, str], list[int]] = {}
+    add_summaries(sums, ((summary, termination_status),))
+    for key, values in sums.items():
         counts = totals.get(key)
         if counts is None:
             counts = totals[key] = ToolOutcomes()
-        counts.analyzed += analyzed
-        counts.known += known
-        counts.empty += empty
-        counts.repeated += repeated
-        counts.recovered += recovered
-    if summary.tail is not None:
-        category, name, failed = summary.tail
-        opener = totals[(category, name)]
-        if termination_status not in ENDED_TERMINATIONS:
-            opener.open += 1
-        elif failed:
-            opener.abandoned += 1
-        else:
-            opener.unknown += 1
+        for field, value in zip(ToolOutcomes.__dataclass_fields__, values, strict=True):
+            setattr(counts, field, getattr(counts, field) + value)
+
+
+def add_summaries(sums: dict[tuple[str, str], list[int]],
+                  sessions: Iterable[tuple[SessionSummary, str]]) -> None:
+    """``add_summary`` over many sessions into plain lists (``ToolOutcomes`` field order):
+    the loop a request runs once per session, kept tight."""
+    ended = ENDED_TERMINATIONS
+    for summary, termination_status in sessions:
+        for key, counts in summary.tools.items():
+            row = sums.get(key)
+            if row is None:
+                sums[key] = [*counts, 0, 0, 0]
+            else:
+                row[0] += counts[0]
+                row[1] += counts[1]
+                row[2] += counts[2]
+                row[3] += counts[3]
+                row[4] += counts[4]
+        if summary.tail is not None:
+            category, name, failed = summary.tail
+            # ToolOutcomes' order: ... recovered, abandoned, open, unknown
+            sums[(category, name)][6 if termination_status not in ended
+                                   else 5 if failed else 7] += 1
+
+
+def totals_of(sums: Mapping[tuple[str, str], list[int]]
+              ) -> dict[tuple[str, str], ToolOutcomes]:
+    return {key: ToolOutcomes(*values) for key, values in sums.items()}
 
 
 def add_session(totals: dict[tuple[str, str], ToolOutcomes], calls: Iterable[Call],

@@ -85,11 +85,11 @@ def _outcomes(sessions: list[tuple[str, str, str]], using: str
             summaries[session_id] = summary
             if digests[session_id]:
                 _SUMMARIES[(database, session_id)] = (digests[session_id], summary)
-    totals: dict[tuple[str, str], tool_outcomes.ToolOutcomes] = {}
-    for session_id, _, termination in sessions:
-        if (summary := summaries.get(session_id)) is not None:
-            tool_outcomes.add_summary(totals, summary, termination)
-    return totals
+    sums: dict[tuple[str, str], list[int]] = {}
+    tool_outcomes.add_summaries(sums, ((summaries[session_id], termination)
+                                       for session_id, _, termination in sessions
+                                       if session_id in summaries))
+    return tool_outcomes.totals_of(sums)
 
 
 def tools(params: Mapping[str, str], using: str) -> dict:
