@@ -7,13 +7,15 @@ stored (same content digest) rewrites nothing and does not mark the session modi
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import Enum
 
 from django.db import connections, transaction
+from django.db.models import Model
 
 from analytics_app.scoring import NO_RULES, AutomatedRules
 from sessions_app.choices import TombstoneKind
@@ -71,8 +73,10 @@ class SessionRows:
     signals: dict
     rollup: dict
     usage: dict
+    times_prepared: bool = False  # the child rows' times already as the database takes them
 
 
+TIME_COLUMNS = ("timestamp",)  # of messages and result events
 _USAGE_AT = [PARSED_MESSAGE_COLUMNS.index(name) for name in usage.MESSAGE_FIELDS]
 
 
@@ -101,6 +105,30 @@ def build_rows(parsed: ParsedSession, source: SourceInfo, *, now: datetime,
     )
 
 
+def prepare_times(rows: SessionRows, using: str) -> SessionRows:
+    """*rows* with the child rows' times as SQLite stores them (text), by the backend's own
+    adapter: a parser process does it, so the process that writes does not. Unchanged for
+    another database (PostgreSQL takes datetimes)."""
+    connection = connections[using]
+    if connection.vendor == "postgresql" or rows.times_prepared:
+        return rows
+    adapt = connection.ops.adapt_datetimefield_value
+
+    def adapted(table: list[tuple], columns: Sequence[str]) -> list[tuple]:
+        at = [columns.index(c) for c in TIME_COLUMNS]
+        out = []
+        for row in table:
+            values = list(row)
+            for i in at:
+                if values[i] is not None:
+                    values[i] = adapt(values[i])
+            out.append(tuple(values))
+        return out
+
+    return replace(rows, messages=adapted(rows.messages, MESSAGE_COLUMNS),
+                   events=adapted(rows.events, EVENT_COLUMNS), times_prepared=True)
+
+
 def insert_rows(using: str, table: str, columns: Sequence[str], rows: list[tuple],
                 time_columns: Sequence[str] = ()) -> None:
     """Bulk insert raw row tuples (one executemany), adapting times and text to the backend."""
@@ -127,6 +155,49 @@ def insert_rows(using: str, table: str, columns: Sequence[str], rows: list[tuple
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+def _found(using: str, model: type[Model], where: str, params: list) -> bool:
+    """Whether a row of *model* matches *where* (one indexed lookup, no ORM compiling)."""
+    connection = connections[using]
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE {where} LIMIT 1", params)
+        return cursor.fetchone() is not None
+
+
+@functools.cache
+def _upsert_sql(using: str, table: str, columns: tuple[str, ...], conflict: str,
+                updated: tuple[str, ...]) -> str:
+    quote = connections[using].ops.quote_name
+    sets = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in updated)
+    return (f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)})"
+            f" VALUES ({', '.join(['%s'] * len(columns))})"
+            f" ON CONFLICT ({quote(conflict)}) DO UPDATE SET {sets}")
+
+
+def upsert(using: str, model: type[Model], row: dict, *, conflict: str,
+           keep: tuple[str, ...] = ()) -> None:
+    """Insert *row*, or update the row it conflicts with on *conflict*, as
+    ``bulk_create(update_conflicts=True)`` does: each value prepared by its field, the fields
+    not in *row* given their defaults on insert and left alone on update, and *keep* too on
+    update; without compiling an ORM query for every row (a sync writes thousands)."""
+    connection = connections[using]
+    values = dict(row)
+    for field in model._meta.concrete_fields:
+        if field.name not in values and not field.primary_key:
+            values[field.name] = field.get_default()
+    fields = _fields(model)
+    params = [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
+    updated = tuple(name for name in row if name != conflict and name not in keep)
+    sql = _upsert_sql(using, model._meta.db_table, tuple(values), conflict, updated)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@functools.cache
+def _fields(model: type[Model]) -> dict:
+    return {field.name: field for field in model._meta.concrete_fields}
 
 
 def delete_children(using: str, session_id: str) -> None:
@@ -183,14 +254,14 @@ def store_rows(
     sessions = Session.objects.using(using)
     with transaction.atomic(using=using):
         # inside the transaction: a prune committed by another process is seen here
-        if Tombstone.objects.using(using).filter(
-                session_id=session_id, kind=TombstoneKind.DELETED).exists():
+        if _found(using, Tombstone, "session_id = %s AND kind = %s",
+                  [session_id, TombstoneKind.DELETED.value]):
             return WriteResult.TOMBSTONED
-        existing = (
+        existing = (  # the ORM's values (converted, as signals holds them) when there is one
             sessions.filter(pk=session_id)
             .values("file_path", "content_digest", "message_count", *signals)
             .first()
-        )
+        ) if _found(using, Session, "id = %s", [session_id]) else None
         if existing is not None:
             old_path, old_digest = existing["file_path"], existing["content_digest"]
             old_count = existing["message_count"]
@@ -223,12 +294,9 @@ def store_rows(
         }
         if connections[using].vendor == "postgresql":
             row = {k: pg_text(v) if isinstance(v, str) else v for k, v in row.items()}
-        update_fields = [k for k in row if k not in ("id", "created_at")]
-        sessions.bulk_create(
-            [Session(**row)], update_conflicts=True, unique_fields=["id"],
-            update_fields=update_fields,
-        )
-        insert_rows(using, Message._meta.db_table, MESSAGE_COLUMNS, messages, ("timestamp",))
+        upsert(using, Session, row, conflict="id", keep=("created_at",))
+        times = () if rows.times_prepared else TIME_COLUMNS
+        insert_rows(using, Message._meta.db_table, MESSAGE_COLUMNS, messages, times)
         insert_rows(using, ToolCall._meta.db_table, TOOL_CALL_COLUMNS, calls)
-        insert_rows(using, ToolResultEvent._meta.db_table, EVENT_COLUMNS, events, ("timestamp",))
+        insert_rows(using, ToolResultEvent._meta.db_table, EVENT_COLUMNS, events, times)
     return WriteResult.UPDATED if existing is not None else WriteResult.CREATED

@@ -36,7 +36,9 @@ from sessions_app.services.ingest import (
     SourceInfo,
     WriteResult,
     build_rows,
+    prepare_times,
     store_rows,
+    upsert,
 )
 from sessions_app.services.reprice import reprice_outdated
 from sessions_app.services.rescore import (
@@ -130,7 +132,8 @@ def run_sync(
         prepared_files = parallel.in_order(
             todo, pool_size,
             here=partial(prepare_file, options=options, config=config, force=full, using=using),
-            task=partial(prepare_file, options=options, config=config, force=full, using=None),
+            task=partial(prepare_file, options=options, config=config, force=full, using=None,
+                         times_for=using),
             in_pool=lambda found_file: not database_sources.is_database(found_file))
         for index, (found_file, prepared) in enumerate(prepared_files):
             if progress:
@@ -222,9 +225,10 @@ class PreparedFile:
 
 
 def prepare_file(found: FoundFile, options: ParseOptions, config: Config, *, force: bool,
-                 using: str | None) -> PreparedFile:
+                 using: str | None, times_for: str | None = None) -> PreparedFile:
     """Parse *found* and build its sessions' rows. Pure for a file source (a parser process
-    runs it with *using* None); a database source reads its stored markers from *using*."""
+    runs it with *using* None); a database source reads its stored markers from *using*.
+    *times_for*: the database whose time format the rows' times are given in already."""
     prepared = PreparedFile(found)
     try:  # a database source: only its changed sessions, compared with the stored markers
         result, prepared.known = database_sources.parse_source(
@@ -258,6 +262,8 @@ def prepare_file(found: FoundFile, options: ParseOptions, config: Config, *, for
         where = database_sources.session_source(source, parsed, result)
         try:
             rows = build_rows(parsed, where, now=now, rules=rules, prices=prices)
+            if times_for is not None:
+                rows = prepare_times(rows, times_for)
             error = ""
         except Exception as exc:  # a value no check foresaw: this session only is not stored
             log.debug("building session %s failed", parsed.id, exc_info=True)
@@ -342,21 +348,19 @@ def store_file(prepared: PreparedFile, config: Config, report: SyncReport, *, us
             error = "no messages, no session"
             report.files_without_sessions += 1
 
-    SourceFile.objects.using(using).update_or_create(
-        path=str(found.path),
-        defaults={
-            "agent": found.agent,
-            "size": found.size,
-            "mtime_ns": found.mtime_ns,
-            "sha256": result.sha256,
-            "parser_version": parser.version,
-            "session_ids": written,
-            "malformed_lines": result.malformed_lines,
-            "error": error,
-            "synced_at": datetime.now(UTC),
-            "missing_at": None,
-        },
-    )
+    upsert(using, SourceFile, {
+        "path": str(found.path),
+        "agent": found.agent,
+        "size": found.size,
+        "mtime_ns": found.mtime_ns,
+        "sha256": result.sha256,
+        "parser_version": parser.version,
+        "session_ids": written,
+        "malformed_lines": result.malformed_lines,
+        "error": error,
+        "synced_at": datetime.now(UTC),
+        "missing_at": None,
+    }, conflict="path")
     return written
 
 

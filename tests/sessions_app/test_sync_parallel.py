@@ -37,10 +37,12 @@ def archive_contents() -> dict:
         "sessions": sorted(Session.objects.values_list(
             "id", "content_digest", "message_count", "file_path", "file_hash",
             "health_score", "cost_microdollars", "usage_rollup")),
-        "messages": Message.objects.count(),
+        "messages": sorted(Message.objects.values_list(
+            "session_id", "ordinal", "role", "timestamp", "content", "cost_microdollars")),
         "tool_calls": sorted(ToolCall.objects.values_list(
             "session_id", "message_ordinal", "call_index", "tool_name", "result_content")),
-        "events": ToolResultEvent.objects.count(),
+        "events": sorted(ToolResultEvent.objects.values_list(
+            "session_id", "tool_call_message_ordinal", "event_index", "status", "timestamp")),
         "files": sorted(SourceFile.objects.values_list(
             "path", "size", "mtime_ns", "sha256", "session_ids", "error")),
     }
