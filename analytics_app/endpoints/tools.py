@@ -92,9 +92,11 @@ def _outcomes(sessions: list[tuple[str, str, str]], using: str
     return tool_outcomes.totals_of(sums)
 
 
-def tools(params: Mapping[str, str], using: str) -> dict:
+def tools(params: Mapping[str, str], using: str, *, outcomes: bool = True) -> dict:
     """Tool calls by category, by agent, by tool name, and per ISO week of the session start;
-    each tool's outcome figures (``tool_outcomes``) from the calls of the same sessions."""
+    each tool's outcome figures (``tool_outcomes``) from the calls of the same sessions.
+    ``outcomes=False`` skips that analysis, for callers that show no ``by_tool`` outcome
+    (every call of a row is then a ``missing_calls`` one)."""
     f = parse_filters(params)
     sessions: list[tuple[str, str, str]] = []  # id, content digest, termination status
     rows = []
@@ -105,7 +107,7 @@ def tools(params: Mapping[str, str], using: str) -> dict:
         if text not in ("", "[]"):
             sessions.append((session_id, digest, termination))
         rows.append((agent, week, text))
-    outcomes = _outcomes(sessions, using)
+    analysed = _outcomes(sessions, using) if outcomes else {}
     # two dict updates per (session, tool): calls per (agent, week, category, name) cell and
     # sessions per tool; every breakdown is then summed from the far fewer cells
     cells: dict[tuple[str, date, str, str], int] = {}
@@ -126,7 +128,7 @@ def tools(params: Mapping[str, str], using: str) -> dict:
         per_tool.setdefault((category, name), [0, tool_sessions[(category, name)]])[0] += n
     total = sum(by_category.values())
     by_tool = sorted(
-        ({**tool_outcomes.fields(outcomes.get((category, name)), calls),
+        ({**tool_outcomes.fields(analysed.get((category, name)), calls),
           "tool_name": name or "Unknown", "category": category, "call_count": calls,
           "session_count": n, "pct": ratio(calls, total, scale=100)}
          for (category, name), (calls, n) in per_tool.items()),

@@ -280,3 +280,16 @@ def test_a_session_is_analysed_again_only_when_its_content_digest_changes(alias)
                                    "recovered_sequences")} == {
         "call_count": 2, "analyzed_calls": 2, "abandoned_sequences": 0,
         "recovered_sequences": 1}
+
+
+@pytestmark_db
+def test_callers_that_show_no_outcome_can_skip_the_analysis(alias):
+    session(alias, "skip", "clean", [{"message_ordinal": 1, "tool_name": "Bash",
+                                      "status": "errored"}])
+    with CaptureQueriesContext(connections[alias]) as queries:
+        data = tools(QueryDict(QUERY), alias, outcomes=False)
+    assert not any('"tool_calls"' in q["sql"] for q in queries.captured_queries)
+    (bash,) = data["by_tool"]
+    assert (bash["call_count"], bash["analyzed_calls"], bash["missing_calls"],
+            bash["abandoned_sequences"], bash["repeat_rate"]) == (1, 0, 1, 0, None)
+    assert data["by_category"] == [{"category": "Bash", "count": 1, "pct": 100}]
