@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 import orjson
 from django.db import models
@@ -127,9 +127,41 @@ def canonical(value: object) -> object:
     return value
 
 
-def _feed(digest: hashlib._Hash, rows: Iterable[Sequence[object]]) -> None:
+def _default(value: object) -> object:
+    """orjson's hook for the times it is told to pass through: datetimes as ``canonical``
+    has them, dates and times as orjson itself writes them."""
+    if isinstance(value, datetime):
+        return canonical(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+_PER_VALUE = frozenset({bool, list, tuple, dict})
+
+
+def _bool_columns(model: type[models.Model], columns: Sequence[str]) -> tuple[int, ...]:
+    names = {f.column for f in model._meta.concrete_fields if isinstance(f, models.BooleanField)}
+    return tuple(i for i, c in enumerate(columns) if c in names)
+
+
+def _feed(digest: hashlib._Hash, rows: Iterable[Sequence[object]], bools: Sequence[int]
+          ) -> None:
+    """Each row as ``canonical`` values in JSON: the boolean columns made 0/1 by position
+    and the times by orjson's hook, instead of a call per value (a sync hashes millions);
+    a row with a boolean elsewhere or a container takes the per-value way, so the bytes are
+    those of ``canonical`` on every value."""
+    dumps, passthrough = orjson.dumps, orjson.OPT_PASSTHROUGH_DATETIME
     for row in rows:
-        digest.update(orjson.dumps([canonical(v) for v in row]))
+        if bools:
+            row = list(row)
+            for i in bools:
+                if type(row[i]) is bool:
+                    row[i] = int(row[i])
+        if _PER_VALUE.isdisjoint(map(type, row)):
+            digest.update(dumps(row, default=_default, option=passthrough))
+        else:  # a boolean elsewhere, or a container (whose times orjson writes its way)
+            digest.update(dumps([canonical(v) for v in row]))
         digest.update(b"\n")
 
 
@@ -145,11 +177,18 @@ def content_digest(
     or PostgreSQL hash the same as the rows that were written.
     """
     digest = hashlib.sha256()
-    _feed(digest, [[values[c] for c in SESSION_PARSED_COLUMNS]])
-    for label, rows in ((b"M", messages), (b"T", tool_calls), (b"E", events)):
+    _feed(digest, [[values[c] for c in SESSION_PARSED_COLUMNS]], _SESSION_BOOLS)
+    for label, rows, bools in ((b"M", messages, _MESSAGE_BOOLS), (b"T", tool_calls, _CALL_BOOLS),
+                               (b"E", events, _EVENT_BOOLS)):
         digest.update(label)
-        _feed(digest, rows)
+        _feed(digest, rows, bools)
     return digest.hexdigest()
+
+
+_SESSION_BOOLS = _bool_columns(Session, SESSION_PARSED_COLUMNS)
+_MESSAGE_BOOLS = _bool_columns(Message, PARSED_MESSAGE_COLUMNS)
+_CALL_BOOLS = _bool_columns(ToolCall, TOOL_CALL_COLUMNS)
+_EVENT_BOOLS = _bool_columns(ToolResultEvent, EVENT_COLUMNS)
 
 
 # --- what a column can hold -------------------------------------------------------------------
