@@ -134,3 +134,21 @@ def test_offset_segments_give_every_quarter_its_zoneinfo_day(zone):
         assert epoch + timedelta(days=day_of(quarter)) == expected, quarter
     # the zones with daylight saving change their offset in that span, the others never
     assert len(segments) == (1 if zone in ("UTC", "Asia/Kathmandu") else 2)
+
+
+def test_the_collector_is_paused_during_a_summary_and_left_as_it_was(archive, monkeypatch):
+    import gc
+
+    seen = []
+    slices = usage._slices
+    monkeypatch.setattr(usage, "_slices", lambda *a: (seen.append(gc.isenabled()), slices(*a))[1])
+    params = {"from": "2026-03-01", "to": "2026-03-31", "timezone": "UTC"}
+    assert gc.isenabled()
+    usage.summary(params, "default")
+    assert gc.isenabled() and seen == [False]
+    gc.disable()
+    try:
+        usage.summary(params, "default")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
