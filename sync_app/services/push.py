@@ -54,6 +54,7 @@ DELETE_BATCH = 500
 DELIVERED = "tombstone"  # the PushedSession fingerprint of a delete this database has had
 TOMBSTONES = Tombstone._meta.db_table
 ANALYZE_AFTER_MESSAGES = 5000
+SEARCH_INDEX = "messages_content_trgm"  # sessions_app migrations 0003, 0013, 0014
 # A sync stamps local_modified_at before its transaction commits; re-examining this much
 # before the watermark (cheap: unchanged fingerprints are skipped) closes that window.
 WATERMARK_OVERLAP = timedelta(minutes=10)
@@ -419,6 +420,20 @@ class Pusher:
             self.report.deleted += len(gone)
             self.report.delete_refused.extend(refused)
 
+    def _merge_search_list(self) -> None:
+        """Merge the messages this push queued in the trigram index's pending list
+        (migration 0014), so that searches after it read none. Skipped quietly where there is
+        no such index (no pg_trgm) or the role may not; the list stays bounded anyway."""
+        try:
+            with transaction.atomic(using=self.remote), \
+                    connections[self.remote].cursor() as cursor:
+                cursor.execute("SELECT to_regclass(%s)", [SEARCH_INDEX])
+                if cursor.fetchone()[0] is not None:
+                    cursor.execute("SELECT gin_clean_pending_list(%s::regclass)",
+                                   [SEARCH_INDEX])
+        except DatabaseError as exc:
+            log.info("search index list not merged after push: %s", describe(exc, self.pg))
+
     def _analyze(self) -> None:
         """Refresh the planner's statistics after a large push: on a freshly filled table
         PostgreSQL otherwise guesses one row and picks plans thousands of times slower
@@ -463,6 +478,8 @@ class Pusher:
             done += len(batch)
             self.progress(done, total, self.report.messages)
 
+        if self.report.messages:
+            self._merge_search_list()
         if self.report.messages >= ANALYZE_AFTER_MESSAGES:
             self._analyze()
         if not self.report.errors and not self.report.stopped:

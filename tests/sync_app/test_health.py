@@ -25,6 +25,7 @@ def _latest_two(app: str) -> tuple[str, str]:
 
 LATEST, BEFORE_LATEST = _latest_two("sessions_app")
 FASTUPDATE_OFF = "0010_search_index_fastupdate_off"
+PENDING_LIST = "0014_search_index_pending_list"
 
 
 @pytest.mark.django_db
@@ -110,12 +111,19 @@ def trigram_options() -> list[str] | None:
 
 
 @pytest.mark.django_db(databases=["default", "pg"])
-def test_the_trigram_index_has_no_pending_list_and_old_ones_are_fixed():
-    assert trigram_options() == ["fastupdate=off"]
+def test_the_trigram_index_keeps_a_bounded_pending_list_and_the_migrations_set_it():
+    bounded = {"fastupdate=on", "gin_pending_list_limit=4096"}
+    assert set(trigram_options()) == bounded  # 0014
+    pending_list = importlib.import_module(f"sessions_app.migrations.{PENDING_LIST}")
+    with connections["pg"].schema_editor() as editor:
+        pending_list.backwards(None, editor)
+    assert trigram_options() == ["fastupdate=off"]  # as 0010 made it
     with connections["pg"].cursor() as cursor:
         cursor.execute("ALTER INDEX messages_content_trgm SET (fastupdate = on)")
-    assert trigram_options() == ["fastupdate=on"]  # as 0003 made it before
-    migration = importlib.import_module(f"sessions_app.migrations.{FASTUPDATE_OFF}")
+    fastupdate_off = importlib.import_module(f"sessions_app.migrations.{FASTUPDATE_OFF}")
     with connections["pg"].schema_editor() as editor:
-        migration.forwards(None, editor)
+        fastupdate_off.forwards(None, editor)
     assert trigram_options() == ["fastupdate=off"]
+    with connections["pg"].schema_editor() as editor:
+        pending_list.forwards(None, editor)
+    assert set(trigram_options()) == bounded

@@ -282,3 +282,31 @@ def test_push_runs_a_sync_first(agent_env):
     out, _ = run("pg_push")
     assert out.splitlines()[0].startswith("Synced ")
     assert Session.objects.using("pg").count() == Session.objects.count() > 0
+
+
+def _pending_pages() -> int:
+    with connections["pg"].cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        cursor.execute("SELECT pending_pages FROM pgstatginindex('messages_content_trgm')")
+        return cursor.fetchone()[0]
+
+
+def test_the_search_index_queues_pushed_messages_and_the_push_merges_them(archive,
+                                                                          monkeypatch):
+    """Migration 0014: the trigram index keeps a pending list (fast inserts) bounded at
+    4 MB, and a push that wrote messages leaves it empty, so searches read none."""
+    from sync_app.services.push import Pusher
+
+    with connections["pg"].cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid ="
+                       " to_regclass('messages_content_trgm')")
+        assert set(cursor.fetchone()[0]) == {"fastupdate=on", "gin_pending_list_limit=4096"}
+    with monkeypatch.context() as without_merge:  # the pushed messages wait in the list
+        without_merge.setattr(Pusher, "_merge_search_list", lambda self: None)
+        push()
+        assert _pending_pages() > 0
+    rewrite(archive, "Login redirect fix", "Login redirect fixed")
+    run("sync")
+    out = push()
+    assert out.startswith("Pushed 1 sessions")
+    assert _pending_pages() == 0
