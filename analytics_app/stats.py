@@ -104,7 +104,7 @@ def build(params: Mapping[str, str], using: str, *, now: datetime | None = None)
     summary = endpoints.summary(params, using)
     shapes = endpoints.session_shapes(params, using)
     velocity = endpoints.velocity(params, using)["overall"]
-    tools = endpoints.tools(params, using)
+    tools = endpoints.tools(params, using, outcomes=False)
     signals = endpoints.signals(params, using)
     hours = endpoints.hour_of_week(params, using)["cells"]
     skills = endpoints.skills(params, using)

@@ -115,7 +115,7 @@ def analytics_page(request):
         activity = endpoints.activity(by_bucket, using)
         heat = endpoints.heatmap(params, using)
         projects = endpoints.projects(params, using)["projects"]
-        tools = endpoints.tools(params, using)
+        tools = endpoints.tools(params, using, outcomes=False)
         signals = endpoints.signals(params, using)
         skills = endpoints.skills(params, using)
     except BadParameter as exc:
