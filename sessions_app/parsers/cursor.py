@@ -45,13 +45,16 @@ MAX_TRANSCRIPT_BYTES = 10 * 1024 * 1024
 _HIGH_MARKERS = frozenset({"Documents", "Code", "projects", "repos"})
 _LOW_MARKERS = frozenset({"code", "src", "work", "dev"})
 _LINE_END_CR_RE = re.compile(r"\r+$", re.MULTILINE)
-# The lines that shape an assistant block, each matched from the newline before it: a
-# marker line (group 1 its marker), that is ``[Thinking]``, ``[Tool result]`` or ``[Tool
-# call] <name>`` after optional whitespace (strip() would not leave the space after "call]"
-# when no name follows), or a line holding more than whitespace whose first character is not
-# a space or tab. The body of a marker (indented or blank lines) runs to the next such line.
-_LINE_RE = re.compile(r"\n(?:[^\S\n]*+(\[(?:Thinking\]|Tool result\]|Tool call\] [^\S\n]*\S))"
-                      r"|(?![ \t])[^\S\n]*+\S)")
+# The lines that shape a transcript, each matched from the newline before it: a marker line
+# (group 1, the line from its marker on), that is ``[Thinking]``, ``[Tool result]`` or
+# ``[Tool call] <name>`` after optional whitespace (strip() would not leave the space after
+# "call]" when no name follows); a line that is only ``user:`` or ``assistant:`` (group 2,
+# the role) with optional whitespace around it; or a line holding more than whitespace whose
+# first character is not a space or tab. The body of a marker (indented or blank lines) runs
+# to the next such line.
+_LINE_RE = re.compile(
+    r"\n(?:[^\S\n]*+(?:(\[(?:Thinking\]|Tool result\]|Tool call\] [^\S\n]*\S)[^\n]*)"
+    r"|(user|assistant):[^\S\n]*+$)|(?![ \t])[^\S\n]*+\S)", re.MULTILINE)
 # The indentation of each line holding more than whitespace.
 _INDENT_RE = re.compile(r"\n([ \t]*)(?=[^\S\n]*\S)")
 _QUERY_RE = re.compile(r"<user_query>(.*?)</user_query>", re.DOTALL)
@@ -80,40 +83,6 @@ def project_from_dir(name: str) -> str:
 
 
 # --- the plain-text form ------------------------------------------------------------------------
-
-
-def _role_lines(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, role) of each line that is only ``user:`` or ``assistant:`` (whitespace
-    around it aside), in order: where ``str.find`` meets either word, the line around it."""
-    lines = []
-    for word, role in (("user:", "user"), ("assistant:", "assistant")):
-        at = text.find(word)
-        while at >= 0:
-            start = text.rfind("\n", 0, at) + 1
-            end = text.find("\n", at)
-            if end < 0:
-                end = len(text)
-            if (start == at or text[start:at].isspace()) and (
-                    end == at + len(word) or text[at + len(word):end].isspace()):
-                lines.append((start, end, role))
-            at = text.find(word, end)
-    lines.sort()
-    return lines
-
-
-def _blocks(text: str) -> list[tuple[str, str]]:
-    """(role, body) of each block: the lines after a ``user:`` or ``assistant:`` line up to
-    the next one, each with the newline before it (what precedes the first block is
-    dropped). *text* has no line ending in ``\r``.
-
-    Here and below the text is searched as a whole, not line by line: with ``str.find``, or
-    with patterns that start with the newline before the line they match, a literal prefix
-    the regex engine skips to in C."""
-    lines = _role_lines(text)
-    ends = [start - 1 for start, _, _ in lines[1:]]  # the newline before the next one
-    ends.append(len(text))
-    return [(role, text[end_of_role:end])
-            for (_, end_of_role, role), end in zip(lines, ends, strict=False)]
 
 
 @functools.cache
@@ -149,17 +118,18 @@ def _arguments(body: str) -> object:
     """A call's indented arguments: a JSON value, ``key: value`` (or ``key=value``) lines,
     more-indented lines continuing the value above; else the text itself."""
     text = _dedent(body)
-    raw = text.strip()
-    if not raw:
+    if not text:
         return None
-    if raw[:1] in ("{", "["):
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
     keys = list(_ARG_RE.finditer(text))
-    if not keys or not text[:keys[0].start()].isspace() and keys[0].start():
-        return raw  # the first line holding anything is not a key's
+    if not keys or keys[0].start() and not text[:keys[0].start()].isspace():
+        # the first line holding anything is not a key's: JSON, else the text itself
+        raw = text.strip()
+        if raw[:1] in ("{", "["):
+            try:
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass
+        return raw
     args: dict[str, str] = {}
     ends = [match.start() for match in keys[1:]]
     ends.append(len(text))
@@ -172,46 +142,68 @@ def _arguments(body: str) -> object:
     return args
 
 
-def _text_session(text: str, builder: Builder) -> int:
-    """The messages of a plain-text transcript; returns how many blocks it held."""
-    if "\r" in text:  # CRLF (or stray CR) line ends: read as if the lines ended at the \r
+def _text_session(text: str, builder: Builder, has_cr: bool = True) -> int:
+    """The messages of a plain-text transcript; returns how many blocks it held.
+
+    The text is read in one pass of ``_LINE_RE``, not line by line: the pattern starts with
+    the newline before the line it matches (the text gets one in front), a literal prefix
+    the regex engine skips to in C, and most lines (a body's) match nothing. A block is the
+    lines after a ``user:`` or ``assistant:`` line up to the next one (what precedes the
+    first is dropped)."""
+    if has_cr and "\r" in text:  # CRLF (or stray CR) line ends: read as if they ended before it
         text = _LINE_END_CR_RE.sub("", text)
-    blocks = _blocks(text)
-    for role, body in blocks:
-        if role == "user":
-            query = _QUERY_RE.search(body)
-            builder.add("user", (query.group(1) if query else body).strip(), None)
-        else:
-            _assistant_block(body, builder)
-    return len(blocks)
-
-
-def _assistant_block(text: str, builder: Builder) -> None:
-    """Prose, and the markers each with its body: the indented or blank lines below it."""
-    message = builder.add("assistant", "", None)
+    text = "\n" + text
     blocked = builder.options.blocked_result_categories
+    blocks = 0
+    role = ""  # the block being read: "user", "assistant", or "" before the first
+    start = 0  # where the block's lines start (the newline ending its role line)
+    message = None  # an assistant block's message
     prose_start = 0  # where the prose before the next marker starts
     head, body_start = "", -1  # the marker whose body is being read, and where it starts
     for line in _LINE_RE.finditer(text):
+        at = line.start()
+        new_role = line.group(2)
+        if new_role is not None:
+            _end_block(text, role, start, at, message, prose_start, head, body_start, builder)
+            blocks += 1
+            role, start = new_role, line.end()
+            head, body_start = "", -1
+            if role == "assistant":
+                message = builder.add("assistant", "", None)
+                prose_start = start
+            continue
+        if role != "assistant":
+            continue
         if body_start >= 0:  # a marker's body ends at this line
-            _marker(message, head, text[body_start:line.start()], builder, blocked)
+            _marker(message, head, text[body_start:at], builder, blocked)
             body_start = -1
-            prose_start = line.start()
+            prose_start = at
         if line.group(1) is None:
             continue  # prose at the margin
-        prose = text[prose_start:line.start()].strip()
-        if prose:  # prose goes into the text where it stood among the calls
-            message.content = f"{message.content}\n{prose}" if message.content else prose
-        body_start = text.find("\n", line.end())
-        if body_start < 0:
-            body_start = len(text)
-        head = text[line.start(1):body_start].strip()
-    if body_start >= 0:
-        _marker(message, head, text[body_start:], builder, blocked)
-    else:
-        prose = text[prose_start:].strip()
-        if prose:
-            message.content = f"{message.content}\n{prose}" if message.content else prose
+        if at > prose_start:
+            prose = text[prose_start:at].strip()
+            if prose:  # prose goes into the text where it stood among the calls
+                message.content = f"{message.content}\n{prose}" if message.content else prose
+        head, body_start = line.group(1).strip(), line.end()
+    _end_block(text, role, start, len(text), message, prose_start, head, body_start, builder)
+    return blocks
+
+
+def _end_block(text: str, role: str, start: int, end: int, message: ParsedMessage | None,
+               prose_start: int, head: str, body_start: int, builder: Builder) -> None:
+    """What the block ending at *end* holds after its last marker, or a user's prompt."""
+    if role == "user":
+        body = text[start:end]
+        query = _QUERY_RE.search(body)
+        builder.add("user", (query.group(1) if query else body).strip(), None)
+    elif role == "assistant" and message is not None:
+        if body_start >= 0:
+            _marker(message, head, text[body_start:end], builder,
+                    builder.options.blocked_result_categories)
+        else:
+            prose = text[prose_start:end].strip()
+            if prose:
+                message.content = f"{message.content}\n{prose}" if message.content else prose
 
 
 def _marker(message: ParsedMessage, head: str, body: str, builder: Builder,
@@ -410,14 +402,19 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
         for issue in reader.issues:
             issues.add(issue if source == path else f"{source.name}: {issue}")
     else:
-        text = own.decode("utf-8", "replace")
-        if "\ufffd" in text and b"\xef\xbf\xbd" not in own:
-            issues.add("invalid UTF-8 replaced with U+FFFD")
-        if "\x00" in text:
+        # the checks look at the bytes (memchr), not the text: a NUL or CR byte is one in the
+        # text too, and a U+FFFD not in the file comes only from a failed strict decoding
+        try:
+            text = own.decode("utf-8")
+        except UnicodeDecodeError:
+            text = own.decode("utf-8", "replace")
+            if b"\xef\xbf\xbd" not in own:
+                issues.add("invalid UTF-8 replaced with U+FFFD")
+        if b"\x00" in own:
             text = text.replace("\x00", "")
             issues.add("NUL characters removed")
-        result.records = _text_session(text, builder)
-        if own.strip() and not result.records:
+        result.records = _text_session(text, builder, b"\r" in own)
+        if not result.records and own.strip():
             issues.add("no user: or assistant: block; not a transcript")
     result.issues = list(issues.lines)
     messages = builder.finish()
