@@ -250,3 +250,35 @@ def test_a_jsonl_written_after_the_txt_replaces_it_in_place(agent_env):
     assert third.conflicts == 0
     stored = Session.objects.get(pk="cursor:s1")
     assert stored.file_path == str(base / "s1.jsonl") and stored.user_message_count == 2
+
+
+def test_text_form_edge_cases(tmp_path):
+    """CRLF line ends, role lines with whitespace around them (a Unicode space too), a body's
+    indentation taken from its least indented line, key lines with continuations, an
+    indented marker ending a body, and a JSON argument (what the original per-line reading
+    gave)."""
+    text = (
+        "preamble\r\n user: \r\n<user_query>\r\nhi\r\n</user_query>\r\n\u3000assistant:\t\r\n"
+        "Let me look.\r\n[Tool call] Shell\r\n    command: ls\r\n      -la\r\n"
+        "    description=list\r\n"
+        "[Tool result] Shell\r\n   a\r\n\r\n     b\r\n"
+        "[Tool call] Shell\r\n    command: ls\r\n   description=list\r\n"
+        "  [Thinking] first\r\n\t second\r\nDone.\r\n"
+        "[Tool call] Grep\r\n  {\"pattern\": \"x\"}\r\n")
+    path = tmp_path / "p" / "agent-transcripts" / "s.txt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(text.encode())
+    result = parse(path, tmp_path)
+    assert result.records == 2 and result.issues == []
+    user, reply = result.sessions[0].messages
+    assert (user.role, user.content) == ("user", "hi")
+    assert reply.content == ("Let me look.\n[Bash]\n$ ls\n[Bash]\n[Thinking]\nfirst\nsecond\n"
+                             "[/Thinking]\nDone.\n[Grep: x]")
+    keyed, raw, grep = reply.tool_calls
+    assert orjson.loads(keyed.input_json) == {"command": "ls\n-la", "description": "list"}
+    assert keyed.result_content == "a\n\n  b"
+    # the least indented line sets the cut: "command" is then indented, not a key line
+    assert orjson.loads(raw.input_json) == {"input": "command: ls\ndescription=list"}
+    assert raw.result_content is None
+    assert orjson.loads(grep.input_json) == {"pattern": "x"}
+    check("cursor", path, tmp_path)
