@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from django.http import QueryDict
 from django.shortcuts import render
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from agentsview.api.params import BadParameter
 from agentsview.web import page, page_context, page_database
@@ -119,7 +121,13 @@ def stacked_days(daily: list[dict], first, last, *, width: int = 720, height: in
     legend = [{"series": i, "label": m} for i, m in enumerate(named)]
     if len(ranked) > SERIES:
         legend.append({"series": SERIES, "label": "other models"})
-    return {"width": width, "height": height, "bars": bars, "xlabels": xlabels,
+    # drawn here rather than in the template: a long window has thousands of rects, and the
+    # template's loop over them cost as much as the whole summary (the same markup)
+    bars_svg = mark_safe("".join(
+        f'<rect class="series-{b["series"]}" x="{b["x"]}" y="{b["y"]}" width="{b["width"]}"'
+        f' height="{b["height"]}"><title>{escape(b["title"])}</title></rect>' for b in bars))
+    return {"width": width, "height": height, "bars": bars, "bars_svg": bars_svg,
+            "xlabels": xlabels,
             "yticks": yticks, "left": left, "right": width - 4, "baseline": top + plot_h,
             "label_y": height - 6, "legend": legend, "empty": not bars}
 
