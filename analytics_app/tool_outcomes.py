@@ -1,6 +1,7 @@
 """What each tool call's retained result shows, and how runs of failed calls end: the
 outcome figures of ``/api/v1/analytics/tools`` ``by_tool`` (AgentsView's observed outcome,
-repeat and sequence ending of a call, computed here from the stored rows when asked).
+repeat and sequence ending of a call). Each session's figures are summarized when it is
+written (``summarize``) and kept in its rollups (``analytics_app.scoring.rollups``).
 
 Per call, in session order (message ordinal, then position in the message):
 
@@ -25,7 +26,7 @@ Per call, in session order (message ordinal, then position in the message):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -68,6 +69,8 @@ def _image_only_block(block: object) -> tuple[bool, bool] | None:
     if not isinstance(block, dict):
         return None
     kind = block.get("type", "")
+    if not isinstance(kind, str):  # any JSON value: a dict or list would not hash
+        return None
     if kind in _IMAGE_BLOCKS:
         return True, False
     if kind in _TEXT_BLOCKS:
@@ -189,8 +192,9 @@ class SessionSummary:
     """One session's figures, without what depends on how the session ended: per tool
     ``[analyzed, known, empty, repeated, recovered]``, and the sequence still running after
     the last call (the tool that opened it, and whether that last call failed or was empty).
-    This is all a per-session rollup needs to keep (``dumps``/``loads``); ``add_summary``
-    settles the trailing sequence with the session's termination status when counting."""
+    This is all a per-session rollup needs to keep (``rollup_tools``: ``rollups``); the
+    trailing sequence is settled by the session's termination status when counting
+    (``ending``)."""
 
     tools: dict[tuple[str, str], list[int]]
     tail: tuple[str, str, bool] | None = None
@@ -226,59 +230,47 @@ def summarize(calls: Iterable[Call]) -> SessionSummary:
     return SessionSummary(tools, tail)
 
 
-def dumps(summary: SessionSummary) -> str:
-    """``{"tools": [[category, name, analyzed, known, empty, repeated, recovered]...],
-    "tail": [category, name, last call failed] | null}``, sorted: the same text for the same
-    calls."""
-    return orjson.dumps({
-        "tools": sorted([*key, *counts] for key, counts in summary.tools.items()),
-        "tail": list(summary.tail) if summary.tail else None,
-    }).decode()
-
-
-def loads(text: str) -> SessionSummary:
-    value = orjson.loads(text)
-    tail = value.get("tail")
-    return SessionSummary({(row[0], row[1]): row[2:] for row in value.get("tools", ())},
-                          (tail[0], tail[1], bool(tail[2])) if tail else None)
+def ending(termination_status: str, last_failed: bool) -> str:
+    """How a sequence still running after a session's last call ends: ``open`` unless the
+    session ended (``clean``, ``awaiting_user``), then ``abandoned`` when that last call
+    failed or was empty, ``unknown`` otherwise."""
+    if termination_status not in ENDED_TERMINATIONS:
+        return "open"
+    return "abandoned" if last_failed else "unknown"
 
 
 def add_summary(totals: dict[tuple[str, str], ToolOutcomes], summary: SessionSummary,
                 termination_status: str) -> None:
-    """Add one session's summary to *totals*; its trailing sequence is ``open`` unless the
-    session ended (``clean``, ``awaiting_user``), then ``abandoned`` when its last call
-    failed or was empty, ``unknown`` otherwise."""
-    sums: dict[tuple[str, str], list[int]] = {}
-    add_summaries(sums, ((summary, termination_status),))
-    for key, values in sums.items():
+    """Add one session's summary to *totals*, its trailing sequence settled by ``ending``."""
+    for key, (analyzed, known, empty, repeated, recovered) in summary.tools.items():
         counts = totals.get(key)
         if counts is None:
             counts = totals[key] = ToolOutcomes()
-        for field, value in zip(ToolOutcomes.__dataclass_fields__, values, strict=True):
-            setattr(counts, field, getattr(counts, field) + value)
+        counts.analyzed += analyzed
+        counts.known += known
+        counts.empty += empty
+        counts.repeated += repeated
+        counts.recovered += recovered
+    if summary.tail is not None:
+        category, name, failed = summary.tail
+        counts = totals[(category, name)]
+        field = ending(termination_status, failed)
+        setattr(counts, field, getattr(counts, field) + 1)
 
 
-def add_summaries(sums: dict[tuple[str, str], list[int]],
-                  sessions: Iterable[tuple[SessionSummary, str]]) -> None:
-    """``add_summary`` over many sessions into plain lists (``ToolOutcomes`` field order):
-    the loop a request runs once per session, kept tight."""
-    ended = ENDED_TERMINATIONS
-    for summary, termination_status in sessions:
-        for key, counts in summary.tools.items():
-            row = sums.get(key)
-            if row is None:
-                sums[key] = [*counts, 0, 0, 0]
-            else:
-                row[0] += counts[0]
-                row[1] += counts[1]
-                row[2] += counts[2]
-                row[3] += counts[3]
-                row[4] += counts[4]
-        if summary.tail is not None:
-            category, name, failed = summary.tail
-            # ToolOutcomes' order: ... recovered, abandoned, open, unknown
-            sums[(category, name)][6 if termination_status not in ended
-                                   else 5 if failed else 7] += 1
+def from_rollup(rows: Iterable[Sequence[object]]) -> SessionSummary | None:
+    """The summary a session's ``rollup_tools`` keeps (``rollups``), None when it has no
+    outcome figures (rolled up before them)."""
+    tools: dict[tuple[str, str], list[int]] = {}
+    tail = None
+    for category, name, calls, *figures in rows:
+        if not figures:
+            return None
+        known, empty, repeated, recovered, code = figures
+        tools[(category, name)] = [calls, known, empty, repeated, recovered]
+        if code:
+            tail = (category, name, code == 2)
+    return SessionSummary(tools, tail)
 
 
 def totals_of(sums: Mapping[tuple[str, str], list[int]]

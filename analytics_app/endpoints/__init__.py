@@ -9,8 +9,8 @@ database; Python only combines one row per session (medians, percentiles, the JS
 Results are identical on SQLite and PostgreSQL: counts come back as integers and every ratio
 is computed here, with Go's rounding (``numbers``) so the numbers match AgentsView's.
 
-The one exception to the rollups: the outcome figures of ``tools.by_tool`` (``analyzed_calls``
-…) read the tool calls of the sessions counted (``analytics_app.tool_outcomes``).
+The outcome figures of ``tools.by_tool`` (``analyzed_calls`` …) come from the rollups too:
+each session's summary (``analytics_app.tool_outcomes``) is kept in its ``rollup_tools``.
 """
 
 from __future__ import annotations

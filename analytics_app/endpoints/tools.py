@@ -1,23 +1,17 @@
-"""Tool and skill use: calls by category, agent, tool name and week, from the rollups; the
-outcome figures of each tool from the tool calls' rows (``analytics_app.tool_outcomes``)."""
+"""Tool and skill use: calls by category, agent, tool name and week, and the outcome figures
+of each tool (``analytics_app.tool_outcomes``), all from the sessions' rollups."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date
-from itertools import groupby
-
-from django.db import connections
-from django.db.models import OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 
 from analytics_app import tool_outcomes
 from analytics_app.endpoints.filters import analytics_sessions, local_day, parse_filters
 from analytics_app.endpoints.numbers import ratio
 from analytics_app.scoring import rollups
 from analytics_app.serializers import SKILLS, TOOLS
-from sessions_app.models import ToolCall, ToolResultEvent
 
 # ---------------------------------------------------------------------------------------------
 # tools
@@ -30,93 +24,45 @@ def _category_counts(counts: Mapping[str, int], total: int) -> list[dict]:
     return [{"category": c, "count": n, "pct": ratio(n, total, scale=100)} for c, n in ordered]
 
 
-_CALL_FIELDS = ("session_id", "message_ordinal", "tool_name", "category", "input_json",
-                "result_content", "result_content_length", "_status")
-_IN_CHUNK = 500  # session ids per IN list (SQLite's bound-parameter limit)
-
-# The outcome summary of each session this process has analysed, under its content digest
-# (``sessions_app.rows.content_digest``: a hash of every tool call and result event row, so a
-# changed session gets a new one): (database, session id) -> (digest, summary). Reading and
-# analysing the calls of 10,000 sessions takes seconds; once done, a request reads only the
-# sessions that are new or changed. Sessions without a digest are analysed every time.
-_SUMMARIES: dict[tuple[str, str], tuple[str, tool_outcomes.SessionSummary]] = {}
-_SUMMARIES_LIMIT = 200_000
-
-
-def _database(using: str) -> str:
-    s = connections[using].settings_dict
-    return repr((using, s.get("HOST"), s.get("PORT"), s.get("NAME"), s.get("OPTIONS")))
-
-
-def _calls(session_ids: list[str], using: str) -> Iterator[tuple]:
-    """The tool calls of *session_ids* in session, message ordinal, call index order, each
-    with the status of its last result event ('' without one)."""
-    last_status = (ToolResultEvent.objects.using(using)
-                   .filter(session_id=OuterRef("session_id"),
-                           tool_call_message_ordinal=OuterRef("message_ordinal"),
-                           call_index=OuterRef("call_index"))
-                   .order_by("-event_index").values("status")[:1])
-    for start in range(0, len(session_ids), _IN_CHUNK):
-        yield from (ToolCall.objects.using(using)
-                    .filter(session_id__in=session_ids[start:start + _IN_CHUNK])
-                    .annotate(_status=Coalesce(Subquery(last_status), Value("")))
-                    .order_by("session_id", "message_ordinal", "call_index")
-                    .values_list(*_CALL_FIELDS).iterator(chunk_size=5000))
-
-
-def _outcomes(sessions: list[tuple[str, str, str]], using: str
-              ) -> dict[tuple[str, str], tool_outcomes.ToolOutcomes]:
-    """Each tool's outcome figures over *sessions* ``(id, content digest, termination)``."""
-    database = _database(using)
-    summaries: dict[str, tool_outcomes.SessionSummary] = {}
-    missing = []
-    for session_id, digest, _ in sessions:
-        known = _SUMMARIES.get((database, session_id)) if digest else None
-        if known is not None and known[0] == digest:
-            summaries[session_id] = known[1]
-        else:
-            missing.append(session_id)
-    if missing:
-        digests = {session_id: digest for session_id, digest, _ in sessions}
-        if len(_SUMMARIES) + len(missing) > _SUMMARIES_LIMIT:
-            _SUMMARIES.clear()
-        for session_id, rows in groupby(_calls(missing, using), key=lambda row: row[0]):
-            summary = tool_outcomes.summarize(tool_outcomes.Call(*row[1:]) for row in rows)
-            summaries[session_id] = summary
-            if digests[session_id]:
-                _SUMMARIES[(database, session_id)] = (digests[session_id], summary)
-    sums: dict[tuple[str, str], list[int]] = {}
-    tool_outcomes.add_summaries(sums, ((summaries[session_id], termination)
-                                       for session_id, _, termination in sessions
-                                       if session_id in summaries))
-    return tool_outcomes.totals_of(sums)
+_ENDING_AT = {"abandoned": 5, "open": 6, "unknown": 7}  # in a row of ToolOutcomes' fields
 
 
 def tools(params: Mapping[str, str], using: str, *, outcomes: bool = True) -> dict:
     """Tool calls by category, by agent, by tool name, and per ISO week of the session start;
-    each tool's outcome figures (``tool_outcomes``) from the calls of the same sessions.
-    ``outcomes=False`` skips that analysis, for callers that show no ``by_tool`` outcome
-    (every call of a row is then a ``missing_calls`` one)."""
+    each tool's outcome figures (``tool_outcomes``), summed from the per-session figures the
+    rollups keep (``rollups``: ``rollup_tools``), the trailing sequence of a session settled
+    with its termination status. ``outcomes=False`` leaves them out, for callers that show no
+    ``by_tool`` outcome (every call of a row is then a ``missing_calls`` one)."""
     f = parse_filters(params)
-    sessions: list[tuple[str, str, str]] = []  # id, content digest, termination status
-    rows = []
-    for session_id, digest, termination, agent, week, text in (
-            analytics_sessions(f, using).annotate(week=local_day("_start", f.timezone, "week"))
-            .values_list("id", "content_digest", "termination_status", "agent", "week",
-                         "rollup_tools")):
-        if text not in ("", "[]"):
-            sessions.append((session_id, digest, termination))
-        rows.append((agent, week, text))
-    analysed = _outcomes(sessions, using) if outcomes else {}
     # two dict updates per (session, tool): calls per (agent, week, category, name) cell and
     # sessions per tool; every breakdown is then summed from the far fewer cells
     cells: dict[tuple[str, date, str, str], int] = {}
     tool_sessions: dict[tuple[str, str], int] = {}
-    for agent, week, text in rows:
-        for category, name, n in rollups.loads(text):
+    # per tool, in ToolOutcomes' order: analyzed, known, empty, repeated, recovered, abandoned,
+    # open, unknown
+    sums: dict[tuple[str, str], list[int]] = {}
+    for termination, agent, week, text in (
+            analytics_sessions(f, using).exclude(rollup_tools__in=("", "[]"))
+            .annotate(week=local_day("_start", f.timezone, "week"))
+            .values_list("termination_status", "agent", "week", "rollup_tools")):
+        for row in rollups.loads(text):
+            category, name, n = row[0], row[1], row[2]
             key = (agent, week, category, name)
             cells[key] = cells.get(key, 0) + n
-            tool_sessions[(category, name)] = tool_sessions.get((category, name), 0) + 1
+            tool = (category, name)
+            tool_sessions[tool] = tool_sessions.get(tool, 0) + 1
+            if outcomes and len(row) > 3:  # rolled up with the outcome figures
+                counts = sums.get(tool)
+                if counts is None:
+                    counts = sums[tool] = [0] * 8
+                counts[0] += n
+                counts[1] += row[3]
+                counts[2] += row[4]
+                counts[3] += row[5]
+                counts[4] += row[6]
+                if row[7]:  # the sequence still running after the session's last call
+                    counts[_ENDING_AT[tool_outcomes.ending(termination, row[7] == 2)]] += 1
+    analysed = tool_outcomes.totals_of(sums)
     by_category: dict[str, int] = defaultdict(int)
     by_agent: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_week: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))

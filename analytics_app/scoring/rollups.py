@@ -13,6 +13,15 @@ Each figure is defined exactly as the analytics queries defined it over the mess
   message after it (floored to the millisecond, never negative);
 - ``message_quarters``: messages per UTC quarter-hour (every time zone's offset is a whole
   number of quarter-hours, so a quarter-hour lies in one local hour of any zone);
+- ``rollup_tools``: per tool (category, name without surrounding spaces) its calls, then,
+  when the session's tool outcome summary is given (``analytics_app.tool_outcomes``; sync and
+  the backfill always give it), the outcome figures that do not depend on how the session
+  ended: ``[category, name, calls, known, empty, repeated, recovered, tail]``, ``tail`` 0 when
+  the tool opened no sequence still running after the last call, 1 when it did and that last
+  call returned content or an unknown outcome, 2 when that last call failed or was empty
+  (``/api/v1/analytics/tools`` settles it with the session's termination status: ``open``,
+  ``unknown`` or ``abandoned``). Every call of a row is analysed, so ``analyzed`` is ``calls``;
+  a three-field row (a session rolled up before version 3) has no outcome figures;
 - ``rollup_skills``: calls per skill (the ``skill_name`` of Skill tool calls);
 - ``frustration_marker_count``: user prompts (not system rows) that read as frustrated
   (``quality.is_frustration_marker``: an analytics-only signal, not part of the score).
@@ -24,12 +33,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import orjson
 
 from analytics_app.scoring.quality import is_frustration_marker
 
-ROLLUP_VERSION = 2  # 2: skills and frustration markers
+ROLLUP_VERSION = 3  # 2: skills and frustration markers; 3: tool outcomes in rollup_tools
 ACTIVE_GAP_CAP_MS = 300_000
 TURN_CYCLE_MAX_MS = 1_800_000
 QUARTER_S = 900
@@ -47,6 +57,15 @@ ROLLUP_COLUMNS = (
     "rollup_models", "rollup_tools", "message_quarters", "rollup_skills",
     "frustration_marker_count",
 )
+
+
+class SessionSummary(Protocol):
+    """What the rollups keep of ``analytics_app.tool_outcomes.SessionSummary`` (this package
+    imports nothing outside it): per tool ``[analyzed, known, empty, repeated, recovered]``
+    and the trailing sequence ``(category, name, last call failed)``."""
+
+    tools: dict[tuple[str, str], list[int]]
+    tail: tuple[str, str, bool] | None
 
 
 @dataclass(frozen=True)
@@ -68,10 +87,11 @@ def epoch_ms(moment: datetime) -> int:
     return (us + 500) // 1000 if us >= 0 else -((-us + 500) // 1000)
 
 
-def compute(messages: Iterable[Sequence[object]], tool_calls: Iterable[Sequence[object]]
-            ) -> dict:
-    """The rollup columns from message rows (``MESSAGE_FIELDS`` order) and tool call rows
-    (``TOOL_CALL_FIELDS`` order)."""
+def compute(messages: Iterable[Sequence[object]], tool_calls: Iterable[Sequence[object]],
+            outcomes: SessionSummary | None = None) -> dict:
+    """The rollup columns from message rows (``MESSAGE_FIELDS`` order), tool call rows
+    (``TOOL_CALL_FIELDS`` order) and the summary of the same calls' outcomes
+    (``tool_outcomes.summarize``; without it ``rollup_tools`` has no outcome figures)."""
     msgs = sorted((Msg(*row) for row in messages), key=lambda m: m.ordinal)
     active = chars = 0
     cycles: list[int] = []
@@ -123,13 +143,23 @@ def compute(messages: Iterable[Sequence[object]], tool_calls: Iterable[Sequence[
         "first_response_ms": first_response,
         "turn_cycles_ms": _dumps(cycles),
         "rollup_models": _dumps(sorted({m.model for m in msgs if m.model})),
-        "rollup_tools": _dumps(sorted([c, n, k] for (c, n), k in tools.items())),
+        "rollup_tools": _dumps(sorted(
+            [c, n, k] if outcomes is None else _tool_row(c, n, k, outcomes)
+            for (c, n), k in tools.items())),
         "message_quarters": _dumps(sorted(quarters.items())),
         "rollup_skills": _dumps(sorted([name, k] for name, k in skills.items())),
         "frustration_marker_count": sum(
             1 for m in msgs
             if m.role == "user" and not m.is_system and is_frustration_marker(m.content or "")),
     }
+
+
+def _tool_row(category: str, name: str, calls: int, outcomes: SessionSummary) -> list:
+    """``[category, name, calls, known, empty, repeated, recovered, tail]`` (module docstring)."""
+    _, known, empty, repeated, recovered = outcomes.tools.get((category, name), (0,) * 5)
+    tail = outcomes.tail
+    code = 0 if tail is None or tail[:2] != (category, name) else 2 if tail[2] else 1
+    return [category, name, calls, known, empty, repeated, recovered, code]
 
 
 def _dumps(value: object) -> str:

@@ -99,7 +99,7 @@ def build_rows(parsed: ParsedSession, source: SourceInfo, *, now: datetime,
         events=events,
         digest=content_digest(values, parsed_messages, calls, events),
         signals=signal_columns(parsed, rules, now),
-        rollup=rollup_columns(messages, calls),
+        rollup=rollup_columns(messages, calls, events),
         usage=usage.session_columns(found, prices,
                                     parsed.started_at or parsed.ended_at or now),
     )

@@ -6,6 +6,7 @@ does."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from agentsview.config import Config
+from analytics_app import tool_outcomes
 from analytics_app.scoring import (
     RECENCY_WINDOW,
     AutomatedRules,
@@ -27,10 +29,18 @@ from analytics_app.scoring import (
 )
 from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 from sessions_app.parsers.base import ParsedSession
-from sessions_app.rows import MESSAGE_COLUMNS, TOOL_CALL_COLUMNS
+from sessions_app.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, TOOL_CALL_COLUMNS
 
+# What the rollups read of a tool call: the rollup's own fields, then what the outcome summary
+# reads (``tool_outcomes.Call`` without the status); and of a result event, its call's key and
+# its status, in event order.
+_CALL_FIELDS = (*rollups.TOOL_CALL_FIELDS, "message_ordinal", "call_index", "tool_name",
+                "category", "input_json", "result_content", "result_content_length")
+_EVENT_FIELDS = ("tool_call_message_ordinal", "call_index", "event_index", "status")
 _MESSAGE_AT = [MESSAGE_COLUMNS.index(name) for name in rollups.MESSAGE_FIELDS]
-_CALL_AT = [TOOL_CALL_COLUMNS.index(name) for name in rollups.TOOL_CALL_FIELDS]
+_CALL_AT = [TOOL_CALL_COLUMNS.index(name) for name in _CALL_FIELDS]
+_EVENT_AT = [EVENT_COLUMNS.index(name) for name in _EVENT_FIELDS]
+_ROLLUP_WIDTH = len(rollups.TOOL_CALL_FIELDS)
 
 
 def rules_of(config: Config) -> AutomatedRules:
@@ -52,11 +62,42 @@ def signal_columns(parsed: ParsedSession, rules: AutomatedRules, now: datetime) 
     return _columns(from_parsed(parsed), rules, now)
 
 
-def rollup_columns(message_rows: list[tuple], tool_call_rows: list[tuple]) -> dict:
+def _rollups(messages: Iterable[Sequence[object]], calls: Sequence[Sequence[object]],
+             events: Iterable[Sequence[object]]) -> dict:
+    """The rollups from message rows (``rollups.MESSAGE_FIELDS``), call rows (``_CALL_FIELDS``)
+    and result event rows (``_EVENT_FIELDS``), with the outcome summary of the calls, each
+    with the status of its last result event."""
+    last_status: dict[tuple[object, object], str] = {}
+    for ordinal, index, _, status in sorted(events, key=lambda e: (e[0], e[1], e[2])):
+        last_status[(ordinal, index)] = status or ""
+    w = _ROLLUP_WIDTH
+    ordered = sorted(calls, key=lambda c: (c[w], c[w + 1]))
+    summary = tool_outcomes.summarize(
+        tool_outcomes.Call(c[w], c[w + 2], c[w + 3], c[w + 4] or "", c[w + 5], c[w + 6],
+                           last_status.get((c[w], c[w + 1]), ""))
+        for c in ordered)
+    return rollups.compute(messages, (c[:w] for c in calls), summary)
+
+
+def rollup_columns(message_rows: list[tuple], tool_call_rows: list[tuple],
+                   event_rows: list[tuple]) -> dict:
     """The analytics rollups of a session from the rows about to be stored."""
-    return rollups.compute(
+    return _rollups(
         ([row[i] for i in _MESSAGE_AT] for row in message_rows),
-        ([row[i] for i in _CALL_AT] for row in tool_call_rows),
+        [[row[i] for i in _CALL_AT] for row in tool_call_rows],
+        ([row[i] for i in _EVENT_AT] for row in event_rows),
+    )
+
+
+def stored_rollups(session_id: str, using: str = "default") -> dict:
+    """The analytics rollups of a stored session, from its stored rows."""
+    return _rollups(
+        Message.objects.using(using).filter(session_id=session_id)
+        .values_list(*rollups.MESSAGE_FIELDS),
+        list(ToolCall.objects.using(using).filter(session_id=session_id)
+             .values_list(*_CALL_FIELDS)),
+        ToolResultEvent.objects.using(using).filter(session_id=session_id)
+        .values_list(*_EVENT_FIELDS),
     )
 
 
@@ -66,11 +107,7 @@ def backfill_rollups(now: datetime, *, using: str = "default") -> int:
     stale = Session.objects.using(using).exclude(rollup_version=rollups.ROLLUP_VERSION)
     updated = 0
     for session_id in stale.values_list("id", flat=True).iterator():
-        messages = Message.objects.using(using).filter(session_id=session_id).values_list(
-            *rollups.MESSAGE_FIELDS)
-        calls = ToolCall.objects.using(using).filter(session_id=session_id).values_list(
-            *rollups.TOOL_CALL_FIELDS)
-        columns = rollups.compute(messages, calls)
+        columns = stored_rollups(session_id, using)
         Session.objects.using(using).filter(pk=session_id).update(**columns,
                                                                   local_modified_at=now)
         updated += 1

@@ -6,12 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
+import orjson
 import pytest
 from django.core.management import call_command
+from django.http import QueryDict
 
+from analytics_app import tool_outcomes as to
+from analytics_app.endpoints.tools import tools
 from analytics_app.scoring import rollups
 from analytics_app.scoring.rollups import compute, epoch_ms
-from sessions_app.models import Message, Session, ToolCall
+from sessions_app.models import Message, Session, ToolCall, ToolResultEvent
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -81,12 +85,26 @@ def test_epoch_ms_rounds_half_away_from_zero():
     assert epoch_ms(datetime(1970, 1, 1, 0, 0, 0, 1499, tzinfo=UTC)) == 1
 
 
+def _summary(session_id: str, using: str) -> to.SessionSummary:
+    """``tool_outcomes.summarize`` over the stored calls, each with its last event's status."""
+    last = {(e.tool_call_message_ordinal, e.call_index): e.status or ""
+            for e in ToolResultEvent.objects.using(using).filter(session_id=session_id)
+            .order_by("tool_call_message_ordinal", "call_index", "event_index")}
+    return to.summarize(
+        to.Call(c.message_ordinal, c.tool_name, c.category, c.input_json or "",
+                c.result_content, c.result_content_length,
+                last.get((c.message_ordinal, c.call_index), ""))
+        for c in ToolCall.objects.using(using).filter(session_id=session_id)
+        .order_by("message_ordinal", "call_index"))
+
+
 def _from_rows(session_id: str, using: str) -> dict:
     return compute(
         Message.objects.using(using).filter(session_id=session_id)
         .values_list(*rollups.MESSAGE_FIELDS),
         ToolCall.objects.using(using).filter(session_id=session_id)
         .values_list(*rollups.TOOL_CALL_FIELDS),
+        _summary(session_id, using),
     )
 
 
@@ -103,6 +121,26 @@ def test_sync_stores_what_the_stored_rows_give(archive):
     rich = Session.objects.get(pk="7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b")
     assert rich.rollup_tool_calls == ToolCall.objects.filter(session=rich).count() > 0
     assert rich.active_ms > 0
+    # the tool outcome summary is stored with the calls' counts
+    assert to.from_rollup(rollups.loads(rich.rollup_tools)) == _summary(rich.id, "default")
+    assert any(row[3] for row in rollups.loads(rich.rollup_tools))  # some known outcomes
+    assert ToolResultEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_sessions_rolled_up_before_the_tool_outcomes_are_backfilled(archive):
+    expected = {s.id: _stored(s) for s in Session.objects.all()}
+    assert any(len(row) == 8 for s in expected.values()
+               for row in rollups.loads(s["rollup_tools"]))
+    # as stored by rollup version 2: calls per tool only
+    for s in Session.objects.all():
+        Session.objects.filter(pk=s.pk).update(
+            rollup_version=2, local_modified_at=T0,
+            rollup_tools=orjson.dumps([row[:3] for row in rollups.loads(s.rollup_tools)]).decode())
+    call_command("sync", stdout=StringIO(), stderr=StringIO())
+    for session in Session.objects.all():
+        assert _stored(session) == expected[session.id]
+        assert session.local_modified_at > T0  # so the next push carries them
 
 
 @pytest.mark.django_db
@@ -122,3 +160,10 @@ def test_pushed_rollups_equal_postgresql_rows(archive):
     call_command("pg_push", "--no-sync", stdout=StringIO(), stderr=StringIO())
     for session in Session.objects.using("pg").all():
         assert _stored(session) == _from_rows(session.id, "pg"), session.id
+    # and the tools endpoint gives the same outcome figures from either database
+    query = QueryDict("from=2000-01-01&to=2099-12-31&timezone=UTC&include_one_shot=true"
+                      "&include_automated=true")
+    sqlite = tools(query, "default")["by_tool"]
+    assert any(row["analyzed_calls"] for row in sqlite)
+    assert all(row["missing_calls"] == 0 for row in sqlite)
+    assert tools(query, "pg")["by_tool"] == sqlite

@@ -15,6 +15,7 @@ from analytics_app import tool_outcomes as to
 from analytics_app.endpoints.tools import tools
 from analytics_app.scoring import rollups
 from sessions_app.models import Session, ToolCall, ToolResultEvent
+from sessions_app.services.rescore import stored_rollups
 from tests.factories import SessionFactory
 from tests.sessions_app.api_fixtures import BACKENDS
 
@@ -46,6 +47,7 @@ def call(ordinal: int = 1, name: str = "Bash", category: str = "", input_json: s
      "unknown"),
     (call(content="![Image: shot](asset://abc.png)"), "unknown"),
     (call(content='[{"type": "text", "text": "hi"}]'), "content"),
+    (call(content='[{"type": {"k": 1}, "text": ["x"]}]'), "content"),  # not a known block
     (call(content="PASS 4 tests"), "content"),
     (call(status="completed", content="done"), "content"),
     (call(), "unknown"),  # no result
@@ -124,17 +126,26 @@ def test_a_session_summary_keeps_what_does_not_depend_on_how_the_session_ended()
     assert summary.tools == {("Grep", "Grep"): [2, 2, 1, 1, 1], ("Bash", "Bash"): [1, 1, 0, 0, 0],
                              ("Edit", "Edit"): [1, 1, 0, 0, 0]}
     assert summary.tail == ("Edit", "Edit", True)
-    text = to.dumps(summary)
-    assert text == ('{"tools":[["Bash","Bash",1,1,0,0,0],["Edit","Edit",1,1,0,0,0],'
-                    '["Grep","Grep",2,2,1,1,1]],"tail":["Edit","Edit",true]}')
-    assert to.loads(text) == summary
+    # kept in the rollups: per tool [calls, known, empty, repeated, recovered, tail]
+    text = rollups.compute([], [(c.category, c.tool_name, "") for c in calls],
+                           summary)["rollup_tools"]
+    assert text == ('[["Bash","Bash",1,1,0,0,0,0],["Edit","Edit",1,1,0,0,0,2],'
+                    '["Grep","Grep",2,2,1,1,1,0]]')
+    assert to.from_rollup(rollups.loads(text)) == summary
     for termination in ("clean", "tool_call_pending"):
         direct: dict = {}
         to.add_session(direct, calls, termination)
         stored: dict = {}
-        to.add_summary(stored, to.loads(text), termination)
+        to.add_summary(stored, to.from_rollup(rollups.loads(text)), termination)
         assert stored == direct
-    assert to.loads(to.dumps(to.summarize([]))) == to.SessionSummary({})
+    last_fine = to.summarize([*calls, call(5, "Edit", content="FAILED"), call(6, "Read",
+                                                                            length=3)])
+    assert last_fine.tail == ("Edit", "Edit", False)
+    assert to.from_rollup(rollups.loads(rollups.compute(
+        [], [("Edit", "Edit", ""), ("Read", "Read", "")], last_fine)["rollup_tools"])).tail == (
+        "Edit", "Edit", False)
+    assert to.from_rollup([]) == to.SessionSummary({})
+    assert to.from_rollup([["Bash", "Bash", 2]]) is None  # rolled up before the outcomes
 
 
 def test_the_row_fields_and_their_rates():
@@ -164,13 +175,10 @@ QUERY = ("from=2026-03-01&to=2026-03-31&timezone=UTC&include_one_shot=true"
 def session(alias: str, sid: str, termination: str, calls: list[dict],
             started: datetime = IN_WINDOW) -> None:
     """A session with *calls* (dicts of ToolCall fields plus ``status``, the status of its one
-    result event), its rollups computed from them as sync would."""
-    rows = [(c.get("category", c["tool_name"]), c["tool_name"], "") for c in calls]
+    result event), its tool rollups computed from the stored rows (as the backfill does; that
+    sync stores the same is ``test_rollups``' business)."""
     s = SessionFactory.build(id=sid, termination_status=termination, started_at=started,
-                             created_at=started, **{
-                                 k: v for k, v in rollups.compute([], rows).items()
-                                 if k in ("rollup_version", "rollup_tools", "rollup_tool_calls",
-                                          "rollup_skills")})
+                             created_at=started)
     s.save(using=alias)
     for index, c in enumerate(calls):
         status = c.pop("status", None)
@@ -183,6 +191,9 @@ def session(alias: str, sid: str, termination: str, calls: list[dict],
             ToolResultEvent.objects.using(alias).create(
                 session_id=sid, tool_call_message_ordinal=c["message_ordinal"],
                 call_index=c["call_index"], source="tool_result", status=status)
+    Session.objects.using(alias).filter(pk=sid).update(**{
+        k: v for k, v in stored_rollups(sid, alias).items()
+        if k in ("rollup_version", "rollup_tools", "rollup_tool_calls", "rollup_skills")})
 
 
 @pytest.fixture(params=BACKENDS)
@@ -256,30 +267,34 @@ def test_no_sessions_no_rows(alias):
 
 
 @pytestmark_db
-def test_a_session_is_analysed_again_only_when_its_content_digest_changes(alias):
-    session(alias, "memo", "clean", [{"message_ordinal": 1, "tool_name": "Bash",
+def test_the_figures_are_read_from_the_rollups_alone(alias):
+    session(alias, "kept", "clean", [{"message_ordinal": 1, "tool_name": "Bash",
                                       "status": "errored"}])
-    Session.objects.using(alias).filter(pk="memo").update(content_digest="digest-1")
-
-    def bash() -> dict:
-        return next(r for r in tools(QueryDict(QUERY), alias)["by_tool"]
-                    if r["tool_name"] == "Bash")
-
-    assert (bash()["abandoned_sequences"], bash()["recovered_sequences"]) == (1, 0)
     with CaptureQueriesContext(connections[alias]) as queries:
-        assert bash()["abandoned_sequences"] == 1
-    assert not any('"tool_calls"' in q["sql"] for q in queries.captured_queries)
+        (bash,) = tools(QueryDict(QUERY), alias)["by_tool"]
+    assert (bash["analyzed_calls"], bash["abandoned_sequences"]) == (1, 1)
+    assert len(queries.captured_queries) == 1
+    assert not any(table in q["sql"] for q in queries.captured_queries
+                   for table in ('"tool_calls"', '"tool_result_events"'))
+    # the trailing sequence is settled by the session's termination status when read
+    Session.objects.using(alias).filter(pk="kept").update(termination_status="truncated")
+    (bash,) = tools(QueryDict(QUERY), alias)["by_tool"]
+    assert (bash["abandoned_sequences"], bash["open_sequences"]) == (0, 1)
 
-    # sync rewrites the session: new calls, a new digest (and its rollups)
-    ToolCall.objects.using(alias).create(session_id="memo", message_ordinal=2, call_index=0,
-                                         tool_name="Bash", category="Bash",
-                                         result_content="ok", result_content_length=2)
-    Session.objects.using(alias).filter(pk="memo").update(
-        content_digest="digest-2", rollup_tools='[["Bash","Bash",2]]', rollup_tool_calls=2)
-    assert {k: bash()[k] for k in ("call_count", "analyzed_calls", "abandoned_sequences",
-                                   "recovered_sequences")} == {
-        "call_count": 2, "analyzed_calls": 2, "abandoned_sequences": 0,
-        "recovered_sequences": 1}
+
+@pytestmark_db
+def test_a_session_rolled_up_before_the_outcomes_counts_as_missing_calls(alias):
+    session(alias, "new", "clean", [{"message_ordinal": 1, "tool_name": "Bash",
+                                     "status": "errored"}])
+    session(alias, "old", "clean", [{"message_ordinal": 1, "tool_name": "Bash",
+                                     "status": "errored"}])
+    Session.objects.using(alias).filter(pk="old").update(
+        rollup_version=2, rollup_tools='[["Bash","Bash",1]]')
+    (bash,) = tools(QueryDict(QUERY), alias)["by_tool"]
+    assert {k: bash[k] for k in ("call_count", "session_count", "analyzed_calls",
+                                 "missing_calls", "abandoned_sequences")} == {
+        "call_count": 2, "session_count": 2, "analyzed_calls": 1, "missing_calls": 1,
+        "abandoned_sequences": 1}
 
 
 @pytestmark_db
