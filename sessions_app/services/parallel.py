@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-MIN_FILES = 8  # fewer files: parsing them here is quicker than starting processes
-MIN_BYTES = 4 * 1024 * 1024  # likewise for less pending data
+MIN_FILES = 16  # fewer files: parsing them here is quicker than starting processes
+MIN_BYTES = 16 * 1024 * 1024  # likewise for less to parse (a second or so of work)
 WINDOW = 2  # files per process parsed ahead of the store
 WORKERS_VARIABLE = "AGENTSVIEW_SYNC_WORKERS"
 

@@ -121,7 +121,7 @@ def _square_elsewhere(n: int) -> tuple[int, int]:
     (4, 3, 10**9, 0),  # too few files to be worth a process
     (4, 100, 1024, 0),  # too little to parse
     (4, 100, 10**9, 4),
-    (8, 9, 10**9, 8),
+    (8, 20, 10**9, 8),
 ])
 def test_pool_size(workers, files, pending, size):
     assert pool_size(workers, files, pending) == size
