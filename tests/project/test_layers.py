@@ -25,6 +25,8 @@ ALLOWED = {
 EXCEPTIONS = {
     # writing a session computes its signals: ingest may call analytics' pure scoring code
     ("sessions_app.services", "analytics_app.scoring"),
+    # ... and each session's tool-outcome summary (pure code, stored with the rollups)
+    ("sessions_app.services", "analytics_app.tool_outcomes"),
     # the agent directories of config.toml come from the registry's declarations
     ("agentsview.config", "sessions_app.parsers.registry"),
 }
