@@ -112,21 +112,26 @@ def prepare_times(rows: SessionRows, using: str) -> SessionRows:
     connection = connections[using]
     if connection.vendor == "postgresql" or rows.times_prepared:
         return rows
+    return replace(rows, messages=_times_as_text(connection, rows.messages, MESSAGE_COLUMNS,
+                                                 TIME_COLUMNS),
+                   events=_times_as_text(connection, rows.events, EVENT_COLUMNS, TIME_COLUMNS),
+                   times_prepared=True)
+
+
+def _times_as_text(connection, rows: list[tuple], columns: Sequence[str],
+                   time_columns: Sequence[str]) -> list[tuple]:
+    """*rows* with their *time_columns* adapted by the SQLite backend; only those columns are
+    touched (rows have dozens)."""
     adapt = connection.ops.adapt_datetimefield_value
-
-    def adapted(table: list[tuple], columns: Sequence[str]) -> list[tuple]:
-        at = [columns.index(c) for c in TIME_COLUMNS]
-        out = []
-        for row in table:
-            values = list(row)
-            for i in at:
-                if values[i] is not None:
-                    values[i] = adapt(values[i])
-            out.append(tuple(values))
-        return out
-
-    return replace(rows, messages=adapted(rows.messages, MESSAGE_COLUMNS),
-                   events=adapted(rows.events, EVENT_COLUMNS), times_prepared=True)
+    at = [columns.index(c) for c in time_columns]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in at:
+            if values[i] is not None:
+                values[i] = adapt(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def insert_rows(using: str, table: str, columns: Sequence[str], rows: list[tuple],
@@ -135,18 +140,9 @@ def insert_rows(using: str, table: str, columns: Sequence[str], rows: list[tuple
     if not rows:
         return
     connection = connections[using]
-    time_idx = [columns.index(c) for c in time_columns]
     is_pg = connection.vendor == "postgresql"
-    if time_idx and not is_pg:
-        adapt = connection.ops.adapt_datetimefield_value
-        adapted = []
-        for row in rows:  # only the time columns are touched: rows have dozens of columns
-            values = list(row)
-            for i in time_idx:
-                if values[i] is not None:
-                    values[i] = adapt(values[i])
-            adapted.append(values)
-        rows = adapted
+    if time_columns and not is_pg:
+        rows = _times_as_text(connection, rows, columns, time_columns)
     if is_pg:
         rows = [pg_row(row) for row in rows]
     quote = connection.ops.quote_name

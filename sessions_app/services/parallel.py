@@ -33,6 +33,7 @@ MIN_FILES = 16  # fewer files: parsing them here is quicker than starting proces
 MIN_BYTES = 16 * 1024 * 1024  # likewise for less to parse (a second or so of work)
 WINDOW = 2  # files per process parsed ahead of the store
 WORKERS_VARIABLE = "AGENTSVIEW_SYNC_WORKERS"
+_END = object()  # no item left
 
 
 def usable_cores() -> int:
@@ -124,5 +125,3 @@ def in_order(items: Iterable[T], size: int, here: Callable[[T], R], task: Callab
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
-
-_END = object()
