@@ -39,7 +39,10 @@ def ensure_database(name: str) -> None:
     with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            try:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                pass  # another test worker (pytest-xdist) created it at the same moment
 
 
 @contextmanager
