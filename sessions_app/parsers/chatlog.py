@@ -36,6 +36,7 @@ _PATH_KEYS = (
     "file_path", "path", "absolute_path", "target_file", "filename", "file", "notebook_path",
 )
 _COMMAND_KEYS = ("command", "cmd", "code", "script")
+_FILE_CATEGORIES = frozenset({"Read", "Edit", "Write"})
 
 
 def s(value: object) -> str:
@@ -92,13 +93,24 @@ def input_text(raw: object, note: Note | None = None) -> str:
 
 
 def call_file_path(category: str, data: object) -> str:
-    if category not in ("Read", "Edit", "Write") or not isinstance(data, dict):
+    if category not in _FILE_CATEGORIES or not isinstance(data, dict):
         return ""
-    return next((s(data.get(k)) for k in _PATH_KEYS if s(data.get(k))), "")
+    for key in _PATH_KEYS:  # the first non-empty string
+        value = data.get(key)
+        if value and isinstance(value, str):
+            return value
+    return ""
 
 
-def tool_label(name: str, category: str, data: object) -> str:
-    """The label line (with a command line for shells) a tool call adds to its message."""
+def tool_label(name: str, category: str, data: object, target: str | None = None) -> str:
+    """The label line (with a command line for shells) a tool call adds to its message;
+    *target* is ``call_file_path(category, data)`` when the caller has it already."""
+    if category in _FILE_CATEGORIES:
+        if target is None:
+            target = call_file_path(category, data)
+        return f"[{category}: {target}]" if target else f"[{category}]"
+    if category == "Other":
+        return f"[Tool: {name}]"
     args = data if isinstance(data, dict) else {}
     if category == "Bash":
         command = next((args.get(k) for k in _COMMAND_KEYS if args.get(k)), None)
@@ -108,9 +120,6 @@ def tool_label(name: str, category: str, data: object) -> str:
             command = data
         return f"[Bash]\n$ {first_line(command)}" if isinstance(command, str) and command \
             else "[Bash]"
-    if category in ("Read", "Edit", "Write"):
-        target = call_file_path(category, args)
-        return f"[{category}: {target}]" if target else f"[{category}]"
     if category in ("Grep", "Glob"):
         pattern = s(args.get("pattern")) or s(args.get("query")) or s(args.get("regex"))
         return f"[{category}: {pattern}]" if pattern else f"[{category}]"
@@ -130,7 +139,6 @@ class Builder:
         self.ended: datetime | None = None
         self.messages: list[ParsedMessage] = []
         self.calls: dict[str, ParsedToolCall] = {}
-        self._owner: dict[int, ParsedMessage] = {}  # id(call) -> its message
 
     def bound(self, ts: datetime | None) -> None:
         if ts is None:
@@ -173,24 +181,24 @@ class Builder:
         name = name or "unknown"
         data = decode_arguments(raw_input)
         category = category or category_of(name)
+        file_path = call_file_path(category, data)
         call = ParsedToolCall(
             tool_use_id=tool_use_id,
             tool_name=name,
             category=category,
             input_json=input_text(raw_input, note),
             skill_name=(s(data.get("skill")) or s(data.get("name")))
-            if isinstance(data, dict) and name in ("Skill", "skill") else "",
-            file_path=call_file_path(category, data),
+            if name in ("Skill", "skill") and isinstance(data, dict) else "",
+            file_path=file_path,
             call_index=len(message.tool_calls),
         )
         message.tool_calls.append(call)
         message.has_tool_use = True
         if label:
-            text = tool_label(name, category, data)
+            text = tool_label(name, category, data, file_path)
             message.content = f"{message.content}\n{text}" if message.content else text
         if tool_use_id:
             self.calls[tool_use_id] = call
-        self._owner[id(call)] = message
         return call
 
     def result(self, tool_use_id: str, text: str, *, status: str = "",

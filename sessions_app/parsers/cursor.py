@@ -57,6 +57,7 @@ _LINE_RE = re.compile(
     r"|(user|assistant):[^\S\n]*+$)|(?![ \t])[^\S\n]*+\S)", re.MULTILINE)
 # The indentation of each line holding more than whitespace.
 _INDENT_RE = re.compile(r"\n([ \t]*)(?=[^\S\n]*\S)")
+_NON_SPACE_RE = re.compile(r"\S")
 _QUERY_RE = re.compile(r"<user_query>(.*?)</user_query>", re.DOTALL)
 # A ``key: value`` (or ``key=value``) line at the margin.
 _ARG_RE = re.compile(r"\n([A-Za-z_][\w.-]*)[^\S\n]*[:=][^\S\n]?([^\n]*)")
@@ -114,22 +115,76 @@ def _dedent(body: str) -> str:
     return body.replace("\n" + indent, "\n")
 
 
-def _arguments(body: str) -> object:
-    """A call's indented arguments: a JSON value, ``key: value`` (or ``key=value``) lines,
-    more-indented lines continuing the value above; else the text itself."""
-    text = _dedent(body)
+def _indent_in(text: str, start: int, end: int) -> str | None:
+    """The indentation ``_dedent`` takes off the lines of *text* from *start* (a newline) to
+    *end* on its usual path ('' when they hold only whitespace); None off that path."""
+    found = _INDENT_RE.search(text, start, end)
+    if found is None:
+        return ""
+    indent, pos = found.group(1), start
+    while (other := _other_re(indent).search(text, pos, end)) is not None:  # as _dedent
+        found = _INDENT_RE.match(text, other.start(), end)
+        if found is None or not indent.startswith(found.group(1)):
+            return None
+        indent, pos = found.group(1), other.start()
+    return indent
+
+
+def _dedent_strip(text: str, start: int, end: int) -> str:
+    """``_dedent(text[start:end]).strip()``, copying the body once (twice when it is
+    indented) rather than three times: the stripped lines are cut from *text*, then lose
+    the indentation (which is whitespace, so stripping first leaves the same text)."""
+    indent = _indent_in(text, start, end)
+    if indent is None:
+        return _dedent(text[start:end]).strip()
+    found = _NON_SPACE_RE.search(text, start, end)
+    if found is None:
+        return ""
+    first, last = found.start(), end
+    while text[last - 1].isspace():  # stops at the first non-space char, at the latest
+        last -= 1
+    return text[first:last].replace("\n" + indent, "\n") if indent else text[first:last]
+
+
+@functools.cache
+def _key_re(indent: str) -> re.Pattern[str]:
+    """``_ARG_RE`` for lines that start with *indent*: a key at the margin once dedented."""
+    return re.compile(r"\n" + re.escape(indent) + _ARG_RE.pattern[2:])
+
+
+def _arguments(text: str, start: int, end: int) -> object:
+    """A call's indented arguments (the lines of *text* from *start*, a newline, to *end*):
+    a JSON value, ``key: value`` (or ``key=value``) lines, more-indented lines continuing
+    the value above; else the text itself.
+
+    The key lines are found in *text* itself, as ``_ARG_RE`` finds them in the dedented
+    body (each line loses the same indentation; a value's lines are stripped anyway)."""
+    indent = _indent_in(text, start, end)
+    if not indent:  # only whitespace, or lines indented unlike each other
+        return _body_arguments(_dedent(text[start:end]))
+    keys = list(_key_re(indent).finditer(text, start, end))
+    if not keys or keys[0].start() > start and not text[start:keys[0].start()].isspace():
+        return _raw_arguments(text[start:end].replace("\n" + indent, "\n"))
+    args: dict[str, str] = {}
+    ends = [match.start() for match in keys[1:]]
+    ends.append(end)
+    for match, stop in zip(keys, ends, strict=True):
+        value = match.group(2).strip()
+        if match.end() < stop:  # lines continuing the value, blank ones skipped
+            rest = text[match.end():stop]
+            if not rest.isspace():
+                value = "\n".join([value, *filter(None, map(str.strip, rest.split("\n")))])
+        args[match.group(1)] = value
+    return args
+
+
+def _body_arguments(text: str) -> object:
+    """``_arguments`` of a body already dedented."""
     if not text:
         return None
     keys = list(_ARG_RE.finditer(text))
     if not keys or keys[0].start() and not text[:keys[0].start()].isspace():
-        # the first line holding anything is not a key's: JSON, else the text itself
-        raw = text.strip()
-        if raw[:1] in ("{", "["):
-            try:
-                return orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                pass
-        return raw
+        return _raw_arguments(text)
     args: dict[str, str] = {}
     ends = [match.start() for match in keys[1:]]
     ends.append(len(text))
@@ -142,17 +197,28 @@ def _arguments(body: str) -> object:
     return args
 
 
+def _raw_arguments(text: str) -> object:
+    """Arguments whose first line holding anything is not a key's: JSON, else the text."""
+    raw = text.strip()
+    if raw[:1] in ("{", "["):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return raw
+
+
 def _text_session(text: str, builder: Builder, has_cr: bool = True) -> int:
     """The messages of a plain-text transcript; returns how many blocks it held.
 
     The text is read in one pass of ``_LINE_RE``, not line by line: the pattern starts with
-    the newline before the line it matches (the text gets one in front), a literal prefix
-    the regex engine skips to in C, and most lines (a body's) match nothing. A block is the
-    lines after a ``user:`` or ``assistant:`` line up to the next one (what precedes the
-    first is dropped)."""
+    the newline before the line it matches, a literal prefix the regex engine skips to in C,
+    and most lines (a body's) match nothing. The first line, with no newline before it, is
+    matched apart (a copy of the whole text with one in front would cost more than the
+    pass). A block is the lines after a ``user:`` or ``assistant:`` line up to the next one
+    (what precedes the first is dropped)."""
     if has_cr and "\r" in text:  # CRLF (or stray CR) line ends: read as if they ended before it
         text = _LINE_END_CR_RE.sub("", text)
-    text = "\n" + text
     blocked = builder.options.blocked_result_categories
     blocks = 0
     role = ""  # the block being read: "user", "assistant", or "" before the first
@@ -160,7 +226,16 @@ def _text_session(text: str, builder: Builder, has_cr: bool = True) -> int:
     message = None  # an assistant block's message
     prose_start = 0  # where the prose before the next marker starts
     head, body_start = "", -1  # the marker whose body is being read, and where it starts
-    for line in _LINE_RE.finditer(text):
+    first_end = text.find("\n")
+    if first_end < 0:
+        first_end = len(text)
+    first = _LINE_RE.match("\n" + text[:first_end])
+    if first is not None and first.group(2) is not None:  # only a role counts before a block
+        blocks, role, start = 1, first.group(2), first.end() - 1
+        if role == "assistant":
+            message = builder.add("assistant", "", None)
+            prose_start = start
+    for line in _LINE_RE.finditer(text, first_end):
         at = line.start()
         new_role = line.group(2)
         if new_role is not None:
@@ -175,7 +250,7 @@ def _text_session(text: str, builder: Builder, has_cr: bool = True) -> int:
         if role != "assistant":
             continue
         if body_start >= 0:  # a marker's body ends at this line
-            _marker(message, head, text[body_start:at], builder, blocked)
+            _marker(message, head, text, body_start, at, builder, blocked)
             body_start = -1
             prose_start = at
         if line.group(1) is None:
@@ -198,7 +273,7 @@ def _end_block(text: str, role: str, start: int, end: int, message: ParsedMessag
         builder.add("user", (query.group(1) if query else body).strip(), None)
     elif role == "assistant" and message is not None:
         if body_start >= 0:
-            _marker(message, head, text[body_start:end], builder,
+            _marker(message, head, text, body_start, end, builder,
                     builder.options.blocked_result_categories)
         else:
             prose = text[prose_start:end].strip()
@@ -206,19 +281,20 @@ def _end_block(text: str, role: str, start: int, end: int, message: ParsedMessag
                 message.content = f"{message.content}\n{prose}" if message.content else prose
 
 
-def _marker(message: ParsedMessage, head: str, body: str, builder: Builder,
-            blocked: tuple[str, ...]) -> None:
-    """One ``[Thinking]``, ``[Tool call]`` or ``[Tool result]`` and its body."""
+def _marker(message: ParsedMessage, head: str, text: str, start: int, end: int,
+            builder: Builder, blocked: tuple[str, ...]) -> None:
+    """One ``[Thinking]``, ``[Tool call]`` or ``[Tool result]`` and its body, the lines of
+    *text* from *start* (a newline) to *end*."""
     if head.startswith("[Thinking]"):
         first = head[len("[Thinking]"):].strip()
-        builder.thinking(message, (first + _dedent(body)).strip())
+        builder.thinking(message, (first + _dedent(text[start:end])).strip())
     elif head.startswith("[Tool call] "):
         name = head[len("[Tool call] "):].strip() or "unknown"
-        args = _arguments(body)
+        args = _arguments(text, start, end)
         builder.call(message, name, args if not isinstance(args, str) else {"input": args})
     else:  # [Tool result] <Name>: the output of the latest call of that name
         name = head[len("[Tool result]"):].strip()
-        output = _dedent(body).strip()
+        output = _dedent_strip(text, start, end)
         for call in reversed(message.tool_calls):
             if call.result_events:
                 continue
