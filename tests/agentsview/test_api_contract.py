@@ -24,7 +24,9 @@ from tests.pg_processes import Machine, throwaway_schema
 # runs real processes (gunicorn, schemathesis): not in the fast loop
 pytestmark = [pytest.mark.slow, pytest.mark.pg]
 
-DEADLINE = 100  # seconds, both runs together
+# seconds, both runs together: a guard against a hung run, not a speed target (65 s on a
+# quiet 2-core machine beside the other test worker, over 100 s when it is loaded)
+DEADLINE = 300
 EXCLUDED = (
     # streams the server never closes (tested in test_api, test_events and test_server)
     "watch_session",
