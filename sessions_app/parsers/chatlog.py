@@ -220,10 +220,14 @@ class Builder:
 
 
 def attach(call: ParsedToolCall, text: str, *, status: str = "", timestamp: datetime | None,
-           source: str = "tool_result", blocked: tuple[str, ...]) -> None:
-    """Record one result of *call* (its text kept unless the category's results are not)."""
+           source: str = "tool_result", blocked: tuple[str, ...],
+           length: int | None = None) -> None:
+    """Record one result of *call* (its text kept unless the category's results are not).
+    *length* is the text's UTF-8 length when the caller has it: then *text* is not needed
+    when the category is blocked."""
     keep = call.category not in blocked
-    length = text_length(text)
+    if length is None:
+        length = text_length(text)
     call.result_content_length = length
     call.result_content = text if keep else None
     call.result_events.append(ParsedResultEvent(

@@ -25,6 +25,7 @@ from sessions_app.parsers.base import (
     ParsedSession,
     ParseOptions,
     ParseResult,
+    text_length,
 )
 from sessions_app.parsers.chatlog import LABEL_HEADS, Builder, Issues, attach, s
 from sessions_app.parsers.jsonl import FileReadError, JsonlReader, head_lines, open_session_file
@@ -51,10 +52,13 @@ _LINE_END_CR_RE = re.compile(r"\r+$", re.MULTILINE)
 # "call]" when no name follows); a line that is only ``user:`` or ``assistant:`` (group 2,
 # the role) with optional whitespace around it; or a line holding more than whitespace whose
 # first character is not a space or tab. The body of a marker (indented or blank lines) runs
-# to the next such line.
+# to the next such line. Last, group 3 (empty) marks a line of a body that is not empty and
+# does not start with two spaces: with none, a body whose first line has just two is
+# dedented by those (see ``_indent_in``), with no search of its lines.
 _LINE_RE = re.compile(
     r"\n(?:[^\S\n]*+(?:(\[(?:Thinking\]|Tool result\]|Tool call\] [^\S\n]*\S)[^\n]*)"
-    r"|(user|assistant):[^\S\n]*+$)|(?![ \t])[^\S\n]*+\S)", re.MULTILINE)
+    r"|(user|assistant):[^\S\n]*+$)|(?![ \t])[^\S\n]*+\S|(?!  |\n|\Z)())", re.MULTILINE)
+_TWO_SPACES = "  "
 # The indentation of each line holding more than whitespace.
 _INDENT_RE = re.compile(r"\n([ \t]*)(?=[^\S\n]*\S)")
 _NON_SPACE_RE = re.compile(r"\S")
@@ -115,13 +119,17 @@ def _dedent(body: str) -> str:
     return body.replace("\n" + indent, "\n")
 
 
-def _indent_in(text: str, start: int, end: int) -> str | None:
+def _indent_in(text: str, start: int, end: int, aligned: bool = False) -> str | None:
     """The indentation ``_dedent`` takes off the lines of *text* from *start* (a newline) to
-    *end* on its usual path ('' when they hold only whitespace); None off that path."""
+    *end* on its usual path; None off that path, or when they hold only whitespace.
+    *aligned*: each line is empty or starts with two spaces (then when the first holding
+    anything starts with just two, those are the indentation)."""
     found = _INDENT_RE.search(text, start, end)
     if found is None:
-        return ""
+        return None
     indent, pos = found.group(1), start
+    if aligned and indent == _TWO_SPACES:
+        return indent
     while (other := _other_re(indent).search(text, pos, end)) is not None:  # as _dedent
         found = _INDENT_RE.match(text, other.start(), end)
         if found is None or not indent.startswith(found.group(1)):
@@ -130,20 +138,29 @@ def _indent_in(text: str, start: int, end: int) -> str | None:
     return indent
 
 
-def _dedent_strip(text: str, start: int, end: int) -> str:
+def _dedent_strip(text: str, start: int, end: int, aligned: bool = False) -> str:
     """``_dedent(text[start:end]).strip()``, copying the body once (twice when it is
     indented) rather than three times: the stripped lines are cut from *text*, then lose
     the indentation (which is whitespace, so stripping first leaves the same text)."""
-    indent = _indent_in(text, start, end)
+    indent = _indent_in(text, start, end, aligned)
     if indent is None:
         return _dedent(text[start:end]).strip()
-    found = _NON_SPACE_RE.search(text, start, end)
-    if found is None:
-        return ""
-    first, last = found.start(), end
+    first, last = _NON_SPACE_RE.search(text, start, end).start(), end
     while text[last - 1].isspace():  # stops at the first non-space char, at the latest
         last -= 1
     return text[first:last].replace("\n" + indent, "\n") if indent else text[first:last]
+
+
+def _dedented_length(text: str, start: int, end: int, aligned: bool = False) -> int:
+    """The UTF-8 length of ``_dedent_strip(text, start, end)``, not making it: the stripped
+    lines' less the indentation taken off each (spaces and tabs, a byte each)."""
+    indent = _indent_in(text, start, end, aligned)
+    if indent is None:
+        return text_length(_dedent(text[start:end]).strip())
+    first, last = _NON_SPACE_RE.search(text, start, end).start(), end
+    while text[last - 1].isspace():
+        last -= 1
+    return text_length(text[first:last]) - text.count("\n" + indent, first, last) * len(indent)
 
 
 @functools.cache
@@ -152,48 +169,43 @@ def _key_re(indent: str) -> re.Pattern[str]:
     return re.compile(r"\n" + re.escape(indent) + _ARG_RE.pattern[2:])
 
 
-def _arguments(text: str, start: int, end: int) -> object:
+def _arguments(text: str, start: int, end: int, aligned: bool = False) -> object:
     """A call's indented arguments (the lines of *text* from *start*, a newline, to *end*):
     a JSON value, ``key: value`` (or ``key=value``) lines, more-indented lines continuing
     the value above; else the text itself.
 
-    The key lines are found in *text* itself, as ``_ARG_RE`` finds them in the dedented
-    body (each line loses the same indentation; a value's lines are stripped anyway)."""
-    indent = _indent_in(text, start, end)
-    if not indent:  # only whitespace, or lines indented unlike each other
+    When the lines share an indentation, the body is split at its key lines without being
+    dedented, as ``_ARG_RE`` would split the dedented body (each line loses the same
+    indentation; a value's lines are stripped anyway)."""
+    indent = _indent_in(text, start, end, aligned)
+    if indent is None:  # lines indented unlike each other, or only whitespace
         return _body_arguments(_dedent(text[start:end]))
-    keys = list(_key_re(indent).finditer(text, start, end))
-    if not keys or keys[0].start() > start and not text[start:keys[0].start()].isspace():
-        return _raw_arguments(text[start:end].replace("\n" + indent, "\n"))
-    args: dict[str, str] = {}
-    ends = [match.start() for match in keys[1:]]
-    ends.append(end)
-    for match, stop in zip(keys, ends, strict=True):
-        value = match.group(2).strip()
-        if match.end() < stop:  # lines continuing the value, blank ones skipped
-            rest = text[match.end():stop]
-            if not rest.isspace():
-                value = "\n".join([value, *filter(None, map(str.strip, rest.split("\n")))])
-        args[match.group(1)] = value
-    return args
+    body = text[start:end]
+    return _key_arguments(body, _key_re(indent).split(body), indent)
 
 
 def _body_arguments(text: str) -> object:
     """``_arguments`` of a body already dedented."""
     if not text:
         return None
-    keys = list(_ARG_RE.finditer(text))
-    if not keys or keys[0].start() and not text[:keys[0].start()].isspace():
-        return _raw_arguments(text)
+    return _key_arguments(text, _ARG_RE.split(text), "")
+
+
+def _key_arguments(body: str, parts: list[str], indent: str) -> object:
+    """The arguments of a *body* split at its key lines into the text before the first,
+    then each key, the rest of its line and the lines up to the next: its ``key: value``
+    lines, else (no key, or something else first) JSON or the text."""
+    if len(parts) == 1 or parts[0] and not parts[0].isspace():
+        return _raw_arguments(body.replace("\n" + indent, "\n") if indent else body)
     args: dict[str, str] = {}
-    ends = [match.start() for match in keys[1:]]
-    ends.append(len(text))
-    for match, end in zip(keys, ends, strict=True):
-        value = match.group(2).strip()
-        rest = text[match.end():end]  # lines continuing the value, blank ones skipped
-        if rest and not rest.isspace():
-            value = "\n".join([value, *filter(None, map(str.strip, rest.split("\n")))])
-        args[match.group(1)] = value
+    keys = iter(parts)
+    next(keys)
+    for key, value, rest in zip(keys, keys, keys, strict=True):
+        if rest and not rest.isspace():  # lines continuing the value, blank ones skipped
+            args[key] = "\n".join([value.strip(),
+                                    *filter(None, map(str.strip, rest.split("\n")))])
+        else:
+            args[key] = value.strip()
     return args
 
 
@@ -224,8 +236,10 @@ def _text_session(text: str, builder: Builder, has_cr: bool = True) -> int:
     role = ""  # the block being read: "user", "assistant", or "" before the first
     start = 0  # where the block's lines start (the newline ending its role line)
     message = None  # an assistant block's message
+    pieces: list[str] = []  # its content's lines: joined once, at the end of the block
     prose_start = 0  # where the prose before the next marker starts
     head, body_start = "", -1  # the marker whose body is being read, and where it starts
+    aligned = True  # whether each line of that body so far is empty or starts with two spaces
     first_end = text.find("\n")
     if first_end < 0:
         first_end = len(text)
@@ -236,70 +250,93 @@ def _text_session(text: str, builder: Builder, has_cr: bool = True) -> int:
             message = builder.add("assistant", "", None)
             prose_start = start
     for line in _LINE_RE.finditer(text, first_end):
-        at = line.start()
-        new_role = line.group(2)
-        if new_role is not None:
-            _end_block(text, role, start, at, message, prose_start, head, body_start, builder)
+        kind = line.lastindex  # 1 a marker, 2 a role, None prose at the margin, 3 neither
+        if kind == 3:  # a line of a body, not aligned
+            aligned = False
+            continue
+        if kind == 2:
+            at = line.start()
+            _end_block(text, role, start, at, message, pieces, prose_start, head, body_start,
+                       aligned, builder)
             blocks += 1
-            role, start = new_role, line.end()
+            role, start = line.group(2), line.end()
             head, body_start = "", -1
             if role == "assistant":
                 message = builder.add("assistant", "", None)
+                pieces = []
                 prose_start = start
             continue
         if role != "assistant":
             continue
         if body_start >= 0:  # a marker's body ends at this line
-            _marker(message, head, text, body_start, at, builder, blocked)
+            at = line.start()
+            _marker(message, pieces, head, text, body_start, at, aligned, builder, blocked)
             body_start = -1
             prose_start = at
-        if line.group(1) is None:
-            continue  # prose at the margin
+        if kind is None:
+            continue
+        at = line.start()
         if at > prose_start:
             prose = text[prose_start:at].strip()
             if prose:  # prose goes into the text where it stood among the calls
-                message.content = f"{message.content}\n{prose}" if message.content else prose
-        head, body_start = line.group(1).strip(), line.end()
-    _end_block(text, role, start, len(text), message, prose_start, head, body_start, builder)
+                pieces.append(prose)
+        head, body_start, aligned = line.group(1).strip(), line.end(), True
+    _end_block(text, role, start, len(text), message, pieces, prose_start, head, body_start,
+               aligned, builder)
     return blocks
 
 
 def _end_block(text: str, role: str, start: int, end: int, message: ParsedMessage | None,
-               prose_start: int, head: str, body_start: int, builder: Builder) -> None:
-    """What the block ending at *end* holds after its last marker, or a user's prompt."""
+               pieces: list[str], prose_start: int, head: str, body_start: int,
+               aligned: bool, builder: Builder) -> None:
+    """What the block ending at *end* holds after its last marker, or a user's prompt; an
+    assistant's content is its *pieces*, a line each (as ``Builder`` would add them)."""
     if role == "user":
         body = text[start:end]
         query = _QUERY_RE.search(body)
         builder.add("user", (query.group(1) if query else body).strip(), None)
     elif role == "assistant" and message is not None:
         if body_start >= 0:
-            _marker(message, head, text, body_start, end, builder,
+            _marker(message, pieces, head, text, body_start, end, aligned, builder,
                     builder.options.blocked_result_categories)
         else:
             prose = text[prose_start:end].strip()
             if prose:
-                message.content = f"{message.content}\n{prose}" if message.content else prose
+                pieces.append(prose)
+        message.content = "\n".join(pieces)
 
 
-def _marker(message: ParsedMessage, head: str, text: str, start: int, end: int,
-            builder: Builder, blocked: tuple[str, ...]) -> None:
+def _marker(message: ParsedMessage, pieces: list[str], head: str, text: str, start: int,
+            end: int, aligned: bool, builder: Builder, blocked: tuple[str, ...]) -> None:
     """One ``[Thinking]``, ``[Tool call]`` or ``[Tool result]`` and its body, the lines of
-    *text* from *start* (a newline) to *end*."""
+    *text* from *start* (a newline) to *end* (*aligned*: each empty or starting with two
+    spaces). What the builder writes into the message's content (empty while the block is
+    read) goes to *pieces*."""
     if head.startswith("[Thinking]"):
         first = head[len("[Thinking]"):].strip()
         builder.thinking(message, (first + _dedent(text[start:end])).strip())
+        if message.content:
+            pieces.append(message.content)
+            message.content = ""
     elif head.startswith("[Tool call] "):
         name = head[len("[Tool call] "):].strip() or "unknown"
-        args = _arguments(text, start, end)
+        args = _arguments(text, start, end, aligned)
         builder.call(message, name, args if not isinstance(args, str) else {"input": args})
+        if message.content:
+            pieces.append(message.content)
+            message.content = ""
     else:  # [Tool result] <Name>: the output of the latest call of that name
         name = head[len("[Tool result]"):].strip()
-        output = _dedent_strip(text, start, end)
         for call in reversed(message.tool_calls):
             if call.result_events:
                 continue
             if not name or call.tool_name == name:
-                attach(call, output, timestamp=None, blocked=blocked)
+                if call.category in blocked:  # only the length is kept
+                    attach(call, "", timestamp=None, blocked=blocked,
+                           length=_dedented_length(text, start, end, aligned))
+                else:
+                    attach(call, _dedent_strip(text, start, end, aligned), timestamp=None,
+                           blocked=blocked)
                 break
 
 
