@@ -54,10 +54,13 @@ _LINE_END_CR_RE = re.compile(r"\r+$", re.MULTILINE)
 # first character is not a space or tab. The body of a marker (indented or blank lines) runs
 # to the next such line. Last, group 3 (empty) marks a line of a body that is not empty and
 # does not start with two spaces: with none, a body whose first line has just two is
-# dedented by those (see ``_indent_in``), with no search of its lines.
+# dedented by those (see ``_indent_in``), with no search of its lines. (The lookahead for
+# "[", "u" or "a" and the test for two spaces first turn most body lines down sooner.)
 _LINE_RE = re.compile(
-    r"\n(?:[^\S\n]*+(?:(\[(?:Thinking\]|Tool result\]|Tool call\] [^\S\n]*\S)[^\n]*)"
-    r"|(user|assistant):[^\S\n]*+$)|(?![ \t])[^\S\n]*+\S|(?!  |\n|\Z)())", re.MULTILINE)
+    r"\n(?:(?=[^\S\n]*+[\[ua])[^\S\n]*+"
+    r"(?:(\[(?:Thinking\]|Tool result\]|Tool call\] [^\S\n]*\S)[^\n]*)"
+    r"|(user|assistant):[^\S\n]*+$)"
+    r"|(?!  |\n|\Z)(?:(?![ \t])[^\S\n]*+\S|()))", re.MULTILINE)
 _TWO_SPACES = "  "
 # The indentation of each line holding more than whitespace.
 _INDENT_RE = re.compile(r"\n([ \t]*)(?=[^\S\n]*\S)")
