@@ -17,6 +17,10 @@ STARTED = Coalesce("started_at", "created_at")
 ACTIVE_FROM = Coalesce("started_at", "ended_at", "created_at")
 # What the sessions list sorts by cost on: an unknown cost (None) below every known one.
 COST = Coalesce("cost_microdollars", Value(-1), output_field=models.BigIntegerField())
+# The per-session rollups kept as compact text (a large session's run to tens of KB, stored
+# compressed): read by the analytics and usage queries, never shown with the session itself.
+ROLLUP_TEXT_COLUMNS = ("turn_cycles_ms", "rollup_models", "rollup_tools", "message_quarters",
+                       "rollup_skills", "usage_rollup")
 # The prompt-quality signals stored on a session (section 4.5), one column each: the API's
 # quality_signals object and the analytics' quality totals list them in this order.
 QUALITY_SIGNAL_COLUMNS = (

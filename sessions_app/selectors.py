@@ -21,6 +21,7 @@ from sessions_app.filters import SESSION_FILTERS, SessionQuery
 from sessions_app.models import (
     COST,
     LAST_ACTIVE,
+    ROLLUP_TEXT_COLUMNS,
     STARTED,
     Message,
     Session,
@@ -277,19 +278,22 @@ _SESSION_BY_ID: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def get_session(session_id: str, *, using: str = "default") -> Session | None:
-    """One session row. The SQL and its column converters are compiled once per connection:
-    compiling the 86-column SELECT cost more than running it, and a raw queryset's column
-    mapping (the cursor's description, 86 column objects) half as much again."""
+    """One session row, its rollup texts (``ROLLUP_TEXT_COLUMNS``) deferred: a large
+    session's are tens of KB to fetch and decompress, and nothing that shows a session reads
+    them (an access loads one with a query). The SQL and its column converters are compiled
+    once per connection: compiling the 80-column SELECT cost more than running it, and a raw
+    queryset's column mapping (the cursor's description) half as much again."""
     connection = connections[using]
     compiled = _SESSION_BY_ID.get(connection)
     if compiled is None:
-        compiler = (Session.objects.using(using).filter(pk="").order_by()[:1].query
-                    .get_compiler(using))
+        compiler = (Session.objects.using(using).filter(pk="").defer(*ROLLUP_TEXT_COLUMNS)
+                    .order_by()[:1].query.get_compiler(using))
         sql, _ = compiler.as_sql()
-        converters = compiler.get_converters(
-            [column for column, _, _ in compiler.select[: compiler.col_count]])
-        compiled = _SESSION_BY_ID[connection] = (sql, list(converters.items()))
-    sql, converters = compiled
+        columns = [column for column, _, _ in compiler.select[: compiler.col_count]]
+        converters = compiler.get_converters(columns)
+        names = [column.target.attname for column in columns]
+        compiled = _SESSION_BY_ID[connection] = (sql, list(converters.items()), names)
+    sql, converters, names = compiled
     with connection.cursor() as cursor:
         cursor.execute(sql, [session_id])
         row = cursor.fetchone()
@@ -302,8 +306,8 @@ def get_session(session_id: str, *, using: str = "default") -> Session | None:
             for convert in functions:
                 value = convert(value, expression, connection)
             row[position] = value
-    # every concrete column in order: from_db builds the instance as a queryset would
-    return Session.from_db(using, None, row)
+    # the selected columns in order: from_db builds the instance as a queryset would
+    return Session.from_db(using, names, row)
 
 
 def session_exists(session_id: str, *, using: str = "default") -> bool:
