@@ -139,6 +139,7 @@ class Builder:
         self.ended: datetime | None = None
         self.messages: list[ParsedMessage] = []
         self.calls: dict[str, ParsedToolCall] = {}
+        self._categories: dict[str, str] = {}  # tool name -> category_of(name)
 
     def bound(self, ts: datetime | None) -> None:
         if ts is None:
@@ -179,14 +180,20 @@ class Builder:
         if tool_use_id and tool_use_id in self.calls:
             return None
         name = name or "unknown"
-        data = decode_arguments(raw_input)
-        category = category or category_of(name)
+        if isinstance(raw_input, dict):  # decode_arguments and input_text, inline
+            data, input_json = raw_input, compact_json(raw_input, note, "tool input")
+        else:
+            data, input_json = decode_arguments(raw_input), input_text(raw_input, note)
+        if not category:
+            category = self._categories.get(name)
+            if category is None:
+                category = self._categories[name] = category_of(name)
         file_path = call_file_path(category, data)
         call = ParsedToolCall(
             tool_use_id=tool_use_id,
             tool_name=name,
             category=category,
-            input_json=input_text(raw_input, note),
+            input_json=input_json,
             skill_name=(s(data.get("skill")) or s(data.get("name")))
             if name in ("Skill", "skill") and isinstance(data, dict) else "",
             file_path=file_path,

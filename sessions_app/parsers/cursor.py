@@ -172,6 +172,9 @@ def _key_re(indent: str) -> re.Pattern[str]:
     return re.compile(r"\n" + re.escape(indent) + _ARG_RE.pattern[2:])
 
 
+_TWO_SPACES_KEY_RE = _key_re(_TWO_SPACES)
+
+
 def _arguments(text: str, start: int, end: int, aligned: bool = False) -> object:
     """A call's indented arguments (the lines of *text* from *start*, a newline, to *end*):
     a JSON value, ``key: value`` (or ``key=value``) lines, more-indented lines continuing
@@ -315,20 +318,19 @@ def _marker(message: ParsedMessage, pieces: list[str], head: str, text: str, sta
     *text* from *start* (a newline) to *end* (*aligned*: each empty or starting with two
     spaces). What the builder writes into the message's content (empty while the block is
     read) goes to *pieces*."""
-    if head.startswith("[Thinking]"):
-        first = head[len("[Thinking]"):].strip()
-        builder.thinking(message, (first + _dedent(text[start:end])).strip())
-        if message.content:
-            pieces.append(message.content)
-            message.content = ""
-    elif head.startswith("[Tool call] "):
+    if head.startswith("[Tool call] "):
         name = head[len("[Tool call] "):].strip() or "unknown"
-        args = _arguments(text, start, end, aligned)
+        found = _INDENT_RE.search(text, start, end)
+        if aligned and found is not None and found.group(1) == _TWO_SPACES:  # as _arguments
+            body = text[start:end]
+            args = _key_arguments(body, _TWO_SPACES_KEY_RE.split(body), _TWO_SPACES)
+        else:
+            args = _arguments(text, start, end)
         builder.call(message, name, args if not isinstance(args, str) else {"input": args})
         if message.content:
             pieces.append(message.content)
             message.content = ""
-    else:  # [Tool result] <Name>: the output of the latest call of that name
+    elif head.startswith("[Tool result]"):  # the output of the latest call of that name
         name = head[len("[Tool result]"):].strip()
         for call in reversed(message.tool_calls):
             if call.result_events:
@@ -341,6 +343,12 @@ def _marker(message: ParsedMessage, pieces: list[str], head: str, text: str, sta
                     attach(call, _dedent_strip(text, start, end, aligned), timestamp=None,
                            blocked=blocked)
                 break
+    else:  # [Thinking]
+        first = head[len("[Thinking]"):].strip()
+        builder.thinking(message, (first + _dedent(text[start:end])).strip())
+        if message.content:
+            pieces.append(message.content)
+            message.content = ""
 
 
 # --- the JSON-lines form ----------------------------------------------------------------------
