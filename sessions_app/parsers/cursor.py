@@ -123,17 +123,15 @@ def _dedent(body: str) -> str:
     return body.replace("\n" + indent, "\n")
 
 
-def _indent_in(text: str, start: int, end: int, aligned: bool = False) -> str | None:
+def _indent_in(text: str, start: int, end: int) -> str | None:
     """The indentation ``_dedent`` takes off the lines of *text* from *start* (a newline) to
-    *end* on its usual path; None off that path, or when they hold only whitespace.
-    *aligned*: each line is empty or starts with two spaces (then when the first holding
-    anything starts with just two, those are the indentation)."""
+    *end* on its usual path; None off that path, or when they hold only whitespace. (When
+    ``_LINE_RE`` found each line empty or starting with two spaces, and the first holding
+    anything starts with just two, those are the indentation: the callers look first.)"""
     found = _INDENT_RE.search(text, start, end)
     if found is None:
         return None
     indent, pos = found.group(1), start
-    if aligned and indent == _TWO_SPACES:
-        return indent
     while (other := _other_re(indent).search(text, pos, end)) is not None:  # as _dedent
         found = _INDENT_RE.match(text, other.start(), end)
         if found is None or not indent.startswith(found.group(1)):
@@ -142,29 +140,28 @@ def _indent_in(text: str, start: int, end: int, aligned: bool = False) -> str | 
     return indent
 
 
-def _dedent_strip(text: str, start: int, end: int, aligned: bool = False) -> str:
+def _output(text: str, start: int, end: int, aligned: bool, length_only: bool) -> str | int:
     """``_dedent(text[start:end]).strip()``, copying the body once (twice when it is
     indented) rather than three times: the stripped lines are cut from *text*, then lose
-    the indentation (which is whitespace, so stripping first leaves the same text)."""
-    indent = _indent_in(text, start, end, aligned)
-    if indent is None:
-        return _dedent(text[start:end]).strip()
+    the indentation (which is whitespace, so stripping first leaves the same text). With
+    *length_only*, the UTF-8 length of that text instead, not making it: the stripped lines'
+    less the indentation taken off each (spaces and tabs, a byte each)."""
+    found = _INDENT_RE.search(text, start, end)
+    if found is None:  # only whitespace
+        return 0 if length_only else ""
+    indent = found.group(1)
+    if not (aligned and indent == _TWO_SPACES):
+        indent = _indent_in(text, start, end)
+        if indent is None:
+            output = _dedent(text[start:end]).strip()
+            return text_length(output) if length_only else output
     first, last = _NON_SPACE_RE.search(text, start, end).start(), end
     while text[last - 1].isspace():  # stops at the first non-space char, at the latest
         last -= 1
+    if length_only:
+        return text_length(text[first:last]) - text.count("\n" + indent, first, last) * len(
+            indent)
     return text[first:last].replace("\n" + indent, "\n") if indent else text[first:last]
-
-
-def _dedented_length(text: str, start: int, end: int, aligned: bool = False) -> int:
-    """The UTF-8 length of ``_dedent_strip(text, start, end)``, not making it: the stripped
-    lines' less the indentation taken off each (spaces and tabs, a byte each)."""
-    indent = _indent_in(text, start, end, aligned)
-    if indent is None:
-        return text_length(_dedent(text[start:end]).strip())
-    first, last = _NON_SPACE_RE.search(text, start, end).start(), end
-    while text[last - 1].isspace():
-        last -= 1
-    return text_length(text[first:last]) - text.count("\n" + indent, first, last) * len(indent)
 
 
 @functools.cache
@@ -176,7 +173,7 @@ def _key_re(indent: str) -> re.Pattern[str]:
 _TWO_SPACES_KEY_RE = _key_re(_TWO_SPACES)
 
 
-def _arguments(text: str, start: int, end: int, aligned: bool = False) -> object:
+def _arguments(text: str, start: int, end: int) -> object:
     """A call's indented arguments (the lines of *text* from *start*, a newline, to *end*):
     a JSON value, ``key: value`` (or ``key=value``) lines, more-indented lines continuing
     the value above; else the text itself.
@@ -184,7 +181,7 @@ def _arguments(text: str, start: int, end: int, aligned: bool = False) -> object
     When the lines share an indentation, the body is split at its key lines without being
     dedented, as ``_ARG_RE`` would split the dedented body (each line loses the same
     indentation; a value's lines are stripped anyway)."""
-    indent = _indent_in(text, start, end, aligned)
+    indent = _indent_in(text, start, end)
     if indent is None:  # lines indented unlike each other, or only whitespace
         return _body_arguments(_dedent(text[start:end]))
     body = text[start:end]
@@ -299,9 +296,8 @@ def _end_block(text: str, role: str, start: int, end: int, message: ParsedMessag
     """What the block ending at *end* holds after its last marker, or a user's prompt; an
     assistant's content is its *pieces*, a line each (as ``Builder`` would add them)."""
     if role == "user":
-        body = text[start:end]
-        query = _QUERY_RE.search(body)
-        builder.add("user", (query.group(1) if query else body).strip(), None)
+        query = _QUERY_RE.search(text, start, end)
+        builder.add("user", (query.group(1) if query else text[start:end]).strip(), None)
     elif role == "assistant" and message is not None:
         if body_start >= 0:
             _marker(message, pieces, head, text, body_start, end, aligned, builder,
@@ -339,9 +335,9 @@ def _marker(message: ParsedMessage, pieces: list[str], head: str, text: str, sta
             if not name or call.tool_name == name:
                 if call.category in blocked:  # only the length is kept
                     attach(call, "", timestamp=None, blocked=blocked,
-                           length=_dedented_length(text, start, end, aligned))
+                           length=_output(text, start, end, aligned, True))
                 else:
-                    attach(call, _dedent_strip(text, start, end, aligned), timestamp=None,
+                    attach(call, _output(text, start, end, aligned, False), timestamp=None,
                            blocked=blocked)
                 break
     else:  # [Thinking]
