@@ -134,7 +134,8 @@ def run_sync(
             here=partial(prepare_file, options=options, config=config, force=full, using=using),
             task=partial(prepare_file, options=options, config=config, force=full, using=None,
                          times_for=using),
-            in_pool=lambda found_file: not database_sources.is_database(found_file))
+            in_pool=lambda found_file: not database_sources.is_database(found_file),
+            weight=lambda found_file: found_file.size)
         for index, (found_file, prepared) in enumerate(prepared_files):
             if progress:
                 progress(index, len(todo), str(found_file.path))

@@ -112,6 +112,26 @@ def test_results_come_back_in_order_with_some_items_kept_here():
             assert value[0] == n * n and value[1] != here_pid
 
 
+@pytest.mark.parametrize(("each", "most_ahead"), [
+    (0, 2 * parallel.WINDOW),  # small files: WINDOW per process
+    (parallel.WINDOW_BYTES // 2, 2),  # two fill the bytes
+    (parallel.WINDOW_BYTES * 2, 2),  # larger than the bytes: still one per process
+])
+def test_the_window_holds_its_files_and_bytes_at_most(each, most_ahead):
+    submitted: set[int] = set()
+
+    def weight(n: int) -> int:
+        submitted.add(n)  # asked first as the item enters the window (again as it leaves)
+        return each
+
+    seen = []
+    for n, value in in_order(range(40), 2, here=lambda n: n, task=_square_elsewhere,
+                             in_pool=lambda n: True, weight=weight):
+        assert value[0] == n * n
+        seen.append(len(submitted) - n)  # in the window, this one included
+    assert seen == [min(most_ahead, 40 - n) for n in range(40)]
+
+
 def _square_elsewhere(n: int) -> tuple[int, int]:
     return n * n, os.getpid()
 
