@@ -101,6 +101,7 @@ class Run:
     peak_rss_mb: float
     stdout: str
     stderr: str
+    peak_pss_mb: float = 0.0  # the same tree's proportional set size: shared pages once
 
     @property
     def summary(self) -> str:
@@ -124,11 +125,13 @@ def fail(message: str, code: int = 2) -> None:
 
 class TreeRss(threading.Thread):
     """Samples (every 50 ms, Linux only) the summed RSS of every process in the session the
-    child leads (it and its parser processes); ``peak_mb`` is the largest sum seen."""
+    child leads (it and its parser processes); ``peak_mb`` is the largest sum seen. RSS counts
+    the pages a forked parser process shares with the sync (the app, ~65 MB) once per process;
+    ``peak_pss_mb``, the largest summed PSS, counts each page once, shared by its users."""
 
     def __init__(self, session: int) -> None:
         super().__init__(daemon=True)
-        self.session, self.peak_mb = session, 0.0
+        self.session, self.peak_mb, self.peak_pss_mb = session, 0.0, 0.0
         self._done = threading.Event()
         self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -137,7 +140,7 @@ class TreeRss(threading.Thread):
         if not proc.is_dir():
             return
         while not self._done.wait(0.05):
-            pages = 0
+            pages = pss_kib = 0
             for entry in proc.iterdir():
                 if not entry.name.isdigit():
                     continue
@@ -146,9 +149,13 @@ class TreeRss(threading.Thread):
                     if int(stat.rsplit(")", 1)[1].split()[3]) != self.session:
                         continue
                     pages += int((entry / "statm").read_text().split()[1])
-                except (OSError, ValueError, IndexError):
+                    pss_kib += next(int(line.split()[1]) for line in
+                                    (entry / "smaps_rollup").read_text().splitlines()
+                                    if line.startswith("Pss:"))
+                except (OSError, ValueError, IndexError, StopIteration):
                     continue
             self.peak_mb = max(self.peak_mb, pages * self._page / (1 << 20))
+            self.peak_pss_mb = max(self.peak_pss_mb, pss_kib / 1024)
 
     def stop(self) -> None:
         self._done.set()
@@ -199,7 +206,7 @@ def run_measured(label: str, cmd: list[str], env: dict[str, str], timeout: float
     # with parser processes counts them all: the sampled peak of their summed RSS.
     rss_mb = max(usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10),
                  tree.peak_mb)
-    return Run(label, wall, proc.returncode, rss_mb, stdout, stderr)
+    return Run(label, wall, proc.returncode, rss_mb, stdout, stderr, tree.peak_pss_mb)
 
 
 def db_counts(db: Path) -> tuple[int | None, int | None]:
@@ -509,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
         f"(peak RSS target < {TARGET_RSS_MB:.0f} MB; cold target scaled to "
         f"{args.sessions} sessions)"
     )
+    if cold.peak_pss_mb:
+        print(f"cold sync peak PSS (pages shared with the parser processes counted once): "
+              f"{cold.peak_pss_mb:.1f} MB")
     print(
         f"cold throughput: {corpus_mb / cold.wall_s:.1f} MB/s, "
         f"{fmt(db_sessions and db_sessions / cold.wall_s, '.0f')} sessions/s, "
@@ -552,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
             "nochange": round(nochange.peak_rss_mb, 1),
             "append": round(append.peak_rss_mb, 1),
         },
+        "cold_peak_pss_mb": round(cold.peak_pss_mb, 1),
         "app_reported_s": {
             "cold": cold.reported_s,
             "nochange": nochange.reported_s,
