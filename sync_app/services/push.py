@@ -304,9 +304,15 @@ class Pusher:
             if replaced:  # --full with a changed transcript: the redaction is over
                 cursor.execute(f"DELETE FROM {TOMBSTONES} WHERE session_id = ANY(%s)"
                                " AND kind = %s", [replaced, TombstoneKind.REDACTED])
+            # One statement per session: an equality on the indexed session_id is an index
+            # scan whatever the planner knows, where `= ANY(list)` on a table without
+            # statistics yet (a first push into a new database) was planned as a sequential
+            # scan of the whole table, in every batch, as the table grew: a first push's
+            # deletes cost the square of the archive (psycopg sends these in one pipeline).
             for model in (ToolResultEvent, ToolCall, Message):
-                cursor.execute(
-                    f'DELETE FROM "{model._meta.db_table}" WHERE session_id = ANY(%s)', [written]
+                cursor.executemany(
+                    f'DELETE FROM "{model._meta.db_table}" WHERE session_id = %s',
+                    [[sid] for sid in written],
                 )
             messages = self._local_rows(
                 Message._meta.db_table, MESSAGE_COLUMNS, written, "session_id, ordinal"
