@@ -284,6 +284,18 @@ class Pusher:
                 admitted.append(row)
         return admitted, refused, stones
 
+    @staticmethod
+    def _delete_children(cursor, ids: list[str]) -> None:
+        """The messages, tool calls and result events of the sessions *ids*, one statement
+        per session (psycopg sends them in one pipeline): an equality on the indexed
+        session_id is an index scan whatever the planner knows, where ``= ANY(list)`` on a
+        table without statistics yet (a first push into a new database) was planned as a
+        sequential scan of the whole table, in every batch as the table grew: a first push's
+        deletes cost the square of the archive."""
+        for model in (ToolResultEvent, ToolCall, Message):
+            cursor.executemany(f'DELETE FROM "{model._meta.db_table}" WHERE session_id = %s',
+                               [[sid] for sid in ids])
+
     def _push_batch(self, rows: list[tuple], marker: str, full: bool = False
                     ) -> tuple[list[str], int, dict[str, str]]:
         """One transaction: returns (ids written, messages written, {id: kind} of those a
@@ -304,16 +316,7 @@ class Pusher:
             if replaced:  # --full with a changed transcript: the redaction is over
                 cursor.execute(f"DELETE FROM {TOMBSTONES} WHERE session_id = ANY(%s)"
                                " AND kind = %s", [replaced, TombstoneKind.REDACTED])
-            # One statement per session: an equality on the indexed session_id is an index
-            # scan whatever the planner knows, where `= ANY(list)` on a table without
-            # statistics yet (a first push into a new database) was planned as a sequential
-            # scan of the whole table, in every batch, as the table grew: a first push's
-            # deletes cost the square of the archive (psycopg sends these in one pipeline).
-            for model in (ToolResultEvent, ToolCall, Message):
-                cursor.executemany(
-                    f'DELETE FROM "{model._meta.db_table}" WHERE session_id = %s',
-                    [[sid] for sid in written],
-                )
+            self._delete_children(cursor, written)
             messages = self._local_rows(
                 Message._meta.db_table, MESSAGE_COLUMNS, written, "session_id, ordinal"
             )
@@ -394,9 +397,7 @@ class Pusher:
                 " OR machine = %s) RETURNING id", [ids, marker, self.pg.machine_name])
             gone = [r[0] for r in cursor.fetchall()]
             if gone:
-                for model in (ToolResultEvent, ToolCall, Message):
-                    cursor.execute(f'DELETE FROM "{model._meta.db_table}"'
-                                   " WHERE session_id = ANY(%s)", [gone])
+                self._delete_children(cursor, gone)
             cursor.execute("SELECT id, machine FROM sessions WHERE id = ANY(%s) ORDER BY id",
                            [ids])
             refused = cursor.fetchall()
