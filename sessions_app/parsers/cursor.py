@@ -170,18 +170,20 @@ def _key_re(indent: str) -> re.Pattern[str]:
     return re.compile(r"\n" + re.escape(indent) + _ARG_RE.pattern[2:])
 
 
-_TWO_SPACES_KEY_RE = _key_re(_TWO_SPACES)
-
-
-def _arguments(text: str, start: int, end: int) -> object:
-    """A call's indented arguments (the lines of *text* from *start*, a newline, to *end*):
-    a JSON value, ``key: value`` (or ``key=value``) lines, more-indented lines continuing
-    the value above; else the text itself.
+def _arguments(text: str, start: int, end: int, aligned: bool) -> object:
+    """A call's indented arguments (the lines of *text* from *start*, a newline, to *end*;
+    *aligned*: each empty or starting with two spaces): a JSON value, ``key: value`` (or
+    ``key=value``) lines, more-indented lines continuing the value above; else the text
+    itself.
 
     When the lines share an indentation, the body is split at its key lines without being
     dedented, as ``_ARG_RE`` would split the dedented body (each line loses the same
     indentation; a value's lines are stripped anyway)."""
-    indent = _indent_in(text, start, end)
+    found = _INDENT_RE.search(text, start, end)
+    if aligned and found is not None and found.group(1) == _TWO_SPACES:
+        indent: str | None = _TWO_SPACES  # as _indent_in would find, without its search
+    else:
+        indent = _indent_in(text, start, end)
     if indent is None:  # lines indented unlike each other, or only whitespace
         return _body_arguments(_dedent(text[start:end]))
     body = text[start:end]
@@ -317,12 +319,7 @@ def _marker(message: ParsedMessage, pieces: list[str], head: str, text: str, sta
     read) goes to *pieces*."""
     if head.startswith("[Tool call] "):
         name = head[len("[Tool call] "):].strip() or "unknown"
-        found = _INDENT_RE.search(text, start, end)
-        if aligned and found is not None and found.group(1) == _TWO_SPACES:  # as _arguments
-            body = text[start:end]
-            args = _key_arguments(body, _TWO_SPACES_KEY_RE.split(body), _TWO_SPACES)
-        else:
-            args = _arguments(text, start, end)
+        args = _arguments(text, start, end, aligned)
         builder.call(message, name, args if not isinstance(args, str) else {"input": args})
         if message.content:
             pieces.append(message.content)
