@@ -258,19 +258,30 @@ def add_summary(totals: dict[tuple[str, str], ToolOutcomes], summary: SessionSum
         setattr(counts, field, getattr(counts, field) + 1)
 
 
-def from_rollup(rows: Iterable[Sequence[object]]) -> SessionSummary | None:
-    """The summary a session's ``rollup_tools`` keeps (``rollups``), None when it has no
-    outcome figures (rolled up before them)."""
-    tools: dict[tuple[str, str], list[int]] = {}
-    tail = None
-    for category, name, calls, *figures in rows:
-        if not figures:
-            return None
-        known, empty, repeated, recovered, code = figures
-        tools[(category, name)] = [calls, known, empty, repeated, recovered]
-        if code:
-            tail = (category, name, code == 2)
-    return SessionSummary(tools, tail)
+# where each ending is counted in a row of ``add_rollup``'s sums (``ToolOutcomes``' order)
+_ENDING_AT = {"abandoned": 5, "open": 6, "unknown": 7}
+
+
+def add_rollup(sums: dict[tuple[str, str], list[int]], rows: Iterable[Sequence[object]],
+               termination_status: str) -> None:
+    """Add one session's ``rollup_tools`` rows (``rollups``) to *sums*: per tool, the
+    ``ToolOutcomes`` fields in order (``totals_of`` makes them objects), the trailing
+    sequence settled by ``ending``. Rows rolled up before the outcome figures (three fields)
+    add nothing. The loop a request runs once per session, kept plain."""
+    for row in rows:
+        if len(row) <= 3:
+            continue
+        tool = (row[0], row[1])
+        counts = sums.get(tool)
+        if counts is None:
+            counts = sums[tool] = [0] * 8
+        counts[0] += row[2]  # every call of a row is analysed
+        counts[1] += row[3]
+        counts[2] += row[4]
+        counts[3] += row[5]
+        counts[4] += row[6]
+        if row[7]:  # the sequence still running after the session's last call
+            counts[_ENDING_AT[ending(termination_status, row[7] == 2)]] += 1
 
 
 def totals_of(sums: Mapping[tuple[str, str], list[int]]

@@ -24,9 +24,6 @@ def _category_counts(counts: Mapping[str, int], total: int) -> list[dict]:
     return [{"category": c, "count": n, "pct": ratio(n, total, scale=100)} for c, n in ordered]
 
 
-_ENDING_AT = {"abandoned": 5, "open": 6, "unknown": 7}  # in a row of ToolOutcomes' fields
-
-
 def tools(params: Mapping[str, str], using: str, *, outcomes: bool = True) -> dict:
     """Tool calls by category, by agent, by tool name, and per ISO week of the session start;
     each tool's outcome figures (``tool_outcomes``), summed from the per-session figures the
@@ -38,30 +35,20 @@ def tools(params: Mapping[str, str], using: str, *, outcomes: bool = True) -> di
     # sessions per tool; every breakdown is then summed from the far fewer cells
     cells: dict[tuple[str, date, str, str], int] = {}
     tool_sessions: dict[tuple[str, str], int] = {}
-    # per tool, in ToolOutcomes' order: analyzed, known, empty, repeated, recovered, abandoned,
-    # open, unknown
-    sums: dict[tuple[str, str], list[int]] = {}
+    sums: dict[tuple[str, str], list[int]] = {}  # per tool, ToolOutcomes' fields in order
     for termination, agent, week, text in (
             analytics_sessions(f, using).exclude(rollup_tools__in=("", "[]"))
             .annotate(week=local_day("_start", f.timezone, "week"))
             .values_list("termination_status", "agent", "week", "rollup_tools")):
-        for row in rollups.loads(text):
+        rows = rollups.loads(text)
+        for row in rows:
             category, name, n = row[0], row[1], row[2]
             key = (agent, week, category, name)
             cells[key] = cells.get(key, 0) + n
             tool = (category, name)
             tool_sessions[tool] = tool_sessions.get(tool, 0) + 1
-            if outcomes and len(row) > 3:  # rolled up with the outcome figures
-                counts = sums.get(tool)
-                if counts is None:
-                    counts = sums[tool] = [0] * 8
-                counts[0] += n
-                counts[1] += row[3]
-                counts[2] += row[4]
-                counts[3] += row[5]
-                counts[4] += row[6]
-                if row[7]:  # the sequence still running after the session's last call
-                    counts[_ENDING_AT[tool_outcomes.ending(termination, row[7] == 2)]] += 1
+        if outcomes:
+            tool_outcomes.add_rollup(sums, rows, termination)
     analysed = tool_outcomes.totals_of(sums)
     by_category: dict[str, int] = defaultdict(int)
     by_agent: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

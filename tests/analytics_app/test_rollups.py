@@ -122,7 +122,12 @@ def test_sync_stores_what_the_stored_rows_give(archive):
     assert rich.rollup_tool_calls == ToolCall.objects.filter(session=rich).count() > 0
     assert rich.active_ms > 0
     # the tool outcome summary is stored with the calls' counts
-    assert to.from_rollup(rollups.loads(rich.rollup_tools)) == _summary(rich.id, "default")
+    for termination in ("clean", "tool_call_pending"):
+        stored: dict = {}
+        to.add_rollup(stored, rollups.loads(rich.rollup_tools), termination)
+        direct: dict = {}
+        to.add_summary(direct, _summary(rich.id, "default"), termination)
+        assert to.totals_of(stored) == direct
     assert any(row[3] for row in rollups.loads(rich.rollup_tools))  # some known outcomes
     assert ToolResultEvent.objects.exists()
 

@@ -131,21 +131,24 @@ def test_a_session_summary_keeps_what_does_not_depend_on_how_the_session_ended()
                            summary)["rollup_tools"]
     assert text == ('[["Bash","Bash",1,1,0,0,0,0],["Edit","Edit",1,1,0,0,0,2],'
                     '["Grep","Grep",2,2,1,1,1,0]]')
-    assert to.from_rollup(rollups.loads(text)) == summary
-    for termination in ("clean", "tool_call_pending"):
+    for termination in ("clean", "tool_call_pending"):  # the tail abandoned, then open
         direct: dict = {}
         to.add_session(direct, calls, termination)
         stored: dict = {}
-        to.add_summary(stored, to.from_rollup(rollups.loads(text)), termination)
-        assert stored == direct
+        to.add_rollup(stored, rollups.loads(text), termination)
+        assert to.totals_of(stored) == direct
     last_fine = to.summarize([*calls, call(5, "Edit", content="FAILED"), call(6, "Read",
                                                                             length=3)])
     assert last_fine.tail == ("Edit", "Edit", False)
-    assert to.from_rollup(rollups.loads(rollups.compute(
-        [], [("Edit", "Edit", ""), ("Read", "Read", "")], last_fine)["rollup_tools"])).tail == (
-        "Edit", "Edit", False)
-    assert to.from_rollup([]) == to.SessionSummary({})
-    assert to.from_rollup([["Bash", "Bash", 2]]) is None  # rolled up before the outcomes
+    stored = {}
+    to.add_rollup(stored, rollups.loads(rollups.compute(
+        [], [("Edit", "Edit", ""), ("Read", "Read", "")], last_fine)["rollup_tools"]), "clean")
+    assert to.totals_of(stored)[("Edit", "Edit")].unknown == 1  # its last call returned
+    assert to.totals_of(stored)[("Edit", "Edit")].abandoned == 0
+    for nothing in ([], [["Bash", "Bash", 2]]):  # no tools; rolled up before the outcomes
+        stored = {}
+        to.add_rollup(stored, nothing, "clean")
+        assert stored == {}
 
 
 def test_the_row_fields_and_their_rates():
