@@ -34,7 +34,7 @@ from sessions_app.parsers.base import (
     is_slash_command,
 )
 from sessions_app.parsers.chatlog import LABEL_HEADS, Builder, Issues, termination_status
-from sessions_app.parsers.jsonl import FileReadError, open_session_file
+from sessions_app.parsers.jsonl import FileReadError, open_session_file, read_at_most
 from sessions_app.parsers.project import project_from_cwd
 from sessions_app.parsers.registry import AGENTS
 from sessions_app.parsers.tools import by_category
@@ -200,7 +200,7 @@ def _run_id(history: Path, header: str, same_header_ordinal: int) -> str:
 def _parse(path: Path, options: ParseOptions) -> ParseResult:
     with open_session_file(path) as fh:
         try:
-            data = fh.read(MAX_HISTORY_BYTES + 1)
+            data = read_at_most(fh, MAX_HISTORY_BYTES + 1)
             mtime = datetime.fromtimestamp(os.fstat(fh.fileno()).st_mtime, tz=UTC)
         except OSError as exc:
             raise FileReadError(exc.strerror or str(exc)) from None

@@ -24,7 +24,12 @@ from sessions_app.parsers.base import (
     compact_json,
     text_length,
 )
-from sessions_app.parsers.jsonl import MAX_ISSUES_KEPT, FileReadError, open_session_file
+from sessions_app.parsers.jsonl import (
+    MAX_ISSUES_KEPT,
+    FileReadError,
+    open_session_file,
+    read_at_most,
+)
 from sessions_app.parsers.registry import category_of
 
 # The label heads these parsers write ("[Read: path]", "[Tool: name]").
@@ -299,7 +304,7 @@ def read_document(path: Path, issues: Issues, what: str = "") -> tuple[bytes, ob
     not valid JSON). Raises ``FileReadError`` when the file cannot be read."""
     with open_session_file(path) as fh:
         try:
-            data = fh.read(MAX_DOCUMENT_BYTES + 1)
+            data = read_at_most(fh, MAX_DOCUMENT_BYTES + 1)
         except OSError as exc:
             raise FileReadError(exc.strerror or str(exc)) from None
     name = what or path.name

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +28,13 @@ from sessions_app.parsers.base import (
     text_length,
 )
 from sessions_app.parsers.chatlog import LABEL_HEADS, Builder, Issues, attach, s
-from sessions_app.parsers.jsonl import FileReadError, JsonlReader, head_lines, open_session_file
+from sessions_app.parsers.jsonl import (
+    FileReadError,
+    JsonlReader,
+    head_lines,
+    open_session_file,
+    read_at_most,
+)
 from sessions_app.parsers.project import normalize_name
 from sessions_app.parsers.registry import AGENTS
 from sessions_app.parsers.stores import termination_status
@@ -465,22 +470,6 @@ def _root_of(path: Path) -> Path:
     return path.parent
 
 
-def _read_at_most(fh, limit: int) -> bytes:
-    """``fh.read(limit)`` without a buffer of *limit* bytes for a smaller file (a 10 MiB
-    allocation per file costs more than reading most transcripts): up to the size the file
-    has now, and on when it has grown since."""
-    try:
-        size = os.fstat(fh.fileno()).st_size
-    except OSError:
-        size = limit
-    if size + 1 >= limit:
-        return fh.read(limit)
-    data = fh.read(size + 1)
-    if len(data) <= size:  # the end of the file
-        return data
-    return data + fh.read(limit - len(data))
-
-
 def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
     result = ParseResult(path=path)
     issues = Issues()
@@ -491,7 +480,7 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
     stem, parent_stem = _layout(rel) or (path.stem, None)
     if any(root.joinpath(*rel[:i]).is_symlink() for i in range(1, len(rel))):
         with open_session_file(path) as fh:
-            result.size = len(_read_at_most(fh, MAX_TRANSCRIPT_BYTES + 1))
+            result.size = len(read_at_most(fh, MAX_TRANSCRIPT_BYTES + 1))
         result.records = 1
         result.issues = ["a symlinked folder under the Cursor root; skipped"]
         return result
@@ -501,12 +490,12 @@ def _parse(path: Path, root: Path, options: ParseOptions) -> ParseResult:
     if owner != path and path in existing:
         # another file of the same session archives it (the .jsonl is read whichever it is)
         with open_session_file(path) as fh:
-            result.size = len(_read_at_most(fh, MAX_TRANSCRIPT_BYTES + 1))
+            result.size = len(read_at_most(fh, MAX_TRANSCRIPT_BYTES + 1))
         result.records = 1
         return result
     with open_session_file(path) as fh:
         try:
-            own = _read_at_most(fh, MAX_TRANSCRIPT_BYTES + 1)
+            own = read_at_most(fh, MAX_TRANSCRIPT_BYTES + 1)
         except OSError as exc:
             raise FileReadError(exc.strerror or str(exc)) from None
     result.size = len(own)

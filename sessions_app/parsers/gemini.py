@@ -52,6 +52,7 @@ from sessions_app.parsers.jsonl import (
     FileReadError,
     JsonlReader,
     open_session_file,
+    read_at_most,
 )
 from sessions_app.parsers.project import normalize_name, project_from_cwd
 from sessions_app.parsers.registry import AGENTS
@@ -281,7 +282,7 @@ def _read_document(path: Path, options: ParseOptions, result: ParseResult,
     limit = options.max_line_bytes
     try:
         with open_session_file(path) as fh:
-            data = fh.read(limit + 1)
+            data = read_at_most(fh, limit + 1)
     except OSError as exc:
         raise FileReadError(exc.strerror or str(exc)) from None
     if len(data) > limit:

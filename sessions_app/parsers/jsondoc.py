@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 
 from sessions_app.parsers.base import Note, clean_json
-from sessions_app.parsers.jsonl import FileReadError, _parse_int, open_session_file
+from sessions_app.parsers.jsonl import FileReadError, _parse_int, open_session_file, read_at_most
 
 _CLOSERS = {"[": "]", "{": "}"}
 
@@ -37,7 +37,7 @@ def read_document(path: Path, max_bytes: int = 64 * 1024 * 1024, *, name: str = 
     prefix = f"{name}: " if name else ""
     with open_session_file(path) as fh:
         try:
-            raw = fh.read(max_bytes + 1)
+            raw = read_at_most(fh, max_bytes + 1)
         except OSError as exc:
             raise FileReadError(exc.strerror or str(exc)) from None
     doc.size = len(raw)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,22 @@ def open_session_file(path: Path):
         raise FileReadError("permission denied") from None
     except OSError as exc:
         raise FileReadError(exc.strerror or str(exc)) from None
+
+
+def read_at_most(fh, limit: int) -> bytes:
+    """``fh.read(limit)`` without a buffer of *limit* bytes for a smaller file (``read(n)``
+    allocates n first: with a 10 MiB limit that cost more than reading most transcripts):
+    up to the size the file has now, and on when it has grown since."""
+    try:
+        size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        size = limit
+    if size + 1 >= limit:
+        return fh.read(limit)
+    data = fh.read(size + 1)
+    if len(data) <= size:  # the end of the file
+        return data
+    return data + fh.read(limit - len(data))
 
 
 def head_lines(path: Path, count: int = 50, max_bytes: int = _READ_CHUNK) -> list[bytes]:
