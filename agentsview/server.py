@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from agentsview import __version__
 from agentsview.config import Config
+from agentsview.files import write_atomically
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 READY_TIMEOUT = 60
@@ -299,12 +300,13 @@ def run(options: ServerOptions, config: Config, listener: socket.socket, *,
         scheme = "https" if options.tls_cert else "http"
         shown = f"[{options.host.strip('[]')}]" if ":" in options.host else options.host
         url = f"{scheme}://{shown}:{options.port}{options.base_path}/"
-        path.write_text(json.dumps({
+        # atomically: the session CLI and the tests read it as soon as it exists
+        write_atomically(path, json.dumps({
             "pid": os.getpid(), "port": options.port, "host": options.host,
             "version": __version__, "started_at": datetime.now(UTC).isoformat(),
             "read_only": options.read_only, "base_path": options.base_path,
             "auth": bool(token), "tls": bool(options.tls_cert),
-        }))
+        }).encode())
         wrote_state = True
         mode = " (pg read-only)" if options.read_only else ""
         write(f"agentsview {__version__}{mode} at {url}")

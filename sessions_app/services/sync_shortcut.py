@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 
 from agentsview.config import Config
+from agentsview.files import write_atomically
 from sessions_app.services.sync_report import SyncReport
 
 STAMP_NAME = "sync-state.json"
@@ -170,10 +171,7 @@ def remember(config: Config, *, tree: str, outside: list[str], records: list,
              "archive": archive_identity(config), "tree": tree,
              "outside": outside_state(outside), "records": records,
              "sessions": unchanged, "pending_after_s": recency.total_seconds()}
-    path = stamp_path(config)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_bytes(orjson.dumps(stamp))
-    os.replace(tmp, path)
+    write_atomically(stamp_path(config), orjson.dumps(stamp))
 
 
 def nothing_to_do(config: Config, now: datetime | None = None) -> SyncReport | None:
