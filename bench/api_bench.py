@@ -44,16 +44,19 @@ CONCURRENCY = (1, 4)
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 STREAM_READY_TIMEOUT_S = 20.0
-# p50 of the Go implementation on the same 2,000-session corpus, ms.
+# The Go implementation (AgentsView 0.46.1) on the same 2,000-session corpus and machine, the
+# day issue 20 was filed: p50 at concurrency 1, ms, and requests/s at concurrency 8.
 GO_REFERENCE_P50_MS = {
-    "first page": 30.0,
-    "one project": 10.0,
-    "one session": 1.5,
-    "messages": 7.0,
+    "first page": 13.5,
+    "one project": 4.0,
+    "one session": 0.58,
+    "messages": 3.0,
     "rare-word search": 111.0,
 }
+GO_REFERENCE_RPS_C8 = {"first page": 129.0, "one session": 2959.0, "messages": 592.0}
 TARGET_SEARCH_P50_MS = 50.0
 STREAM_CHECKED = ("one session", "first page")
+FLOOR_LABEL = "bare gunicorn"
 STARTUP_KEYWORDS = ("Starting gunicorn", "Listening at", "Using worker", "Booting worker",
                     "agentsview", "Error", "error")
 # Search terms: identifiers, dotted names and paths, 8-80 characters.
@@ -469,12 +472,37 @@ def gunicorn_settings(server_pid: int, log: Path) -> dict[str, Any]:
         if "gunicorn" not in argv:
             continue
         for name in ("--worker-class", "--workers", "--threads", "--graceful-timeout",
-                     "--bind"):
+                     "--bind", "--access-logfile"):
             if name in argv:
                 settings[name.lstrip("-")] = argv[argv.index(name) + 1]
         settings["master_pid"] = pid
         settings["worker_processes"] = len(child_pids(pid))
     return settings
+
+
+def measure_floor(args: argparse.Namespace, server: dict[str, Any], env: dict[str, str],
+                  work: Path, concurrencies: tuple[int, ...], options: dict[str, Any]
+                  ) -> list[Measurement]:
+    """The "bare gunicorn" rows: ``floor_app`` (a fixed JSON body, no Django, no database)
+    under the options the benchmarked ``pg_serve`` ran with, measured like the API rows."""
+    port = free_port()
+    cmd = [args.python, "-m", "gunicorn", "floor_app:application",
+           "--chdir", str(Path(__file__).resolve().parent), "--bind", f"{HOST}:{port}"]
+    for name in ("worker-class", "workers", "threads", "graceful-timeout", "access-logfile"):
+        if name in server:
+            cmd += [f"--{name}", str(server[name])]
+    log = work / "floor.log"
+    print(f"  starting the floor: `{' '.join(cmd[1:])}` ...", flush=True)
+    proc = start_server(cmd, env, log)
+    try:
+        wait_ready(proc, port, cmd, log)
+        rows = []
+        for concurrency in concurrencies:
+            print(f"measuring bare gunicorn at concurrency {concurrency} ...", flush=True)
+            rows.append(measure(port, FLOOR_LABEL, "/", concurrency=concurrency, **options))
+        return rows
+    finally:
+        print(f"floor server {proc.pid}: {stop_server(proc)}", flush=True)
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -547,6 +575,7 @@ def pick_inputs(client: Client, streams: int) -> Inputs:
 def request_plan(inputs: Inputs) -> list[tuple[str, str]]:
     session = f"/api/v1/sessions/{quote(inputs.session_id, safe='')}"
     return [
+        ("ping", "/api/ping"),  # every middleware and DRF, no query: our floor
         ("first page", "/api/v1/sessions"),
         ("one project", f"/api/v1/sessions?{urlencode({'project': inputs.project})}"),
         ("one session", session),
@@ -636,6 +665,16 @@ def fmt(value: float | None, spec: str = ".1f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def anchor_figure(m: Measurement) -> str:
+    """The anchor's figure comparable with row *m*: its p50 at concurrency 1, its requests/s
+    at concurrency 8; '' where there is none."""
+    if m.concurrency == 1 and m.label in GO_REFERENCE_P50_MS:
+        return fmt(GO_REFERENCE_P50_MS[m.label], ".2f")
+    if m.concurrency == 8 and m.label in GO_REFERENCE_RPS_C8:
+        return f"{GO_REFERENCE_RPS_C8[m.label]:.0f}/s"
+    return ""
+
+
 def print_report(inputs: Inputs, stats: dict[str, Any], server: dict[str, Any],
                  plain: list[Measurement], with_streams: list[Measurement],
                  stream_states: dict[str, int], stream_events: dict[str, int],
@@ -655,15 +694,17 @@ def print_report(inputs: Inputs, stats: dict[str, Any], server: dict[str, Any],
           f" {inputs.session_id} ({inputs.session_messages} messages); rare word"
           f" {inputs.word!r} ({inputs.word_hits} search results; from {inputs.word_source})")
     header = (f"{'request':<18}{'conc':>5}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>9}"
-              f"{'Go ref p50':>12}{'errors':>8}")
+              f"{'anchor':>10}{'errors':>8}")
     print()
     print(header)
     print("-" * len(header))
     for m in plain:
-        ref = GO_REFERENCE_P50_MS.get(m.label)
         print(f"{m.label:<18}{m.concurrency:>5}{fmt(m.p50, '.2f'):>9}{fmt(m.p95, '.2f'):>9}"
-              f"{fmt(m.rps):>9}{fmt(ref):>12}{m.errors:>8}"
+              f"{fmt(m.rps):>9}{anchor_figure(m):>10}{m.errors:>8}"
               + ("  (stopped at --max-seconds)" if m.truncated else ""))
+    print("anchor: AgentsView 0.46.1 (Go) on the same corpus the day issue 20 was filed: p50 ms"
+          " at concurrency 1, req/s at concurrency 8; 'bare gunicorn' (--floor) answers a fixed"
+          " body with pg_serve's gunicorn options and no Django")
     search = next((m for m in plain if m.label == "rare-word search" and m.concurrency == 1),
                   None)
     if search is not None:
@@ -671,6 +712,9 @@ def print_report(inputs: Inputs, stats: dict[str, Any], server: dict[str, Any],
         print(f"target: rare-word search p50 < {TARGET_SEARCH_P50_MS:.0f} ms at concurrency 1:"
               f" {fmt(search.p50, '.2f')} ms [{'ok' if ok else 'MISSED'}]")
 
+    if not with_streams:
+        _print_errors(plain)
+        return
     print()
     states = ", ".join(f"{n} {s}" for s, n in sorted(stream_states.items()))
     events = ", ".join(f"{n} {e}" for e, n in sorted(stream_events.items())) or "none"
@@ -686,11 +730,15 @@ def print_report(inputs: Inputs, stats: dict[str, Any], server: dict[str, Any],
               f"{fmt(base.p95, '.2f'):>9}{fmt(m.p95, '.2f'):>10}{fmt(base.rps):>9}"
               f"{fmt(m.rps):>10}{m.errors:>8}")
 
-    errors = [m for m in [*plain, *with_streams] if m.errors]
+    _print_errors([*plain, *with_streams])
+
+
+def _print_errors(measurements: list[Measurement]) -> None:
+    errors = [m for m in measurements if m.errors]
     for m in errors:
         print(f"ERRORS {m.label} (conc {m.concurrency}, streams {m.streams}) GET {m.path}:"
               f" {m.errors}; e.g. {' | '.join(m.error_samples[:3])}")
-    reconnects = sum(m.reconnects for m in [*plain, *with_streams])
+    reconnects = sum(m.reconnects for m in measurements)
     if reconnects:
         print(f"note: {reconnects} requests were retried on a fresh connection (server closed"
               " an idle keep-alive connection)")
@@ -732,6 +780,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="",
                     help="comma-separated row labels to measure (default: every row), e.g."
                          " 'first page,one project,one session,messages'")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure 'bare gunicorn': a WSGI app answering a fixed body (no"
+                         " Django, no database) under pg_serve's gunicorn options, at each"
+                         " concurrency: the floor of any request on this machine")
     args = ap.parse_args(argv)
     try:
         concurrencies = tuple(int(c) for c in args.concurrency.split(",") if c.strip())
@@ -809,6 +861,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"measuring {label} at concurrency {concurrency} ...", flush=True)
                 plain.append(measure(port, label, path, concurrency=concurrency, **options))
 
+        if args.floor:
+            plain += measure_floor(args, server, env, work, concurrencies, options)
+
         probe_error = probe_event_source(port, inputs.session_id)
         if probe_error:
             print(f"APPLICATION FAILURE: {probe_error}; the streams below send Accept: */*",
@@ -853,7 +908,7 @@ def main(argv: list[str] | None = None) -> int:
     wall_s = time.perf_counter() - wall_start
     sync_s = round(sync.wall_s, 1) if sync else None
     push_s = round(push.wall_s, 1) if push else None
-    print(f"whole run: {wall_s:.1f}s (sync {sync_s}s, push {push_s}s,"
+    print(f"whole run: {wall_s:.1f}s (sync {fmt(sync_s)}s, push {fmt(push_s)}s,"
           f" server ready {ready_s:.1f}s)")
     result = {
         "sessions": stats.get("session_count"), "messages": stats.get("message_count"),
@@ -867,6 +922,7 @@ def main(argv: list[str] | None = None) -> int:
         "streams": {"opened": len(streams), "states": stream_states, "events": stream_events,
                     "errors": stream_errors},
         "go_reference_p50_ms": GO_REFERENCE_P50_MS,
+        "go_reference_rps_c8": GO_REFERENCE_RPS_C8,
         "targets": {"search_p50_ms": TARGET_SEARCH_P50_MS},
         "errors": errors, "wall_s": round(wall_s, 1), "sync_s": sync_s, "push_s": push_s,
     }
