@@ -1,13 +1,16 @@
 """Request guards that run before the views: allowed subnets, the Host header, NUL bytes in
-the request, and the methods a route accepts."""
+the request, and the methods a route accepts; and the admin's messages, kept lazy."""
 
 from __future__ import annotations
 
 import ipaddress
 
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.http import Http404, JsonResponse
 from django.http.request import split_domain_port, validate_host
+from django.utils.functional import SimpleLazyObject, empty
 from rest_framework.views import APIView
 
 from agentsview.api.params import NUL, BadParameter, refuse_nul
@@ -103,3 +106,19 @@ class ReadOnlyMethodsMiddleware:
             return None
         return JsonResponse({"error": f"method {request.method} not allowed here"}, status=405,
                             headers={"Allow": ", ".join(allowed)})
+
+
+class LazyMessageMiddleware(MessageMiddleware):
+    """Django's messages (the admin's "deleted 3 sessions"), their storage built when first
+    used: building it (a cookie signer, the cookie read, the session storage behind it) was
+    a tenth of an API ping's time in process, and no API request and no dashboard page
+    reads or writes a message. A storage that was never built has nothing to store."""
+
+    def process_request(self, request) -> None:
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
+            return response
+        return super().process_response(request, response)

@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "agentsview.middleware.LazyMessageMiddleware",  # Django's MessageMiddleware, lazy
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
