@@ -167,3 +167,44 @@ def test_reads_still_reach_the_pages(browser):
     for path in page_paths():
         assert client.get(path).status_code in (200, 400), path  # signal: 400 without one
         assert client.head(path).status_code in (200, 400), path
+
+
+# --- messages: built only where used --------------------------------------------------------
+
+
+def test_a_request_that_uses_no_message_never_builds_their_storage(shared):
+    from django.utils.functional import empty
+
+    for path in ("/api/ping", f"/api/v1/sessions/{RICH}", "/"):
+        response = Client(HTTP_HOST=HOST).get(path)
+        assert response.status_code == 200, path
+        assert response.wsgi_request._messages._wrapped is empty, path
+        assert "messages" not in response.cookies, path
+
+
+def test_a_message_added_in_one_request_is_shown_by_the_next():
+    from django.contrib import messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from agentsview.middleware import LazyMessageMiddleware
+
+    def add_one(request):
+        messages.info(request, "Deleted 2 session(s)")
+        assert isinstance(request._messages, FallbackStorage)  # built on use
+        return HttpResponse("ok")
+
+    request = RequestFactory().get("/admin/")
+    request.session = {}  # the cookie storage takes a short message first
+    response = LazyMessageMiddleware(add_one)(request)
+    cookie = response.cookies["messages"].value
+    assert cookie
+
+    def show(request):
+        return HttpResponse(" ".join(str(m) for m in messages.get_messages(request)))
+
+    later = RequestFactory().get("/admin/")
+    later.COOKIES["messages"] = cookie
+    later.session = {}
+    assert LazyMessageMiddleware(show)(later).content == b"Deleted 2 session(s)"
