@@ -410,6 +410,18 @@ def messages_around(session_id: str, anchor: int, *, before: int, after: int,
     return _with_tool_calls(session_id, [*reversed(earlier), *later], using)
 
 
+def page_neighbours(session_id: str, first: int, last: int, *, back: int,
+                    using: str = "default") -> tuple[int | None, bool]:
+    """Around a page of ordinals *first*..*last*: where the page of *back* messages before it
+    starts (None when nothing comes before), and whether any message comes after it. Reads
+    ordinals only: the pages' previous and next links, without the messages themselves."""
+    messages = Message.objects.using(using).filter(session_id=session_id)
+    earlier = list(messages.filter(ordinal__lt=first).order_by("-ordinal")
+                   .values_list("ordinal", flat=True)[:back])
+    later = messages.filter(ordinal__gt=last).exists()
+    return (earlier[-1] if earlier else None), later
+
+
 def session_tool_calls(session_id: str, *, using: str = "default") -> list[ToolCall]:
     """Every tool call of a session in order, each with its message's time
     (``message_timestamp``) and the status of its last result event (``result_status``,

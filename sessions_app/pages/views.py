@@ -104,13 +104,11 @@ def _message_page(session_id: str, request, using: str, cwd: str = ""
     prev_url = next_url = ""
     if messages:
         first, last = messages[0]["ordinal"], messages[-1]["ordinal"]
-        before = selectors.session_messages(session_id, using=using, descending=True,
-                                            from_ordinal=first - 1, limit=MESSAGES_PER_PAGE)
-        if first > 0 and before.messages:
-            prev_url = f"?from={before.messages[-1].ordinal}"
-        after = selectors.session_messages(session_id, using=using, from_ordinal=last + 1,
-                                           limit=1)
-        if after.messages:
+        previous, more = selectors.page_neighbours(session_id, first, last,
+                                                   back=MESSAGES_PER_PAGE, using=using)
+        if previous is not None:
+            prev_url = f"?from={previous}"
+        if more:
             next_url = f"?from={last + 1}"
     data["messages"] = messages
     return data, prev_url, next_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import orjson
@@ -280,3 +281,28 @@ def test_ten_failed_sign_ins_within_a_minute_then_429(site, settings, monkeypatc
     assert api.status_code == 429
     now[0] += 60
     assert site.post("/login", {"token": "server-token"}, HTTP_HOST=HOST).status_code == 302
+
+
+def test_a_session_page_links_the_pages_before_and_after_it(db, client, settings,
+                                                              monkeypatch):
+    """Prev and next point at the starts of the neighbouring windows, over gaps in the
+    ordinals; the first page has no prev, the last no next."""
+    from sessions_app.pages import views
+    from tests.factories import MessageFactory, SessionFactory
+
+    settings.AGENTSVIEW_API_DATABASE = "default"
+    monkeypatch.setattr(views, "MESSAGES_PER_PAGE", 3)
+    session = SessionFactory(id="gappy", message_count=8)
+    for ordinal in (0, 1, 4, 5, 6, 9, 10, 12):  # gaps: records shown elsewhere
+        MessageFactory(session=session, ordinal=ordinal, content=f"message {ordinal}")
+
+    def links(query: str) -> tuple[list[str], list[str]]:
+        html = get(client, f"/sessions/gappy{query}").content.decode()
+        shown = [o for o in ("0", "1", "4", "5", "6", "9", "10", "12")
+                 if f"message {o}<" in html]
+        return shown, sorted(set(re.findall(r'href="\?from=(\d+)"', html)), key=int)
+
+    assert links("") == (["0", "1", "4"], ["5"])
+    assert links("?from=5") == (["5", "6", "9"], ["0", "10"])
+    assert links("?from=6") == (["6", "9", "10"], ["1", "11"])  # next: after the last shown
+    assert links("?from=10") == (["10", "12"], ["5"])
