@@ -3,6 +3,7 @@ numbers people read."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from django import template
@@ -26,18 +27,28 @@ def age(value: str | datetime | None) -> str:
     return humanize_age(_moment(value))
 
 
+TIME_HTML = '<time datetime="{}" title="{} UTC" data-style="{}">{} UTC</time>'
+# a time as the API writes it (agentsview.timefmt.rfc3339) from year 1000 on (earlier ones it
+# writes unpadded, as strftime does), read by position
+_API_TIME = re.compile(r"[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z")
+
+
 @register.simple_tag
 def when(value: str | datetime | None, style: str = "relative") -> str:
     """A ``<time>`` showing the moment to the minute in UTC; ``app.js`` rewrites it in the
     reader's zone (with how long ago, when *style* is ``relative``); the exact UTC time stays
-    on hover. An unknown time is a dash."""
+    on hover. An unknown time is a dash. A session page writes a few hundred: an API time
+    string is cut into its parts rather than parsed and formatted again."""
+    if isinstance(value, str) and _API_TIME.fullmatch(value):
+        day, clock = value[:10], value[11:19]
+        return format_html(TIME_HTML, f"{day}T{clock}Z", f"{day} {clock}", style,
+                           f"{day} {clock[:5]}")
     moment = _moment(value)
     if moment is None:
         return "—"
     moment = moment.astimezone(UTC)
     exact = moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-    return format_html('<time datetime="{}" title="{} UTC" data-style="{}">{} UTC</time>',
-                       exact, moment.strftime("%Y-%m-%d %H:%M:%S"), style,
+    return format_html(TIME_HTML, exact, moment.strftime("%Y-%m-%d %H:%M:%S"), style,
                        moment.strftime("%Y-%m-%d %H:%M"))
 
 
