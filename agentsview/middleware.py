@@ -111,8 +111,8 @@ class ReadOnlyMethodsMiddleware:
 class LazyMessageMiddleware(MessageMiddleware):
     """Django's messages (the admin's "deleted 3 sessions"), their storage built when first
     used: building it (a cookie signer, the cookie read, the session storage behind it) was
-    a tenth of an API ping's time in process, and no API request and no dashboard page
-    reads or writes a message. A storage that was never built has nothing to store."""
+    6% of an API ping's instructions, and no API request and no dashboard page reads or
+    writes a message. A storage that was never built has nothing to store."""
 
     def process_request(self, request) -> None:
         request._messages = SimpleLazyObject(lambda: default_storage(request))
