@@ -273,42 +273,21 @@ def _page(rows: list[Row], query: SessionQuery, keys: list, total: int, qhash: s
     return SessionPage(rows, total, next_cursor)
 
 
-# per connection (each thread has its own): the SQL of one session by id and its converters
-_SESSION_BY_ID: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# the columns one session loads: every column but its rollup texts
+SESSION_COLUMNS = tuple(f.attname for f in Session._meta.concrete_fields
+                        if f.attname not in ROLLUP_TEXT_COLUMNS)
 
 
 def get_session(session_id: str, *, using: str = "default") -> Row | None:
-    """One session as a ``Row`` of every column but its rollup texts
-    (``ROLLUP_TEXT_COLUMNS``): a large session's are tens of KB to fetch and decompress, and
-    nothing that shows a session reads them. The SQL and its column converters are compiled
-    once per connection: compiling the 80-column SELECT cost more than running it, and a raw
-    queryset's column mapping (the cursor's description) half as much again. A model
-    instance (``from_db``) cost a quarter of answering one session over the API: 620,000
-    instructions, the row 40,000."""
-    connection = connections[using]
-    compiled = _SESSION_BY_ID.get(connection)
-    if compiled is None:
-        compiler = (Session.objects.using(using).filter(pk="").defer(*ROLLUP_TEXT_COLUMNS)
-                    .order_by()[:1].query.get_compiler(using))
-        sql, _ = compiler.as_sql()
-        columns = [column for column, _, _ in compiler.select[: compiler.col_count]]
-        converters = compiler.get_converters(columns)
-        names = [column.target.attname for column in columns]
-        compiled = _SESSION_BY_ID[connection] = (sql, list(converters.items()), names)
-    sql, converters, names = compiled
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [session_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    if converters:
-        row = list(row)
-        for position, (functions, expression) in converters:
-            value = row[position]
-            for convert in functions:
-                value = convert(value, expression, connection)
-            row[position] = value
-    return Row(dict(zip(names, row, strict=True)))
+    """One session as a ``Row`` of ``SESSION_COLUMNS``: its rollup texts
+    (``ROLLUP_TEXT_COLUMNS``) are left out, a large session's being tens of KB to fetch and
+    decompress, and nothing that shows a session reads them. The SQL is compiled once per
+    connection (``compiled_rows``): compiling the 80-column SELECT cost more than running it.
+    A model instance (``from_db``) cost a quarter of answering one session over the API:
+    620,000 instructions, the row 40,000."""
+    rows = compiled_rows(using, ("session",), lambda: Session.objects.using(using).filter(
+        pk=session_id).order_by()[:1], [session_id], SESSION_COLUMNS)
+    return rows[0] if rows else None
 
 
 def session_exists(session_id: str, *, using: str = "default") -> bool:
